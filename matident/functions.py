@@ -1,0 +1,135 @@
+"""The function table of the expression language: one row per function.
+
+Each :class:`Function` says how many arguments it takes, which shape rule
+applies (implemented in :mod:`matident.shapes`), how to evaluate it with numpy
+and how to print it in LaTeX.  Adding a function to the language means adding a
+row here (and, if it is new, a shape rule); nothing else dispatches on names.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    arity: int
+    shape_rule: str          # key into shapes.SHAPE_RULES
+    numpy: Callable          # arrays (always 2-D) -> 2-D array
+    latex: str               # format string over the arguments' LaTeX
+    doc: str
+    elementwise: bool = False
+
+
+def _scalar(v):
+    return np.array([[v]], dtype=float)
+
+
+def _logdet(a):
+    sign, value = np.linalg.slogdet(a)
+    return _scalar(value if sign > 0 else np.nan)
+
+
+def _adj(a):
+    # adj(A) = det(A) inv(A) for invertible A; via the cofactors in general.
+    n = a.shape[0]
+    if n == 1:
+        return np.ones((1, 1))
+    cof = np.empty_like(a, dtype=float)
+    for i in range(n):
+        for j in range(n):
+            minor = np.delete(np.delete(a, i, axis=0), j, axis=1)
+            cof[i, j] = (-1) ** (i + j) * np.linalg.det(minor)
+    return cof.T
+
+
+def _matpow(a, k):
+    k = k[0, 0]
+    if k != np.round(k):
+        return np.full_like(a, np.nan, dtype=float)
+    k = int(np.round(k))
+    if k < 0:
+        return np.linalg.matrix_power(np.linalg.inv(a), -k)
+    return np.linalg.matrix_power(a, k)
+
+
+def _norm(a):
+    return _scalar(np.sqrt(np.sum(a * a)))
+
+
+def _log(a):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.log(a)
+    out[a <= 0] = np.nan
+    return out
+
+
+def _sqrt(a):
+    with np.errstate(invalid="ignore"):
+        return np.sqrt(np.where(a < 0, np.nan, a))
+
+
+def _sigmoid(a):
+    return 0.5 * (1.0 + np.tanh(0.5 * a))
+
+
+def _vec(a):
+    return a.reshape(-1, 1, order="F")
+
+
+def _diag(v):
+    return np.diag(v[:, 0])
+
+
+def _diagvec(a):
+    return np.diag(a).reshape(-1, 1).copy()
+
+
+def _rows(fs):
+    return {f.name: f for f in fs}
+
+
+FUNCTIONS = _rows([
+    Function("tr", 1, "scalar_of_square", lambda a: _scalar(np.trace(a)),
+             r"\operatorname{{tr}}\left({0}\right)", "trace of a square matrix"),
+    Function("det", 1, "scalar_of_square", lambda a: _scalar(np.linalg.det(a)),
+             r"\det\left({0}\right)", "determinant of a square matrix"),
+    Function("logdet", 1, "scalar_of_square", _logdet,
+             r"\log\det\left({0}\right)",
+             "log of the determinant (the determinant must be positive)"),
+    Function("inv", 1, "same_square", np.linalg.inv,
+             r"{0}^{{-1}}", "inverse of a square invertible matrix"),
+    Function("adj", 1, "same_square", _adj,
+             r"\operatorname{{adj}}\left({0}\right)", "adjugate (classical adjoint), det(A) inv(A)"),
+    Function("pinv", 1, "transposed", np.linalg.pinv,
+             r"{0}^{{+}}", "Moore-Penrose pseudo-inverse"),
+    Function("matpow", 2, "matpow", _matpow,
+             r"{0}^{{{1}}}", "integer matrix power matpow(X, k); k may be a symbol"),
+    Function("log", 1, "elementwise", _log, r"\log\left({0}\right)",
+             "natural logarithm, elementwise on vectors and matrices", elementwise=True),
+    Function("exp", 1, "elementwise", np.exp, r"\exp\left({0}\right)",
+             "exponential, elementwise on vectors and matrices", elementwise=True),
+    Function("sqrt", 1, "elementwise", _sqrt, r"\sqrt{{{0}}}",
+             "square root, elementwise on vectors and matrices", elementwise=True),
+    Function("tanh", 1, "elementwise", np.tanh, r"\tanh\left({0}\right)",
+             "hyperbolic tangent, elementwise", elementwise=True),
+    Function("sigmoid", 1, "elementwise", _sigmoid, r"\sigma\left({0}\right)",
+             "logistic sigmoid 1/(1+exp(-t)), elementwise", elementwise=True),
+    Function("abs", 1, "elementwise", np.abs, r"\left|{0}\right|",
+             "absolute value, elementwise", elementwise=True),
+    Function("sum", 1, "scalar_of_any", lambda a: _scalar(np.sum(a)),
+             r"\operatorname{{sum}}\left({0}\right)", "sum of all entries"),
+    Function("norm", 1, "scalar_of_any", _norm,
+             r"\left\lVert {0} \right\rVert", "Euclidean norm of a vector, Frobenius norm of a matrix"),
+    Function("diag", 1, "vector_to_diagonal", _diag,
+             r"\operatorname{{diag}}\left({0}\right)", "diagonal matrix with the vector on its diagonal"),
+    Function("diagvec", 1, "diagonal_of", _diagvec,
+             r"\operatorname{{diagvec}}\left({0}\right)", "the diagonal of a square matrix, as a column vector"),
+    Function("kron", 2, "kron", np.kron,
+             r"{0} \otimes {1}", "Kronecker product"),
+    Function("vec", 1, "vec", _vec,
+             r"\operatorname{{vec}}\left({0}\right)", "stack the columns into one column vector"),
+])

@@ -1,0 +1,512 @@
+"""Symbol declarations and shape inference.
+
+A declaration is the mini-language used in YAML records, the API and the CLI::
+
+    "scalar"                "scalar positive"
+    "vector n"              (a column, n x 1)
+    "matrix m n"            "matrix n n symmetric invertible"
+    "spd n"                 shorthand for "matrix n n spd" (likewise symmetric,
+                            orthogonal, diagonal, square, invertible, lower,
+                            upper, skew, psd)
+
+Dimension names are symbolic (two different names are two different sizes);
+integers are allowed.  Shape inference unifies dimensions across an
+expression; symbols that are not declared get a shape from their name when
+``implicit=True`` (uppercase: matrix, one lowercase Latin letter with optional
+digits: column vector, a Greek name: scalar).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from . import expr as E
+from .errors import DeclarationError, ParseError, ShapeError
+from .functions import FUNCTIONS
+
+# structure word -> the words it implies
+STRUCTURES = {
+    "square": {"square"},
+    "symmetric": {"square", "symmetric"},
+    "spd": {"square", "symmetric", "spd", "psd", "invertible"},
+    "psd": {"square", "symmetric", "psd"},
+    "orthogonal": {"square", "orthogonal", "invertible"},
+    "diagonal": {"square", "diagonal", "symmetric"},
+    "invertible": {"square", "invertible"},
+    "lower": {"square", "lower"},
+    "upper": {"square", "upper"},
+    "skew": {"square", "skew"},
+    "positive": {"positive"},
+    "nonzero": {"nonzero"},
+    "integer": {"integer"},
+}
+SCALAR_WORDS = {"positive", "nonzero", "integer"}
+VECTOR_WORDS = {"positive", "nonzero"}
+CONFLICTS = [("symmetric", "skew"), ("spd", "skew"), ("lower", "upper")]
+
+GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "eps", "zeta", "eta", "theta",
+         "iota", "kappa", "lam", "lamda", "mu", "nu", "xi", "omicron", "rho", "sigma",
+         "tau", "upsilon", "phi", "chi", "psi", "omega"}
+
+_DIM = re.compile(r"([a-z][a-z0-9_]*|[1-9][0-9]{0,3})\Z")
+
+
+@dataclass(frozen=True)
+class Prod:
+    """A product of dimensions (from ``kron`` and ``vec``)."""
+    factors: tuple
+
+    def __str__(self):
+        return "*".join(str(f) for f in self.factors)
+
+
+@dataclass(frozen=True)
+class Decl:
+    """A symbol's declaration: kind, dimensions and structure words."""
+    kind: str                 # "scalar" | "vector" | "matrix"
+    rows: object = 1
+    cols: object = 1
+    words: tuple = ()         # structure words as written (sorted, no duplicates)
+
+    @property
+    def shape(self):
+        return (self.rows, self.cols)
+
+    @property
+    def structure(self):
+        """The declared words together with everything they imply."""
+        out = set()
+        for w in self.words:
+            out |= STRUCTURES[w]
+        return frozenset(out)
+
+    def has(self, word):
+        return word in self.structure
+
+    def __str__(self):
+        if self.kind == "scalar":
+            head = "scalar"
+        elif self.kind == "vector":
+            head = f"vector {self.rows}"
+        else:
+            head = f"matrix {self.rows} {self.cols}"
+        return " ".join([head, *self.words])
+
+
+def parse_decl(text):
+    """Parse a declaration such as ``"matrix n n spd"`` into a :class:`Decl`."""
+    if isinstance(text, Decl):
+        return text
+    if not isinstance(text, str):
+        raise DeclarationError(f"a declaration must be text such as 'matrix n n', got {text!r}")
+    if len(text) > 200:
+        raise DeclarationError("declaration is too long (more than 200 characters)")
+    tokens = text.split()
+    if not tokens:
+        raise DeclarationError("empty declaration", hint="write 'scalar', 'vector n' or 'matrix m n'")
+    head, rest = tokens[0], tokens[1:]
+
+    def dims(count):
+        if len(rest) < count:
+            raise DeclarationError(f"'{head}' needs {count} dimension{'s' if count > 1 else ''} in {text!r}",
+                                   hint=f"write e.g. '{head} " + " ".join("nm"[:count]) + "'")
+        out = []
+        for tok in rest[:count]:
+            if not _DIM.match(tok) or tok in STRUCTURES:
+                raise DeclarationError(f"{tok!r} is not a dimension in {text!r}",
+                                       hint="dimensions are lowercase names (n, m, k) or integers 1-9999")
+            out.append(int(tok) if tok.isdigit() else tok)
+        return out
+
+    if head == "scalar":
+        kind, rows, cols, words = "scalar", 1, 1, rest
+        allowed = SCALAR_WORDS
+    elif head == "vector":
+        (rows,) = dims(1)
+        kind, cols, words, allowed = "vector", 1, rest[1:], VECTOR_WORDS
+    elif head == "matrix":
+        rows, cols = dims(2)
+        kind, words, allowed = "matrix", rest[2:], set(STRUCTURES) - {"integer"}
+    elif head in STRUCTURES and "square" in STRUCTURES[head]:
+        (rows,) = dims(1)
+        kind, cols, words, allowed = "matrix", rows, [head, *rest[1:]], set(STRUCTURES) - {"integer"}
+    else:
+        raise DeclarationError(f"unknown declaration {text!r}",
+                               hint="start with scalar, vector, matrix or a shorthand such as 'spd n'")
+    for w in words:
+        if w not in STRUCTURES:
+            raise DeclarationError(f"unknown structure word {w!r} in {text!r}",
+                                   hint="known words: " + ", ".join(sorted(STRUCTURES)))
+        if w not in allowed:
+            raise DeclarationError(f"structure word {w!r} does not apply to a {kind} in {text!r}")
+    decl = Decl(kind, rows, cols, tuple(sorted(set(words))))
+    if "square" in decl.structure and rows != cols:
+        raise DeclarationError(f"{text!r} declares a square structure on a {rows}x{cols} matrix",
+                               hint=f"use the same dimension twice, e.g. 'matrix {rows} {rows} ...'")
+    for a, b in CONFLICTS:
+        if a in decl.structure and b in decl.structure:
+            raise DeclarationError(f"{text!r} is both {a} and {b}")
+    return decl
+
+
+def implicit_decl(name):
+    """The declaration an undeclared symbol gets from its name (dims unknown)."""
+    if name in GREEK or name.rstrip("0123456789") in GREEK:
+        return Decl("scalar")
+    if name[0].isupper():
+        return Decl("matrix", None, None)
+    if re.fullmatch(r"[a-z][0-9]*", name):
+        return Decl("vector", None, 1)
+    raise ParseError(f"cannot tell the shape of undeclared symbol '{name}'", code="MI007",
+                     hint=f"declare it, e.g. symbols={{'{name}': 'scalar'}} or --symbol {name}='vector n'")
+
+
+def fmt_shape(shape):
+    r, c = (f"({d})" if isinstance(d, Prod) else str(d) for d in shape)
+    return f"{r}x{c}"
+
+
+def is_scalar_shape(shape):
+    return shape[0] == 1 and shape[1] == 1
+
+
+# -- unification of dimensions --------------------------------------------
+
+class _Dims:
+    """Union-find over dimensions: ints, rigid names, flexible '?k' and products."""
+
+    def __init__(self):
+        self.parent = {}
+        self.counter = 0
+
+    def fresh(self):
+        self.counter += 1
+        return f"?{self.counter}"
+
+    def find(self, d):
+        if isinstance(d, Prod):
+            return self._normal([self.find(f) for f in d.factors])
+        while isinstance(d, str) and d in self.parent:
+            d = self.parent[d]
+        return d
+
+    def _normal(self, factors):
+        flat, const = [], 1
+        for f in factors:
+            if isinstance(f, Prod):
+                for g in f.factors:
+                    if isinstance(g, int):
+                        const *= g
+                    else:
+                        flat.append(g)
+            elif isinstance(f, int):
+                const *= f
+            else:
+                flat.append(f)
+        if not flat:
+            return const
+        if const != 1:
+            flat.append(const)
+        if len(flat) == 1:
+            return flat[0]
+        return Prod(tuple(flat))
+
+    def same(self, a, b):
+        if isinstance(a, Prod) and isinstance(b, Prod):
+            return sorted(map(str, a.factors)) == sorted(map(str, b.factors))
+        return a == b
+
+    def unify(self, a, b):
+        a, b = self.find(a), self.find(b)
+        if self.same(a, b):
+            return True
+        if isinstance(a, Prod) and isinstance(b, Prod) and len(a.factors) == len(b.factors):
+            for order in (b.factors, tuple(reversed(b.factors))):
+                pairs = list(zip(a.factors, order))
+                if all(self.same(x, y) or _flexible(x) or _flexible(y) for x, y in pairs):
+                    return all(self.unify(x, y) for x, y in pairs)
+            return False
+        for x, y in ((a, b), (b, a)):
+            if isinstance(x, str) and x.startswith("?"):
+                if isinstance(y, Prod) and x in y.factors:
+                    return False
+                self.parent[x] = y
+                return True
+        return False
+
+
+def _flexible(d):
+    return isinstance(d, str) and d.startswith("?")
+
+
+class _Inference:
+    def __init__(self, symbols, implicit):
+        self.dims = _Dims()
+        self.implicit = implicit
+        self.decls = {}
+        for name, decl in (symbols or {}).items():
+            self.decls[name] = parse_decl(decl)
+        self.used = {}
+
+    def symbol_shape(self, node):
+        name = node.value
+        if name in self.used:
+            return self.used[name]
+        decl = self.decls.get(name)
+        if decl is None:
+            if not self.implicit:
+                raise ParseError(f"symbol '{name}' is not declared", code="MI007",
+                                 hint=f"add '{name}' to symbols with a declaration such as 'matrix n n'")
+            base = name[1:] if name.startswith("d") and len(name) > 1 else None
+            if base and base in self.decls:
+                decl = self.decls[base]
+                decl = Decl(decl.kind, decl.rows, decl.cols, ())
+            else:
+                decl = implicit_decl(name)
+            rows = self.dims.fresh() if decl.rows is None else decl.rows
+            cols = self.dims.fresh() if decl.cols is None else decl.cols
+            decl = Decl(decl.kind, rows, cols, decl.words)
+            self.decls[name] = decl
+        shape = (decl.rows, decl.cols)
+        self.used[name] = shape
+        return shape
+
+    def resolved(self, shape):
+        return (self.dims.find(shape[0]), self.dims.find(shape[1]))
+
+    def show(self, shape):
+        return fmt_shape(self.resolved(shape)).replace("?", "d")
+
+    def scalar(self, shape):
+        r, c = self.resolved(shape)
+        return r == 1 and c == 1
+
+    def mismatch(self, node, message, hint=None):
+        from .printing import to_text
+        raise ShapeError(f"shape mismatch in '{_short(to_text(node))}': {message}", code="MI008",
+                         hint=hint)
+
+    def walk(self, node):
+        """Return (annotated node, shape)."""
+        op = node.op
+        if op == E.NUM:
+            return node, (1, 1)
+        if op == E.SYM:
+            return node, self.symbol_shape(node)
+        if op == E.IDENT:
+            d = self.dims.fresh()
+            return E.identity(d), (d, d)
+        kids = [self.walk(a) for a in node.args]
+        args = [k[0] for k in kids]
+        shapes = [k[1] for k in kids]
+        new = E.rebuild(node, args) if op not in (E.MATMUL, E.MUL, E.ADD) else E.Expr(op, args)
+        return new, self.rule(node, op, args, shapes)
+
+    def rule(self, node, op, args, shapes):
+        from .printing import to_text
+        if op == E.MATMUL:
+            shape = shapes[0]
+            for arg, s in zip(args[1:], shapes[1:]):
+                if not self.dims.unify(shape[1], s[0]):
+                    left = self.show(shape)
+                    hint = None
+                    if self.scalar(shape) or self.scalar(s):
+                        hint = "multiply by a scalar with *, not @"
+                    self.mismatch(node, f"the left factor is {left} but '{_short(to_text(arg))}' "
+                                        f"is {self.show(s)}", hint)
+                shape = (shape[0], s[1])
+            return shape
+        if op == E.MUL:
+            shape = (1, 1)
+            for arg, s in zip(args, shapes):
+                if self.scalar(s):
+                    continue
+                if self.scalar(shape):
+                    shape = s
+                    continue
+                if not (self.dims.unify(shape[0], s[0]) and self.dims.unify(shape[1], s[1])):
+                    self.mismatch(node, f"Hadamard product of {self.show(shape)} and "
+                                        f"'{_short(to_text(arg))}' ({self.show(s)})",
+                                  "* needs operands of the same shape or a scalar; use @ for the matrix product")
+            return shape
+        if op == E.ADD:
+            shape = shapes[0]
+            for arg, s in zip(args[1:], shapes[1:]):
+                if not (self.dims.unify(shape[0], s[0]) and self.dims.unify(shape[1], s[1])):
+                    self.mismatch(node, f"cannot add {self.show(shape)} and '{_short(to_text(arg))}' "
+                                        f"({self.show(s)})")
+            return shape
+        if op == E.POW:
+            for arg, s in zip(args, shapes):
+                if not self.scalar(s):
+                    raise ShapeError(f"'**' needs scalars but '{_short(to_text(arg))}' is {self.show(s)}",
+                                     code="MI009",
+                                     hint="for a matrix power write matpow(X, 2); for an elementwise "
+                                          "square write X * X")
+            return (1, 1)
+        if op == E.TRANSPOSE:
+            return (shapes[0][1], shapes[0][0])
+        fn = FUNCTIONS[op]
+        return SHAPE_RULES[fn.shape_rule](self, node, shapes)
+
+
+def _short(text, limit=60):
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _need_square(inf, node, shape):
+    if not inf.dims.unify(shape[0], shape[1]):
+        from .printing import to_text
+        raise ShapeError(f"{node.op}() needs a square matrix but '{_short(to_text(node.args[0]))}' "
+                         f"is {inf.show(shape)}", code="MI008")
+    return shape[0]
+
+
+def _need_scalar(inf, node, shape, what):
+    if not inf.scalar(shape):
+        if not (inf.dims.unify(shape[0], 1) and inf.dims.unify(shape[1], 1)):
+            raise ShapeError(f"{node.op}() needs a scalar {what} but it is {inf.show(shape)}",
+                             code="MI008")
+
+
+def _rule_matpow(inf, node, shapes):
+    n = _need_square(inf, node, shapes[0])
+    _need_scalar(inf, node, shapes[1], "exponent")
+    return (n, n)
+
+
+def _rule_vector_to_diagonal(inf, node, shapes):
+    r, c = shapes[0]
+    if not inf.dims.unify(c, 1):
+        raise ShapeError(f"diag() needs a column vector but its argument is {inf.show(shapes[0])}",
+                         code="MI008", hint="for the diagonal of a matrix as a vector use diagvec(X)")
+    return (r, r)
+
+
+def _rule_diagonal_of(inf, node, shapes):
+    n = _need_square(inf, node, shapes[0])
+    return (n, 1)
+
+
+SHAPE_RULES = {
+    "scalar_of_square": lambda inf, node, s: (_need_square(inf, node, s[0]), (1, 1))[1],
+    "same_square": lambda inf, node, s: (lambda n: (n, n))(_need_square(inf, node, s[0])),
+    "transposed": lambda inf, node, s: (s[0][1], s[0][0]),
+    "matpow": _rule_matpow,
+    "elementwise": lambda inf, node, s: s[0],
+    "scalar_of_any": lambda inf, node, s: (1, 1),
+    "vector_to_diagonal": _rule_vector_to_diagonal,
+    "diagonal_of": _rule_diagonal_of,
+    "kron": lambda inf, node, s: (Prod((s[0][0], s[1][0])), Prod((s[0][1], s[1][1]))),
+    "vec": lambda inf, node, s: (Prod((s[0][0], s[0][1])), 1),
+}
+
+
+@dataclass(frozen=True)
+class Typed:
+    """An expression whose shapes are known: identity sizes filled in."""
+    expr: E.Expr
+    shape: tuple
+    symbols: dict            # name -> Decl, for every symbol of the expression
+
+
+_READABLE = ["n", "m", "p", "q", "k", "r", "s", "t", "u", "v", "w"]
+
+
+def infer(expr, symbols=None, *, implicit=False):
+    """Check the shapes of ``expr`` and return a :class:`Typed`.
+
+    ``symbols`` maps names to declarations (text or :class:`Decl`).  With
+    ``implicit=True`` undeclared symbols get a shape from their name.
+    Raises :class:`ShapeError` naming the sub-expression and both shapes.
+    """
+    inf = _Inference(symbols, implicit)
+    annotated, shape = inf.walk(expr)
+    # Name the dimensions that stayed unknown, avoiding declared names.
+    taken = {str(d) for decl in inf.decls.values() for d in (decl.rows, decl.cols)}
+    names = {}
+    pool = iter([n for n in _READABLE if n not in taken] + [f"n{i}" for i in range(1, 10_000)])
+
+    def final(d):
+        d = inf.dims.find(d)
+        if isinstance(d, Prod):
+            return inf.dims._normal([final(f) for f in d.factors])
+        if isinstance(d, str) and d.startswith("?"):
+            if d not in names:
+                names[d] = next(pool)
+            return names[d]
+        return d
+
+    def fill(node):
+        if node.op == E.IDENT:
+            return E.identity(final(node.value))
+        if not node.args:
+            return node
+        return E.Expr(node.op, [fill(a) for a in node.args], node.value)
+
+    used = {}
+    for name in inf.used:
+        d = inf.decls[name]
+        used[name] = Decl(d.kind if d.kind != "vector" or final(d.cols) == 1 else "matrix",
+                          final(d.rows), final(d.cols), d.words)
+        if used[name].kind == "matrix" and final(d.cols) == 1 and d.kind == "vector":
+            used[name] = Decl("vector", final(d.rows), 1, d.words)
+    return Typed(fill(annotated), (final(shape[0]), final(shape[1])), used)
+
+
+def shape_of(expr, symbols):
+    """Shape of a typed expression (identity sizes filled in) without checks."""
+    op = expr.op
+    if op == E.NUM:
+        return (1, 1)
+    if op == E.SYM:
+        d = symbols[expr.value]
+        return (d.rows, d.cols)
+    if op == E.IDENT:
+        return (expr.value, expr.value)
+    shapes = [shape_of(a, symbols) for a in expr.args]
+    if op == E.MATMUL:
+        return (shapes[0][0], shapes[-1][1])
+    if op in (E.MUL, E.ADD):
+        for s in shapes:
+            if not is_scalar_shape(s):
+                return s
+        return (1, 1)
+    if op == E.POW:
+        return (1, 1)
+    if op == E.TRANSPOSE:
+        return (shapes[0][1], shapes[0][0])
+    rule = FUNCTIONS[op].shape_rule
+    if rule in ("scalar_of_square", "scalar_of_any"):
+        return (1, 1)
+    if rule in ("same_square", "matpow"):
+        return (shapes[0][0], shapes[0][0])
+    if rule == "transposed":
+        return (shapes[0][1], shapes[0][0])
+    if rule == "elementwise":
+        return shapes[0]
+    if rule == "vector_to_diagonal":
+        return (shapes[0][0], shapes[0][0])
+    if rule == "diagonal_of":
+        return (shapes[0][0], 1)
+    if rule == "kron":
+        return (_prod(shapes[0][0], shapes[1][0]), _prod(shapes[0][1], shapes[1][1]))
+    if rule == "vec":
+        return (_prod(*shapes[0]), 1)
+    raise AssertionError(rule)
+
+
+def _prod(*dims):
+    return _Dims()._normal(list(dims))
+
+
+def dim_size(d, sizes):
+    """Numeric size of a dimension given sizes of the named dimensions."""
+    if isinstance(d, int):
+        return d
+    if isinstance(d, Prod):
+        out = 1
+        for f in d.factors:
+            out *= dim_size(f, sizes)
+        return out
+    return sizes[d]
