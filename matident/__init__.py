@@ -1,0 +1,84 @@
+"""matident: a verified database of matrix-calculus identities.
+
+>>> import matident
+>>> rec = matident.catalogue()["trace-axb-derivative"]
+>>> rec.kind, rec.lhs_text, rec.rhs_text
+('derivative', 'tr(A @ X @ B)', 'A.T @ B.T')
+>>> matident.format(matident.parse("tr(A @ X @ B)"))
+'tr(A @ X @ B)'
+"""
+from __future__ import annotations
+
+from .catalogue import Catalogue, Record, catalogue, load
+from .errors import (CatalogueError, DeclarationError, DeriveError, MatidentError, ParseError,
+                     ShapeError, UsageError)
+from .verify import Report, Result, verify
+
+__version__ = "0.1.0"
+
+__all__ = ["parse", "format", "latex", "catalogue", "load", "verify", "lookup", "derive",
+           "Catalogue", "Record", "Report", "Result", "MatidentError", "ParseError",
+           "ShapeError", "DeclarationError", "CatalogueError", "DeriveError", "UsageError"]
+
+
+def _typed(expr, symbols=None):
+    """A typed term tree from text, a SymPy expression or a term tree."""
+    from .expr import Expr
+    from .parse import parse_expr
+    from .shapes import infer
+    if isinstance(expr, str):
+        return infer(parse_expr(expr), symbols, implicit=True)
+    if isinstance(expr, Expr):
+        return infer(expr, symbols, implicit=True)
+    from .sympy_bridge import from_sympy
+    tree, decls = from_sympy(expr)
+    merged = {**decls, **(symbols or {})}
+    return infer(tree, merged, implicit=True)
+
+
+def parse(text, symbols=None):
+    """Parse text in the expression language into a SymPy matrix expression.
+
+    ``symbols`` maps names to declarations (``{"X": "spd n"}``); undeclared
+    names get a shape from their spelling (uppercase: matrix, one lowercase
+    letter: column vector, Greek name: scalar).
+
+    >>> parse("tr(A @ X @ B)")
+    Trace(A*X*B)
+    """
+    from .sympy_bridge import to_sympy
+    typed = _typed(text if isinstance(text, str) else _require_text(text), symbols)
+    return to_sympy(typed.expr, typed.symbols)
+
+
+def _require_text(text):
+    raise ParseError(f"parse() takes text, got {type(text).__name__}", code="MI001")
+
+
+def format(expr):  # noqa: A001 - the public name the docs promise
+    """Text in the expression language for a SymPy expression (parses back equal)."""
+    from .printing import to_text
+    return to_text(_typed(expr).expr)
+
+
+def latex(expr, symbols=None):
+    r"""LaTeX in the Cookbook's notation.
+
+    >>> latex(parse("inv(X).T @ A"))
+    'X^{-T} A'
+    """
+    from .printing import to_latex
+    typed = _typed(expr, symbols)
+    return to_latex(typed.expr, typed.symbols)
+
+
+def lookup(expr, wrt=None, *, symbols=None, limit=None):
+    """Identities of the catalogue that apply to ``expr`` (see :mod:`matident.match`)."""
+    from .match import lookup as _lookup
+    return _lookup(expr, wrt, symbols=symbols, limit=limit)
+
+
+def derive(expr, wrt, *, symbols=None, order=1):
+    """Step-by-step derivative of ``expr`` with respect to ``wrt`` (see :mod:`matident.derive`)."""
+    from .derive import derive as _derive
+    return _derive(expr, wrt, symbols=symbols, order=order)

@@ -1,0 +1,518 @@
+"""Loading identity records from YAML, with every problem reported at once.
+
+Files are read with PyYAML's *safe* composer; records are checked against
+``schema/identity.schema.json`` and then semantically (expressions parse,
+symbols are declared, shapes agree, ``wrt`` is a symbol).  Problems are
+collected over all files and raised together as one
+:class:`~matident.errors.CatalogueError`, each with ``file:line:column``,
+the record id, a stable code and a hint.  Nothing is loaded half-way.
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from .errors import CatalogueError, MatidentError
+from .parse import parse_expr
+from .shapes import Decl, Prod, fmt_shape, infer, is_scalar_shape, parse_decl
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def data_dir(name):
+    """The shipped ``identities`` or ``schema`` folder (wheel or checkout)."""
+    for base in (PACKAGE_DIR / "data", PACKAGE_DIR.parent):
+        if (base / name).is_dir():
+            return base / name
+    raise FileNotFoundError(f"cannot find the {name}/ folder of matident")
+
+
+@functools.lru_cache(maxsize=1)
+def schema():
+    with open(data_dir("schema") / "identity.schema.json", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+@functools.lru_cache(maxsize=1)
+def _validator():
+    """A validator for one record (the file schema's ``$defs/record``)."""
+    full = schema()
+    record_schema = {"$schema": full["$schema"], "$defs": full["$defs"], "$ref": "#/$defs/record"}
+    cls = jsonschema.validators.validator_for(full)
+    cls.check_schema(full)
+    return cls(record_schema)
+
+
+# -- records ----------------------------------------------------------------
+
+class Record:
+    """One identity record: its fields as attributes, parsed sides, source."""
+
+    __slots__ = ("id", "title", "kind", "symbols", "wrt", "layout", "lhs_text", "rhs_text",
+                 "lhs_expr", "rhs_expr", "lhs_shape", "conditions", "cookbook", "refs", "tags",
+                 "notes", "erratum", "file", "line", "data", "_sympy")
+
+    def __init__(self, data, symbols, lhs, rhs, lhs_shape, file, line):
+        self.data = data
+        self.id = data["id"]
+        self.title = data["title"]
+        self.kind = data["kind"]
+        self.symbols = symbols
+        self.wrt = data.get("wrt")
+        self.layout = data.get("layout", "numerator")
+        self.lhs_text = data["lhs"]
+        self.rhs_text = data["rhs"]
+        self.lhs_expr = lhs
+        self.rhs_expr = rhs
+        self.lhs_shape = lhs_shape
+        self.conditions = tuple(data.get("conditions", ()))
+        cb = data.get("cookbook", ())
+        self.cookbook = tuple(cb) if isinstance(cb, list) else ((cb,) if cb else ())
+        self.refs = tuple(data.get("refs", ()))
+        self.tags = tuple(data.get("tags", ()))
+        self.notes = data.get("notes", "")
+        self.erratum = data.get("erratum")
+        self.file = str(file)
+        self.line = line
+        self._sympy = None
+
+    @property
+    def location(self):
+        return f"{self.file}:{self.line}"
+
+    @property
+    def variables(self):
+        """Symbols of the record that are not the differential ``d<wrt>``."""
+        return {n: d for n, d in self.symbols.items() if n != self.differential}
+
+    @property
+    def differential(self):
+        return f"d{self.wrt}" if self.kind == "differential" else None
+
+    def _sympy_sides(self):
+        if self._sympy is None:
+            from .sympy_bridge import to_sympy
+            self._sympy = (to_sympy(self.lhs_expr, self.symbols), to_sympy(self.rhs_expr, self.symbols))
+        return self._sympy
+
+    @property
+    def lhs(self):
+        """The left-hand side as a SymPy expression."""
+        return self._sympy_sides()[0]
+
+    @property
+    def rhs(self):
+        """The right-hand side as a SymPy expression."""
+        return self._sympy_sides()[1]
+
+    def latex(self):
+        """The statement in LaTeX, in the Cookbook's notation."""
+        from .printing import latex_name, to_latex
+        lhs = to_latex(self.lhs_expr, self.symbols)
+        rhs = to_latex(self.rhs_expr, self.symbols)
+        if self.kind == "identity":
+            return f"{lhs} = {rhs}"
+        wrt = latex_name(self.wrt)
+        if self.kind == "derivative":
+            if self.lhs_shape != (1, 1) and self.symbols[self.wrt].kind == "vector":
+                den = wrt + "^{T}" if self.layout == "numerator" else wrt
+                num = lhs if self.layout == "numerator" else lhs + "^{T}"
+                return rf"\frac{{\partial {_group(num)}}}{{\partial {den}}} = {rhs}"
+            return rf"\frac{{\partial}}{{\partial {wrt}}} {_group(lhs)} = {rhs}"
+        return rf"\mathrm{{d}}{_group(lhs)} = {rhs}"
+
+    def __repr__(self):
+        return f"<Record {self.id} ({self.kind}) at {self.location}>"
+
+    def __str__(self):
+        if self.kind == "identity":
+            return f"{self.id}: {self.lhs_text} = {self.rhs_text}"
+        if self.kind == "derivative":
+            return f"{self.id}: d/d{self.wrt} [{self.lhs_text}] = {self.rhs_text}"
+        return f"{self.id}: d({self.lhs_text}) = {self.rhs_text}"
+
+
+def _group(text):
+    return text if re.fullmatch(r"[A-Za-z\\{}_0-9^]+", text) else rf"\left({text}\right)"
+
+
+class Catalogue:
+    """An ordered collection of records, addressable by id."""
+
+    def __init__(self, records):
+        self.records = list(records)
+        self.by_id = {r.id: r for r in self.records}
+
+    def __len__(self):
+        return len(self.records)
+
+    def __iter__(self):
+        return iter(self.records)
+
+    def __getitem__(self, key):
+        if isinstance(key, int):
+            return self.records[key]
+        try:
+            return self.by_id[key]
+        except KeyError:
+            close = difflib.get_close_matches(str(key), list(self.by_id), n=3)
+            raise KeyError(f"no identity with id {key!r}"
+                           + (f"; did you mean {', '.join(close)}?" if close else "")) from None
+
+    def __contains__(self, key):
+        return key in self.by_id
+
+    def filter(self, *, kind=None, tag=None, cookbook=None, file=None):
+        """Records matching all the given criteria, as a new catalogue."""
+        out = self.records
+        if kind is not None:
+            out = [r for r in out if r.kind == kind]
+        if tag is not None:
+            out = [r for r in out if tag in r.tags]
+        if cookbook is not None:
+            out = [r for r in out if int(cookbook) in r.cookbook]
+        if file is not None:
+            out = [r for r in out if Path(r.file).name == Path(file).name or r.file == str(file)]
+        return Catalogue(out)
+
+    @property
+    def files(self):
+        return sorted({r.file for r in self.records})
+
+    def __repr__(self):
+        return f"<Catalogue of {len(self)} records>"
+
+
+# -- YAML with positions ------------------------------------------------------
+
+_BOOL_TRAPS = {"yes", "no", "on", "off", "y", "n"}
+_ESCAPE_TRAP = re.compile(r"\\[abfnrtv0e]")
+_FLOATISH = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)\Z")
+
+
+class _Problems:
+    def __init__(self):
+        self.items = []
+
+    def add(self, code, message, file, mark=None, record=None, hint=None, line=None, column=None):
+        if mark is not None:
+            line, column = mark.line + 1, mark.column + 1
+        self.items.append(MatidentError(message, code=code, file=file, line=line, column=column,
+                                        record=record, hint=hint))
+
+
+def _construct(loader, node, problems, file):
+    """Node -> (python value, positions) where positions maps paths to marks."""
+    marks = {}
+
+    def go(n, path):
+        marks[path] = n.start_mark
+        if isinstance(n, yaml.MappingNode):
+            out, seen = {}, {}
+            for key_node, value_node in n.value:
+                key = loader.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+                if not isinstance(key, str):
+                    problems.add("MI022", f"keys must be text, got {key!r}", file, key_node.start_mark)
+                    continue
+                if key in seen:
+                    problems.add("MI021", f"duplicate key '{key}' (first at line {seen[key].line + 1})",
+                                 file, key_node.start_mark, hint="YAML keeps only the last value; "
+                                 "remove or rename one of them")
+                    continue
+                seen[key] = key_node.start_mark
+                marks[path + (key, "__key__")] = key_node.start_mark
+                out[key] = go(value_node, path + (key,))
+            return out
+        if isinstance(n, yaml.SequenceNode):
+            return [go(v, path + (i,)) for i, v in enumerate(n.value)]
+        value = loader.construct_object(n)
+        if n.tag.endswith(":bool") and n.style is None and n.value.lower() in _BOOL_TRAPS:
+            problems.add("MI024", f"'{n.value}' is read as the boolean {value} by YAML 1.1",
+                         file, n.start_mark, hint=f"quote it: '{n.value}'")
+        if n.style == '"':
+            raw = n.start_mark.buffer[n.start_mark.index:n.end_mark.index] if n.start_mark.buffer else ""
+            bad = _ESCAPE_TRAP.search(raw)
+            if bad:
+                problems.add("MI024", f"in a double-quoted string '{bad.group()}' is an escape "
+                             f"(it became {value[min(len(value) - 1, bad.start() - 1)]!r}), not a backslash",
+                             file, n.start_mark, hint="use a single-quoted or plain string for text "
+                             "with backslashes, e.g. '\\frac{a}{b}'")
+        return value
+
+    return go(node, ()), marks
+
+
+def _read_file(path, problems):
+    """Parse one YAML file into (list of (record dict, marks)), reporting problems."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problems.add("MI029", f"file is not UTF-8 text ({exc.reason} at byte {exc.start})", file, line=1)
+        return []
+    except OSError as exc:
+        problems.add("MI029", f"cannot read file: {exc.strerror or exc}", file)
+        return []
+    if "\x00" in text:
+        problems.add("MI029", "file contains a NUL byte", file, line=text[:text.index("\x00")].count("\n") + 1)
+        return []
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        msg = " ".join(p for p in (exc.context, exc.problem) if p)
+        hint = "indent with spaces, not tabs" if "\\t" in msg or "tab" in msg else \
+            "check the indentation and quoting around this line"
+        problems.add("MI020", f"YAML syntax error: {msg}", file, mark, hint=hint)
+        return []
+    except yaml.YAMLError as exc:
+        problems.add("MI020", f"YAML error: {exc}", file, line=1)
+        return []
+    finally:
+        loader.dispose()
+    if node is None:
+        problems.add("MI025", "file is empty", file, line=1,
+                     hint="an identity file is a YAML list of records: start with '- id: ...'")
+        return []
+    if not isinstance(node, yaml.SequenceNode):
+        kind = "a mapping" if isinstance(node, yaml.MappingNode) else "a single value"
+        problems.add("MI025", f"file is {kind}, not a list of records", file, node.start_mark,
+                     hint="start each record with '- ' (a YAML list item)")
+        return []
+    out = []
+    for item in node.value:
+        before = len(problems.items)
+        value, marks = _construct(loader, item, problems, file)
+        out.append((value, marks, len(problems.items) > before))
+    return out
+
+
+def _mark_for(marks, path):
+    path = tuple(path)
+    while path not in marks and path:
+        path = path[:-1]
+    return marks.get(path)
+
+
+# -- validation ---------------------------------------------------------------
+
+def _schema_problems(data, marks, file, problems, rid):
+    errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    for err in errors:
+        path = list(err.absolute_path)
+        where = ".".join(str(p) for p in path) or "record"
+        hint = None
+        message = err.message
+        if err.validator == "additionalProperties" and not path:
+            allowed = list(schema()["$defs"]["record"]["properties"])
+            extra = sorted(set(data) - set(allowed))
+            for field in extra:
+                close = difflib.get_close_matches(field, allowed, n=1)
+                problems.add("MI022", f"unknown field '{field}'", file,
+                             marks.get((field, "__key__")), rid,
+                             hint=(f"did you mean '{close[0]}'? " if close else "")
+                             + "allowed fields: " + ", ".join(allowed))
+            continue
+        if err.validator == "required":
+            field = re.search(r"'([^']+)'", err.message)
+            message = f"missing required field '{field.group(1) if field else err.message}'"
+        elif err.validator == "enum" and path and path[0] == "tags":
+            close = difflib.get_close_matches(str(err.instance), schema()["$defs"]["tag"]["enum"], n=1)
+            message = f"unknown tag {err.instance!r}"
+            hint = (f"did you mean '{close[0]}'? " if close else "") + \
+                "tags come from the controlled vocabulary in schema/identity.schema.json"
+        elif err.validator == "enum":
+            message = f"{where}: {err.instance!r} is not one of {err.validator_value}"
+        elif err.validator == "type":
+            got = type(err.instance).__name__
+            message = f"{where}: expected {err.validator_value}, got {got} {err.instance!r}"
+            if isinstance(err.instance, str) and _FLOATISH.match(err.instance):
+                hint = "YAML 1.1 reads 1e-3 as text; write 1.0e-3"
+            elif isinstance(err.instance, bool):
+                hint = "yes/no/on/off are booleans in YAML 1.1; quote them"
+            else:
+                hint = f"write {where} as {err.validator_value}"
+        elif err.validator == "pattern" and path == ["id"]:
+            message = f"id {err.instance!r} is not a slug"
+            hint = "use lowercase letters, digits and single hyphens, e.g. 'trace-axb-derivative'"
+        elif err.validator == "not" and not path:
+            message = "'wrt' and 'layout' belong only to derivative and differential records"
+        else:
+            message = f"{where}: {err.message}"
+        problems.add("MI022", message, file, _mark_for(marks, path), rid, hint=hint)
+
+
+def _column_of(marks, key, err_column):
+    mark = marks.get((key,))
+    if mark is None:
+        return None, None
+    col = mark.column + 1
+    if err_column:
+        raw = mark.buffer[mark.index] if mark.buffer else ""
+        col += err_column - 1 + (1 if raw in "'\"" else 0)
+    return mark.line + 1, col
+
+
+def _same_shape(a, b):
+    def norm(d):
+        return tuple(sorted(map(str, d.factors))) if isinstance(d, Prod) else (str(d),)
+    return norm(a[0]) == norm(b[0]) and norm(a[1]) == norm(b[1])
+
+
+def _build_record(data, marks, file, problems):
+    rid = data.get("id") if isinstance(data.get("id"), str) else None
+    n_before = len(problems.items)
+
+    def fail(code, message, key=None, hint=None, column=None, sub=None):
+        mark = marks.get(sub) if sub else None
+        if mark is None and key is not None:
+            line, col = _column_of(marks, key, column)
+        else:
+            line, col = (mark.line + 1, mark.column + 1) if mark else (marks[()].line + 1, marks[()].column + 1)
+        if line is None:
+            line, col = marks[()].line + 1, marks[()].column + 1
+        problems.add(code, message, file, record=rid, hint=hint, line=line, column=col)
+
+    symbols = {}
+    for name, text in data["symbols"].items():
+        try:
+            symbols[name] = parse_decl(text)
+        except MatidentError as exc:
+            fail(exc.code, exc.message, hint=exc.hint, sub=("symbols", name))
+    kind = data["kind"]
+    wrt = data.get("wrt")
+    if wrt is not None and wrt not in symbols:
+        fail("MI026", f"wrt '{wrt}' is not among the symbols ({', '.join(symbols)})", "wrt",
+             hint=f"declare '{wrt}' under symbols")
+    if kind == "differential" and wrt in symbols:
+        if f"d{wrt}" in symbols:
+            fail("MI028", f"'d{wrt}' is implicit in a differential record; do not declare it",
+                 sub=("symbols", f"d{wrt}"))
+        else:
+            base = symbols[wrt]
+            symbols[f"d{wrt}"] = Decl(base.kind, base.rows, base.cols,
+                                      tuple(w for w in base.words if w in ("symmetric", "diagonal", "skew",
+                                                                            "lower", "upper")))
+    if len(problems.items) > n_before:
+        return None
+    sides = {}
+    for key in ("lhs", "rhs"):
+        try:
+            tree = parse_expr(data[key])
+            sides[key] = infer(tree, symbols)
+        except MatidentError as exc:
+            fail(exc.code, f"{key}: {exc.message}", key, hint=exc.hint, column=exc.column)
+    if len(sides) < 2:
+        return None
+    lhs, rhs = sides["lhs"], sides["rhs"]
+    used = set(lhs.expr.symbols()) | set(rhs.expr.symbols())
+    for name in symbols:
+        if name not in used and name != f"d{wrt}":
+            fail("MI028", f"symbol '{name}' is declared but used in neither side",
+                 sub=("symbols", name), hint="remove it or fix the spelling in lhs/rhs")
+    if kind == "identity" and not _same_shape(lhs.shape, rhs.shape):
+        fail("MI027", f"lhs is {fmt_shape(lhs.shape)} but rhs is {fmt_shape(rhs.shape)}", "rhs")
+    elif kind in ("derivative", "differential") and wrt in symbols:
+        if not lhs.expr.has(wrt):
+            fail("MI028", f"lhs does not depend on wrt '{wrt}'", "lhs")
+        expected = _expected_rhs_shape(kind, lhs.shape, symbols[wrt], data.get("layout", "numerator"))
+        if expected is None:
+            fail("MI028", f"the derivative of a {fmt_shape(lhs.shape)} expression by a "
+                          f"{fmt_shape(symbols[wrt].shape)} variable is not a matrix",
+                 "kind", hint="state it as a differential record instead")
+        elif not _same_shape(expected, rhs.shape):
+            fail("MI027", f"rhs is {fmt_shape(rhs.shape)} but a {kind} of this lhs by {wrt} "
+                          f"must be {fmt_shape(expected)}", "rhs")
+        if kind == "differential" and not rhs.expr.has(f"d{wrt}"):
+            fail("MI028", f"the rhs of a differential must contain d{wrt}", "rhs",
+                 hint=f"write it linear in d{wrt}, e.g. -inv({wrt}) @ d{wrt} @ inv({wrt})")
+    if kind != "derivative" and "layout" in data:
+        fail("MI028", "'layout' applies only to derivative records", "layout")
+    if len(problems.items) > n_before:
+        return None
+    return Record(data, symbols, lhs.expr, rhs.expr, lhs.shape, file, marks[()].line + 1)
+
+
+def _expected_rhs_shape(kind, lhs_shape, wrt_decl, layout):
+    if kind == "differential":
+        return lhs_shape
+    wrt_shape = wrt_decl.shape
+    if is_scalar_shape(lhs_shape):
+        return wrt_shape
+    if is_scalar_shape(wrt_shape):
+        return lhs_shape
+    if wrt_decl.kind == "vector" and lhs_shape[1] == 1:
+        m, n = lhs_shape[0], wrt_shape[0]
+        return (m, n) if layout == "numerator" else (n, m)
+    return None
+
+
+def load(paths, *, base=None):
+    """Load identity files (paths to files or folders of ``*.yaml``) into a :class:`Catalogue`.
+
+    Every problem in every file is collected; if there is any, a
+    :class:`CatalogueError` listing them all is raised and nothing is returned.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    files = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            files.extend(sorted(p.glob("*.yaml")))
+        else:
+            files.append(p)
+    problems = _Problems()
+    records, first_seen = [], {}
+    for path in files:
+        shown = _display_path(path, base)
+        for data, marks, had_problems in _read_file(path, problems):
+            rid = data.get("id") if isinstance(data, dict) else None
+            rid = rid if isinstance(rid, str) else None
+            if not isinstance(data, dict):
+                problems.add("MI022", f"a record must be a mapping of fields, got {type(data).__name__}",
+                             shown, marks[()])
+                continue
+            n_before = len(problems.items)
+            _schema_problems(data, marks, shown, problems, rid)
+            if rid is not None:
+                if rid in first_seen:
+                    problems.add("MI023", f"duplicate id '{rid}' (first defined at {first_seen[rid]})",
+                                 shown, marks.get(("id",)), rid, hint="ids are unique across all files")
+                else:
+                    first_seen[rid] = f"{shown}:{marks[('id',)].line + 1}" if ("id",) in marks else shown
+            if len(problems.items) > n_before or had_problems:
+                continue
+            record = _build_record(data, marks, shown, problems)
+            if record is not None:
+                records.append(record)
+    for item in problems.items:
+        if item.file is None:
+            item.file = "?"
+    if problems.items:
+        raise CatalogueError(problems.items)
+    return Catalogue(records)
+
+
+def _display_path(path, base):
+    path = Path(path)
+    for root in ([Path(base)] if base else []) + [Path.cwd()]:
+        try:
+            return str(path.resolve().relative_to(root.resolve()))
+        except ValueError:
+            continue
+    return str(path)
+
+
+@functools.lru_cache(maxsize=1)
+def catalogue():
+    """The shipped catalogue, loaded once and cached."""
+    folder = data_dir("identities")
+    return load(folder, base=folder.parent)

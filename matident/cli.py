@@ -1,0 +1,178 @@
+"""The ``matident`` command line.
+
+Exit codes: 0 success (everything verified), 1 something false, inconclusive
+or invalid, 2 usage error.  Errors are one clear line on stderr, never a
+traceback.  Machine-readable output (``--json``) goes to stdout; human
+output and the progress bar (on a terminal only) go to stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import CatalogueError, MatidentError
+
+EXAMPLES = """\
+examples:
+  matident verify                          verify the whole shipped catalogue
+  matident verify my-identities.yaml --trials 10 --seed 7
+  matident verify --json > report.json     machine-readable report
+  matident show trace-axb-derivative       one record, its LaTeX and verification
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"matident: error: {message}\n")
+        sys.exit(2)
+
+
+def _progress(stream):
+    if not stream.isatty():
+        return None
+
+    def show(done, total, result):
+        width = 30
+        filled = int(width * done / total)
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {result.id[:40]:<40}")
+        if done == total:
+            stream.write("\r" + " " * (width + 60) + "\r")
+        stream.flush()
+    return show
+
+
+def cmd_verify(args):
+    from .catalogue import catalogue, load
+    from .verify import Report, verify
+    try:
+        records = load(args.files) if args.files else catalogue()
+        errors = []
+    except CatalogueError as exc:
+        records, errors = [], exc.errors
+    report = verify(records, trials=args.trials, seed=args.seed, progress=_progress(sys.stderr))
+    report = Report(report.results, report.seed, report.trials, errors)
+    for err in errors:
+        print(str(err), file=sys.stderr)
+    for result in report.results:
+        if not result.ok:
+            print(result.describe(), file=sys.stderr)
+    if args.json:
+        print(report.to_json())
+    print(f"matident verify: {report}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def cmd_show(args):
+    from .catalogue import catalogue
+    from .verify import check_record
+    cat = catalogue()
+    try:
+        rec = cat[args.id]
+    except KeyError as exc:
+        print(f"matident: error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    result = check_record(rec, trials=args.trials, seed=args.seed)
+    if args.json:
+        print(json.dumps({**rec.data, "file": rec.file, "line": rec.line, "latex": rec.latex(),
+                          "verification": result.__dict__}, indent=2, sort_keys=True))
+        return 0 if result.ok else 1
+    out = [f"{rec.id}: {rec.title}", f"  kind:       {rec.kind}", f"  source:     {rec.location}"]
+    out.append("  symbols:    " + ", ".join(f"{n}: {d}" for n, d in rec.data["symbols"].items()))
+    if rec.wrt:
+        out.append(f"  wrt:        {rec.wrt}" + (f" (layout: {rec.layout})" if "layout" in rec.data else ""))
+    out.append(f"  statement:  {rec}".replace(f"{rec.id}: ", "", 1))
+    out.append(f"  latex:      {rec.latex()}")
+    for c in rec.conditions:
+        out.append(f"  condition:  {c}")
+    if rec.cookbook:
+        out.append("  cookbook:   eq. " + ", ".join(map(str, rec.cookbook)))
+    for ref in rec.refs:
+        out.append(f"  ref:        {ref}")
+    out.append("  tags:       " + ", ".join(rec.tags))
+    if rec.notes:
+        out.append("  notes:      " + " ".join(rec.notes.split()))
+    if rec.erratum:
+        out.append(f"  erratum:    {rec.erratum['source']} prints {rec.erratum['printed']}: "
+                   + " ".join(rec.erratum["explanation"].split()))
+    out.append(f"  verified:   {result.describe().split(': ', 2)[-1]}")
+    print("\n".join(out))
+    return 0 if result.ok else 1
+
+
+def build_parser():
+    parser = _Parser(prog="matident", description="A verified database of matrix-calculus identities.",
+                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"matident {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("verify", help="verify identity files numerically",
+                       description="Verify records on random structured instances.")
+    p.add_argument("files", nargs="*", metavar="FILE", help="identity files (default: the shipped catalogue)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--trials", type=_positive, default=3, help="random instances per record (default 3)")
+    p.add_argument("--json", action="store_true", help="print one JSON report on stdout")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("show", help="show one record, its LaTeX and its verification")
+    p.add_argument("id", help="record id, e.g. trace-axb-derivative")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--trials", type=_positive, default=3)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_show)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1 or value > 10_000:
+        raise argparse.ArgumentTypeError(f"expected a number from 1 to 10000, got {value}")
+    return value
+
+
+def _version():
+    from . import __version__
+    return __version__
+
+
+def _register_optional():
+    """Commands contributed by other modules: each module exposes ``register(subparsers)``."""
+    out = []
+    for name in ("match", "derive", "coverage"):
+        try:
+            module = __import__(f"matident.{name}", fromlist=["register"])
+        except ImportError:
+            continue
+        if hasattr(module, "register"):
+            out.append(module.register)
+    return out
+
+
+_EXTRA_COMMANDS = []
+
+
+def main(argv=None):
+    _EXTRA_COMMANDS[:] = _register_optional()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except CatalogueError as exc:
+        print(f"matident: error: {exc}", file=sys.stderr)
+        return 1
+    except MatidentError as exc:     # bad input on the command line
+        print(f"matident: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("matident: interrupted", file=sys.stderr)
+        return 130

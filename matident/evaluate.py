@@ -1,0 +1,73 @@
+"""Numeric evaluation of term trees with numpy.
+
+Every value is a 2-D float array; scalars are 1x1 arrays, which numpy's
+broadcasting lets act as scalars in ``*`` and ``+``.  Identity nodes carry
+their dimension (after :func:`matident.shapes.infer`), resolved through
+``sizes``.  This is the verifier's hot path: no SymPy, no code generation.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from . import expr as E
+from .functions import FUNCTIONS
+from .shapes import dim_size
+
+
+class EvaluationError(ArithmeticError):
+    """A value outside a function's domain (log of a negative, singular inverse…)."""
+
+
+def evaluate(e, values, sizes):
+    """Evaluate tree ``e`` with symbol ``values`` (name -> 2-D array) and ``sizes``.
+
+    Raises :class:`EvaluationError` when the result is not finite (the
+    verifier then redraws the instance).
+    """
+    with np.errstate(all="ignore"):
+        try:
+            out = _eval(e, values, sizes)
+        except (np.linalg.LinAlgError, ZeroDivisionError, OverflowError, ValueError) as exc:
+            raise EvaluationError(str(exc)) from None
+    if not np.all(np.isfinite(out)):
+        raise EvaluationError("value is not finite (outside the domain of a function)")
+    return out
+
+
+def _eval(e, values, sizes):
+    op = e.op
+    if op == E.SYM:
+        return values[e.value]
+    if op == E.NUM:
+        v = e.value
+        return np.array([[float(v) if not isinstance(v, Fraction) else v.numerator / v.denominator]])
+    if op == E.IDENT:
+        return np.eye(dim_size(e.value, sizes))
+    args = [_eval(a, values, sizes) for a in e.args]
+    if op == E.MATMUL:
+        out = args[0]
+        for a in args[1:]:
+            out = out @ a
+        return out
+    if op == E.MUL:
+        out = args[0]
+        for a in args[1:]:
+            out = out * a
+        return out
+    if op == E.ADD:
+        out = args[0]
+        for a in args[1:]:
+            out = out + a
+        return out
+    if op == E.POW:
+        base, exp = args[0][0, 0], args[1][0, 0]
+        if base < 0 and exp != np.round(exp):
+            return np.array([[np.nan]])
+        if base == 0 and exp < 0:
+            return np.array([[np.nan]])
+        return np.array([[base ** exp]])
+    if op == E.TRANSPOSE:
+        return args[0].T
+    return FUNCTIONS[op].numpy(*args)
