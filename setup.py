@@ -17,11 +17,11 @@ class BuildWithData(build_py):
     def run(self):
         super().run()
         target = Path(self.build_lib) / "matident" / "data"
-        for name, pattern in (("identities", "*.yaml"), ("schema", "*.json")):
-            dest = target / name
-            dest.mkdir(parents=True, exist_ok=True)
+        for name, pattern in (("identities", "**/*.yaml"), ("schema", "*.json")):
             for src in sorted((ROOT / name).glob(pattern)):
-                shutil.copy2(src, dest / src.name)
+                dest = target / name / src.relative_to(ROOT / name)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dest)
 
 
 setup(cmdclass={"build_py": BuildWithData})

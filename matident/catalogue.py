@@ -55,7 +55,7 @@ class Record:
     """One identity record: its fields as attributes, parsed sides, source."""
 
     __slots__ = ("id", "title", "kind", "symbols", "wrt", "layout", "lhs_text", "rhs_text",
-                 "lhs_expr", "rhs_expr", "lhs_shape", "conditions", "cookbook", "refs", "tags",
+                 "lhs_expr", "rhs_expr", "lhs_shape", "wrts", "conditions", "cookbook", "refs", "tags",
                  "notes", "erratum", "file", "line", "data", "_sympy")
 
     def __init__(self, data, symbols, lhs, rhs, lhs_shape, file, line):
@@ -64,7 +64,9 @@ class Record:
         self.title = data["title"]
         self.kind = data["kind"]
         self.symbols = symbols
-        self.wrt = data.get("wrt")
+        wrt = data.get("wrt")
+        self.wrts = tuple(wrt) if isinstance(wrt, list) else ((wrt,) if wrt else ())
+        self.wrt = self.wrts[0] if self.wrts else None
         self.layout = data.get("layout", "numerator")
         self.lhs_text = data["lhs"]
         self.rhs_text = data["rhs"]
@@ -87,13 +89,14 @@ class Record:
         return f"{self.file}:{self.line}"
 
     @property
-    def variables(self):
-        """Symbols of the record that are not the differential ``d<wrt>``."""
-        return {n: d for n, d in self.symbols.items() if n != self.differential}
+    def differentials(self):
+        """Names of the differentials ``d<wrt>`` of a differential record."""
+        return tuple(f"d{w}" for w in self.wrts) if self.kind == "differential" else ()
 
     @property
-    def differential(self):
-        return f"d{self.wrt}" if self.kind == "differential" else None
+    def variables(self):
+        """Symbols of the record other than the differentials."""
+        return {n: d for n, d in self.symbols.items() if n not in self.differentials}
 
     def _sympy_sides(self):
         if self._sympy is None:
@@ -118,7 +121,7 @@ class Record:
         rhs = to_latex(self.rhs_expr, self.symbols)
         if self.kind == "identity":
             return f"{lhs} = {rhs}"
-        wrt = latex_name(self.wrt)
+        wrt = ", ".join(latex_name(w) for w in self.wrts)
         if self.kind == "derivative":
             if self.lhs_shape != (1, 1) and self.symbols[self.wrt].kind == "vector":
                 den = wrt + "^{T}" if self.layout == "numerator" else wrt
@@ -387,19 +390,24 @@ def _build_record(data, marks, file, problems):
         except MatidentError as exc:
             fail(exc.code, exc.message, hint=exc.hint, sub=("symbols", name))
     kind = data["kind"]
-    wrt = data.get("wrt")
-    if wrt is not None and wrt not in symbols:
-        fail("MI026", f"wrt '{wrt}' is not among the symbols ({', '.join(symbols)})", "wrt",
-             hint=f"declare '{wrt}' under symbols")
-    if kind == "differential" and wrt in symbols:
-        if f"d{wrt}" in symbols:
-            fail("MI028", f"'d{wrt}' is implicit in a differential record; do not declare it",
-                 sub=("symbols", f"d{wrt}"))
-        else:
-            base = symbols[wrt]
-            symbols[f"d{wrt}"] = Decl(base.kind, base.rows, base.cols,
-                                      tuple(w for w in base.words if w in ("symmetric", "diagonal", "skew",
-                                                                            "lower", "upper")))
+    raw_wrt = data.get("wrt")
+    wrts = raw_wrt if isinstance(raw_wrt, list) else ([raw_wrt] if raw_wrt else [])
+    if len(wrts) > 1 and kind != "differential":
+        fail("MI028", "only a differential record may list several variables in wrt", "wrt")
+    for wrt in wrts:
+        if wrt not in symbols:
+            fail("MI026", f"wrt '{wrt}' is not among the symbols ({', '.join(symbols)})", "wrt",
+                 hint=f"declare '{wrt}' under symbols")
+        elif kind == "differential":
+            if f"d{wrt}" in symbols:
+                fail("MI028", f"'d{wrt}' is implicit in a differential record; do not declare it",
+                     sub=("symbols", f"d{wrt}"))
+            else:
+                base = symbols[wrt]
+                symbols[f"d{wrt}"] = Decl(base.kind, base.rows, base.cols,
+                                          tuple(w for w in base.words
+                                                if w in ("symmetric", "diagonal", "skew", "lower", "upper")))
+    wrt = wrts[0] if wrts else None
     if len(problems.items) > n_before:
         return None
     sides = {}
@@ -414,14 +422,15 @@ def _build_record(data, marks, file, problems):
     lhs, rhs = sides["lhs"], sides["rhs"]
     used = set(lhs.expr.symbols()) | set(rhs.expr.symbols())
     for name in symbols:
-        if name not in used and name != f"d{wrt}":
+        if name not in used and name not in {f"d{w}" for w in wrts}:
             fail("MI028", f"symbol '{name}' is declared but used in neither side",
                  sub=("symbols", name), hint="remove it or fix the spelling in lhs/rhs")
     if kind == "identity" and not _same_shape(lhs.shape, rhs.shape):
         fail("MI027", f"lhs is {fmt_shape(lhs.shape)} but rhs is {fmt_shape(rhs.shape)}", "rhs")
-    elif kind in ("derivative", "differential") and wrt in symbols:
-        if not lhs.expr.has(wrt):
-            fail("MI028", f"lhs does not depend on wrt '{wrt}'", "lhs")
+    elif kind in ("derivative", "differential") and all(w in symbols for w in wrts):
+        for w in wrts:
+            if not lhs.expr.has(w):
+                fail("MI028", f"lhs does not depend on wrt '{w}'", "lhs")
         expected = _expected_rhs_shape(kind, lhs.shape, symbols[wrt], data.get("layout", "numerator"))
         if expected is None:
             fail("MI028", f"the derivative of a {fmt_shape(lhs.shape)} expression by a "
@@ -430,9 +439,10 @@ def _build_record(data, marks, file, problems):
         elif not _same_shape(expected, rhs.shape):
             fail("MI027", f"rhs is {fmt_shape(rhs.shape)} but a {kind} of this lhs by {wrt} "
                           f"must be {fmt_shape(expected)}", "rhs")
-        if kind == "differential" and not rhs.expr.has(f"d{wrt}"):
-            fail("MI028", f"the rhs of a differential must contain d{wrt}", "rhs",
-                 hint=f"write it linear in d{wrt}, e.g. -inv({wrt}) @ d{wrt} @ inv({wrt})")
+        for w in wrts if kind == "differential" else ():
+            if not rhs.expr.has(f"d{w}"):
+                fail("MI028", f"the rhs of a differential must contain d{w}", "rhs",
+                     hint=f"write it linear in d{w}, e.g. -inv({w}) @ d{w} @ inv({w})")
     if kind != "derivative" and "layout" in data:
         fail("MI028", "'layout' applies only to derivative records", "layout")
     if len(problems.items) > n_before:

@@ -81,7 +81,7 @@ def cmd_show(args):
     out = [f"{rec.id}: {rec.title}", f"  kind:       {rec.kind}", f"  source:     {rec.location}"]
     out.append("  symbols:    " + ", ".join(f"{n}: {d}" for n, d in rec.data["symbols"].items()))
     if rec.wrt:
-        out.append(f"  wrt:        {rec.wrt}" + (f" (layout: {rec.layout})" if "layout" in rec.data else ""))
+        out.append(f"  wrt:        {', '.join(rec.wrts)}" + (f" (layout: {rec.layout})" if "layout" in rec.data else ""))
     out.append(f"  statement:  {rec}".replace(f"{rec.id}: ", "", 1))
     out.append(f"  latex:      {rec.latex()}")
     for c in rec.conditions:

@@ -72,6 +72,14 @@ def _sqrt(a):
         return np.sqrt(np.where(a < 0, np.nan, a))
 
 
+def _hpow(a, p):
+    if p != np.round(p) and np.any(a < 0):
+        return np.full_like(a, np.nan, dtype=float)
+    if p < 0 and np.any(a == 0):
+        return np.full_like(a, np.nan, dtype=float)
+    return np.power(a, p)
+
+
 def _sigmoid(a):
     return 0.5 * (1.0 + np.tanh(0.5 * a))
 
@@ -120,6 +128,11 @@ FUNCTIONS = _rows([
              "logistic sigmoid 1/(1+exp(-t)), elementwise", elementwise=True),
     Function("abs", 1, "elementwise", np.abs, r"\left|{0}\right|",
              "absolute value, elementwise", elementwise=True),
+    Function("hpow", 2, "elementwise_power", lambda a, p: _hpow(a, p[0, 0]),
+             r"{0}^{{\circ {1}}}", "elementwise power hpow(X, p) with a scalar exponent p",
+             elementwise=True),
+    Function("ones", 1, "elementwise", np.ones_like,
+             r"\mathbf{{1}}", "all-ones matrix of the shape of its argument (a constant)"),
     Function("sum", 1, "scalar_of_any", lambda a: _scalar(np.sum(a)),
              r"\operatorname{{sum}}\left({0}\right)", "sum of all entries"),
     Function("norm", 1, "scalar_of_any", _norm,

@@ -394,6 +394,7 @@ SHAPE_RULES = {
     "transposed": lambda inf, node, s: (s[0][1], s[0][0]),
     "matpow": _rule_matpow,
     "elementwise": lambda inf, node, s: s[0],
+    "elementwise_power": lambda inf, node, s: (_need_scalar(inf, node, s[1], "exponent"), s[0])[1],
     "scalar_of_any": lambda inf, node, s: (1, 1),
     "vector_to_diagonal": _rule_vector_to_diagonal,
     "diagonal_of": _rule_diagonal_of,
@@ -483,7 +484,7 @@ def shape_of(expr, symbols):
         return (shapes[0][0], shapes[0][0])
     if rule == "transposed":
         return (shapes[0][1], shapes[0][0])
-    if rule == "elementwise":
+    if rule in ("elementwise", "elementwise_power"):
         return shapes[0]
     if rule == "vector_to_diagonal":
         return (shapes[0][0], shapes[0][0])

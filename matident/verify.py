@@ -238,7 +238,7 @@ def check_record(record, *, trials=3, seed=0, rhs=None):
     """Verify one record; ``rhs`` (a typed tree) replaces the record's rhs if given."""
     rhs = record.rhs_expr if rhs is None else rhs
     rng = np.random.default_rng(_record_seed(seed, record.id))
-    variables = {n: d for n, d in record.symbols.items() if n != record.differential}
+    variables = record.variables
     worst, sizes_seen, reason = 0.0, {}, ""
     for _trial in range(trials):
         for _attempt in range(MAX_REDRAWS):
@@ -278,10 +278,21 @@ def _check_instance(record, rhs, values, sizes, rng):
 
     worst = 0.0
     if record.kind == "differential":
+        # all variables move together: X_i + t V_i, and d<X_i> = V_i
+        names = record.wrts
+        x = np.concatenate([values[w].ravel() for w in names])
+        splits = np.cumsum([values[w].size for w in names])[:-1]
+
+        def g(flat):
+            parts = np.split(flat, splits)
+            return evaluate(lhs, {**values, **{w: p.reshape(values[w].shape)
+                                               for w, p in zip(names, parts)}}, sizes)
+
         for _ in range(DIRECTIONS):
-            v = draw_direction(decl, x0.shape, rng)
-            fd = directional_derivative(f, x0, v)
-            pred = evaluate(rhs, {**values, record.differential: v}, sizes)
+            dirs = {f"d{w}": draw_direction(record.symbols[w], values[w].shape, rng) for w in names}
+            v = np.concatenate([dirs[f"d{w}"].ravel() for w in names])
+            fd = directional_derivative(g, x, v)
+            pred = evaluate(rhs, {**values, **dirs}, sizes)
             worst = max(worst, relative_error(pred, fd, 1e-8 * max(1.0, np.linalg.norm(f0))))
         return worst, ""
     grad = evaluate(rhs, values, sizes)
