@@ -1,0 +1,130 @@
+"""The expression language: grammar, declarations, shapes, printers."""
+import pytest
+
+from matident.errors import DeclarationError, MatidentError, ParseError, ShapeError
+from matident.parse import parse_expr
+from matident.printing import to_latex, to_text
+from matident.shapes import infer, parse_decl
+
+ROUND_TRIP = [
+    "tr(A @ X @ B)", "-A @ B", "-(A @ B)", "x / (x.T @ x)", "2 * A @ x / (x.T @ A @ x)",
+    "A - B + C", "-x.T @ A @ x + b.T @ x - c", "inv(X).T", "logdet(X)", "alpha ** -1",
+    "3 * X / 2", "X / 2", "1e-3 * X", "kron(A, B)", "vec(A @ X @ B)", "(A @ B).T",
+    "sigmoid(a.T @ x) * a", "norm(A @ X - B) ** 2", "-(x.T @ x) ** 2", "A * B * C",
+    "(A + B) * C", "det(X) * inv(X).T", "matpow(X, k)", "hpow(X, 2) + ones(X)",
+    "exp(x) / sum(exp(x))", "diag(x) @ y", "diagvec(X)", "adj(X) @ pinv(X)",
+    "log(1 + exp(a.T @ x))", "sqrt(tanh(x) * abs(y))", "alpha * X + beta * I",
+]
+
+
+@pytest.mark.parametrize("text", ROUND_TRIP)
+def test_text_round_trip(text):
+    tree = parse_expr(text)
+    assert parse_expr(to_text(tree)) == tree
+
+
+def test_subtraction_and_division_are_canonical():
+    assert parse_expr("A - B") == parse_expr("A + (-1) * B")
+    assert parse_expr("X / 2") == parse_expr("0.5 * X")
+    assert parse_expr("2 * 3 * X") == parse_expr("6 * X")
+
+
+def test_matmul_is_associative_in_the_tree():
+    assert parse_expr("(A @ B) @ C") == parse_expr("A @ (B @ C)")
+
+
+@pytest.mark.parametrize("text, latex", [
+    ("inv(X).T @ A", "X^{-T} A"),
+    ("tr(A @ X @ B)", r"\operatorname{tr}\left(A X B\right)"),
+    ("A * B", r"A \circ B"),
+    ("kron(A, B)", r"A \otimes B"),
+    ("x / (x.T @ x)", r"\frac{x}{x^{T} x}"),
+    ("alpha * X", r"\alpha X"),
+    ("lam * x1", r"\lambda x_{1}"),
+    ("logdet(X)", r"\log\det\left(X\right)"),
+])
+def test_latex(text, latex):
+    assert to_latex(parse_expr(text)) == latex
+
+
+def test_shapes_are_inferred_from_names():
+    typed = infer(parse_expr("x.T @ A @ x"), implicit=True)
+    assert typed.shape == (1, 1)
+    assert typed.symbols["x"].kind == "vector"
+    assert typed.symbols["A"].shape == ("n", "n")
+    assert infer(parse_expr("alpha * X"), implicit=True).symbols["alpha"].kind == "scalar"
+
+
+def test_shape_mismatch_names_subexpression_and_shapes():
+    with pytest.raises(ShapeError) as exc:
+        infer(parse_expr("A @ x"), {"A": "matrix m n", "x": "vector m"})
+    assert str(exc.value) == ("MI008 shape mismatch in 'A @ x': the left factor is mxn "
+                              "but 'x' is mx1")
+
+
+def test_matrix_power_suggests_matpow():
+    with pytest.raises(ShapeError) as exc:
+        infer(parse_expr("X ** 2"), {"X": "square n"})
+    assert exc.value.code == "MI009"
+    assert "matpow(X, 2)" in str(exc.value)
+
+
+def test_one_by_one_is_a_scalar():
+    typed = infer(parse_expr("log(x.T @ A @ x) * y / (x.T @ x)"), implicit=True)
+    assert typed.shape == (typed.symbols["y"].rows, 1)
+
+
+def test_undeclared_symbol_in_records_mode():
+    with pytest.raises(ParseError) as exc:
+        infer(parse_expr("A @ B"), {"A": "matrix n n"})
+    assert exc.value.code == "MI007"
+    assert "'B' is not declared" in str(exc.value)
+
+
+def test_unknown_function_suggests_a_name():
+    with pytest.raises(ParseError) as exc:
+        parse_expr("trace(X)")
+    assert exc.value.code == "MI003"
+    assert "did you mean 'tr'" in str(exc.value)
+
+
+def test_wrong_arity():
+    with pytest.raises(ParseError, match="kron\\(\\) takes 2 arguments, got 1"):
+        parse_expr("kron(A)")
+
+
+@pytest.mark.parametrize("text, decl", [
+    ("scalar", ("scalar", 1, 1, ())),
+    ("vector n", ("vector", "n", 1, ())),
+    ("matrix m n", ("matrix", "m", "n", ())),
+    ("spd n", ("matrix", "n", "n", ("spd",))),
+    ("matrix 3 3 symmetric invertible", ("matrix", 3, 3, ("invertible", "symmetric"))),
+    ("scalar positive", ("scalar", 1, 1, ("positive",))),
+])
+def test_declarations(text, decl):
+    d = parse_decl(text)
+    assert (d.kind, d.rows, d.cols, d.words) == decl
+
+
+def test_structure_implications():
+    d = parse_decl("spd n")
+    assert {"symmetric", "square", "invertible", "psd"} <= d.structure
+
+
+@pytest.mark.parametrize("text, message", [
+    ("matrix m n symmetric", "declares a square structure on a mxn matrix"),
+    ("vector", "'vector' needs 1 dimension"),
+    ("tensor n", "unknown declaration"),
+    ("matrix n n shiny", "unknown structure word 'shiny'"),
+    ("scalar symmetric", "does not apply to a scalar"),
+    ("matrix n n symmetric skew", "both symmetric and skew"),
+])
+def test_bad_declarations(text, message):
+    with pytest.raises(DeclarationError, match=message):
+        parse_decl(text)
+
+
+def test_errors_are_value_errors():
+    assert issubclass(MatidentError, ValueError)
+    for cls in (ParseError, ShapeError, DeclarationError):
+        assert issubclass(cls, MatidentError)
