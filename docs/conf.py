@@ -34,6 +34,7 @@ version = release
 
 extensions = [
     "matident_katex",            # docs/_ext: build-time KaTeX (loads sphinxcontrib.katex)
+    "matident_langref",          # docs/_ext: language tables generated from matident's code
     "sphinx_design",
     "sphinx_copybutton",
 ]
@@ -71,7 +72,6 @@ katex_prerender_options = {
         r"\sym": r"\operatorname{sym}",
         r"\diag": r"\operatorname{diag}",
         r"\vecop": r"\operatorname{vec}",
-        r"\T": r"^{\mathsf{T}}",
     },
 }
 math_number_all = False
@@ -84,13 +84,15 @@ html_title = f"matident {release}"
 html_short_title = "matident"
 html_static_path = ["_static"]
 html_css_files = ["matident.css"]
-html_js_files = ["katex/contrib/copy-tex.min.js"]   # copying a formula copies its LaTeX
+html_js_files = [
+    "katex/contrib/copy-tex.min.js",   # copying a formula copies its LaTeX
+    "matident-search.js",              # search summaries without KaTeX's hidden TeX copy
+]
 html_theme_options = {
     "navigation_with_keys": True,
     # Furo draws its icons inline; no font or icon set is fetched from elsewhere.
     "footer_icons": [],
 }
-html_permalinks_icon = "#"
 html_show_sourcelink = True
 html_last_updated_fmt = None
 html_search_language = "en"

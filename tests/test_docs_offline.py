@@ -1,0 +1,192 @@
+"""The built documentation loads nothing from another host.
+
+Builds the site with ``sphinx-build -W -b html`` into a temporary folder and
+scans every HTML page and stylesheet for resources a browser would fetch --
+scripts, stylesheets, fonts, images, frames, preloads, CSS ``url()`` and
+``@import`` -- that point at another host.  Plain links in prose (``<a
+href="https://arxiv.org/...">``) are fine: nothing is loaded until a reader
+follows them.  Local resources must exist in the build.
+
+Needs the ``docs`` extra and ``node`` (formulas are typeset at build time).
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+# <link rel=...> values that make the browser fetch or connect.
+LOADING_RELS = {"stylesheet", "icon", "shortcut", "apple-touch-icon", "mask-icon", "manifest",
+                "preload", "modulepreload", "prefetch", "prerender", "preconnect", "dns-prefetch"}
+# tag -> attributes holding a URL the browser loads by itself
+LOADING_ATTRS = {
+    "script": ("src",), "img": ("src", "srcset"), "iframe": ("src",), "frame": ("src",),
+    "embed": ("src",), "object": ("data",), "source": ("src", "srcset"), "track": ("src",),
+    "video": ("src", "poster"), "audio": ("src",), "input": ("src",),
+    "image": ("href", "xlink:href"), "use": ("href", "xlink:href"), "feimage": ("href", "xlink:href"),
+}
+CSS_URL = re.compile(r"""url\(\s*(['"]?)(.*?)\1\s*\)|@import\s+(['"])(.*?)\3""", re.I | re.S)
+
+
+def build_site(out):
+    """``sphinx-build -W -b html docs OUT``; returns OUT.  Fails with the build log."""
+    try:
+        import sphinx  # noqa: F401
+    except ImportError:
+        pytest.fail("Sphinx is not installed: pip install -e '.[docs]'")
+    cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
+           str(DOCS), str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    if proc.returncode != 0:
+        pytest.fail(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return Path(out)
+
+
+def is_external(url):
+    """True if fetching ``url`` would contact a host (any host: the site is served locally)."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() in ("data", "blob", "about", "javascript"):
+        return False
+    return bool(parts.netloc) or bool(parts.scheme) or url.startswith("//")
+
+
+def srcset_urls(value):
+    return [item.strip().split()[0] for item in value.split(",") if item.strip()]
+
+
+class ResourceScanner(HTMLParser):
+    """Collects (tag, attribute, url) of everything an HTML page makes the browser load."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.resources = []
+        self.in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = {k.lower(): (v or "") for k, v in attrs}
+        tag = tag.lower()
+        if tag == "link":
+            rels = set(attrs.get("rel", "").lower().split())
+            if rels & LOADING_RELS and attrs.get("href"):
+                self.resources.append(("link", "href", attrs["href"]))
+        for name in LOADING_ATTRS.get(tag, ()):
+            if attrs.get(name):
+                urls = srcset_urls(attrs[name]) if name == "srcset" else [attrs[name]]
+                self.resources += [(tag, name, u) for u in urls]
+        if attrs.get("style"):
+            self.resources += [(tag, "style", u) for u in css_urls(attrs["style"])]
+        if tag == "style":
+            self.in_style = True
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag):
+        if tag.lower() == "style":
+            self.in_style = False
+
+    def handle_data(self, data):
+        if self.in_style:
+            self.resources += [("style", "css", u) for u in css_urls(data)]
+
+
+def css_urls(text):
+    return [m.group(2) if m.group(2) is not None else m.group(4) for m in CSS_URL.finditer(text)]
+
+
+def page_resources(html):
+    scanner = ResourceScanner()
+    scanner.feed(html)
+    scanner.close()
+    return scanner.resources
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    return build_site(tmp_path_factory.mktemp("docs-html"))
+
+
+def test_scanner_tells_resources_from_prose_links():
+    html = """<html><head>
+      <link rel="stylesheet" href="https://cdn.example/katex.css">
+      <link rel="next" href="https://example.org/next.html">
+      <link rel="preconnect" href="https://fonts.example">
+      <script src="//cdn.example/x.js"></script><script src="_static/local.js"></script>
+      <style>@font-face{src:url("https://fonts.example/a.woff2")}</style>
+      </head><body><a href="https://arxiv.org/abs/1911.06491">paper</a>
+      <img srcset="a.png 1x, https://img.example/b.png 2x">
+      <span style="background:url(data:image/png;base64,AAAA)"></span></body></html>"""
+    external = sorted(u for _, _, u in page_resources(html) if is_external(u))
+    assert external == ["//cdn.example/x.js", "https://cdn.example/katex.css",
+                        "https://fonts.example", "https://fonts.example/a.woff2",
+                        "https://img.example/b.png"]
+
+
+def test_no_page_loads_anything_from_another_host(site):
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) >= 6, f"expected the site's pages in {site}, found {len(pages)}"
+    bad = [f"{page.relative_to(site)}: <{tag} {attr}> {url}"
+           for page in pages
+           for tag, attr, url in page_resources(page.read_text(encoding="utf-8"))
+           if is_external(url)]
+    assert not bad, "pages load resources from other hosts:\n" + "\n".join(bad)
+
+
+def test_no_stylesheet_loads_anything_from_another_host(site):
+    sheets = sorted(site.rglob("*.css"))
+    assert any(s.name == "katex.min.css" for s in sheets), "KaTeX's CSS is not in the build"
+    bad = [f"{sheet.relative_to(site)}: {url}"
+           for sheet in sheets for url in css_urls(sheet.read_text(encoding="utf-8"))
+           if is_external(url)]
+    assert not bad, "stylesheets load resources from other hosts:\n" + "\n".join(bad)
+
+
+def test_local_resources_exist(site):
+    """Every script, stylesheet and font the pages and stylesheets name is in the build."""
+    missing = []
+    for page in sorted(site.rglob("*.html")):
+        for tag, attr, url in page_resources(page.read_text(encoding="utf-8")):
+            if not is_external(url) and not url.startswith(("data:", "#")):
+                target = page.parent / unquote(urlsplit(url).path)
+                if not target.is_file():
+                    missing.append(f"{page.relative_to(site)}: <{tag} {attr}> {url}")
+    for sheet in sorted(site.rglob("*.css")):
+        for url in css_urls(sheet.read_text(encoding="utf-8")):
+            if not is_external(url) and not url.startswith(("data:", "#")):
+                if not (sheet.parent / unquote(urlsplit(url).path)).is_file():
+                    missing.append(f"{sheet.relative_to(site)}: {url}")
+    assert not missing, "missing local resources:\n" + "\n".join(missing)
+
+
+def test_math_is_prerendered(site):
+    """Formulas arrive as KaTeX HTML; no page ships a math typesetter or raw LaTeX delimiters."""
+    html = (site / "conventions.html").read_text(encoding="utf-8")
+    assert html.count('class="katex"') >= 10
+    assert "katex-error" not in html and "math-error" not in html
+    for page in site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        scripts = [u for tag, _, u in page_resources(text) if tag == "script"]
+        assert not [u for u in scripts if re.search(r"katex(\.min)?\.js|mathjax|auto-render", u, re.I)], \
+            f"{page.name} loads a client-side math renderer: {scripts}"
+
+
+def test_vendored_katex_is_one_release():
+    """The KaTeX node runs, the CSS the pages load and the pin in package.json agree."""
+    pinned = json.loads((DOCS / "package.json").read_text())["devDependencies"]["katex"]
+    js = (DOCS / "_vendor" / "katex" / "katex.min.js").read_text(encoding="utf-8")
+    css = (DOCS / "_static" / "katex" / "katex.min.css").read_text(encoding="utf-8")
+    assert re.search(r'version:"([^"]+)"', js).group(1) == pinned
+    assert re.search(r'katex-version:after\{content:"([^"]+)"\}', css).group(1) == pinned
+    fonts = {Path(u).name for u in css_urls(css)}
+    present = {p.name for p in (DOCS / "_static" / "katex" / "fonts").iterdir()}
+    assert fonts and fonts <= present, f"fonts named by katex.min.css are missing: {sorted(fonts - present)}"
