@@ -127,6 +127,20 @@ def build_parser():
     return parser
 
 
+def symbol_option(text):
+    """argparse type for ``--symbol NAME=DECL`` (e.g. ``A='spd n'``)."""
+    name, sep, decl = text.partition("=")
+    name, decl = name.strip(), decl.strip().strip("'\"")
+    if not sep or not name or not decl:
+        raise argparse.ArgumentTypeError(f"expected NAME=DECLARATION (e.g. A='matrix n n spd'), got {text!r}")
+    from .shapes import parse_decl
+    try:
+        parse_decl(decl)
+    except MatidentError as exc:
+        raise argparse.ArgumentTypeError(f"{name}: {exc.message}") from None
+    return name, decl
+
+
 def _positive(text):
     try:
         value = int(text)

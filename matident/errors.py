@@ -53,6 +53,8 @@ class MatidentError(ValueError):
 
     def location(self):
         """``file:line:column`` (the parts that are known), or ``''``."""
+        if self.file is None and self.line is None:
+            return "" if self.column is None else f"column {self.column}"
         parts = [p for p in (self.file, self.line, self.column) if p is not None]
         return ":".join(str(p) for p in parts)
 

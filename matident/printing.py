@@ -109,9 +109,11 @@ def _mul_text(e):
     else:
         top, bottom = coeff, 1
     pieces = [_text(f) for f in num]
-    # a matrix product inside a * product is always parenthesised, so that
-    # the text parses back to the same tree
-    parts = [_wrap(p, P_ATOM if f.op == E.MATMUL else (P_MUL if i == 0 else P_MUL + 1))
+    # a matrix product inside a * product is parenthesised so that the text
+    # parses back to the same tree; ``A @ x / s`` is the one exception
+    lone_product = len(num) == 1 and top == 1 and (den or bottom != 1)
+    parts = [_wrap(p, P_MUL if lone_product else
+                   P_ATOM if f.op == E.MATMUL else (P_MUL if i == 0 else P_MUL + 1))
              for i, (f, p) in enumerate(zip(num, pieces))]
     if not parts:
         text, prec = _num_text(top)
@@ -126,7 +128,7 @@ def _mul_text(e):
     else:
         text, prec = " * ".join(parts), P_MUL
     for d in den:
-        text += " / " + _wrap(_text(d), P_ATOM)
+        text += " / " + _wrap(_text(d), P_POW)
         prec = P_MUL
     if bottom != 1:
         text += f" / {bottom}"

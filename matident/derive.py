@@ -1,0 +1,652 @@
+"""Step-by-step derivatives built from the catalogue's own rules.
+
+The differential method of the lecture notes (section 3.2):
+
+1. ``d f`` is computed bottom-up by applying the catalogue's ``differential``
+   records as rewrite rules.  A rule is any differential record whose lhs is
+   one operation applied to symbols (``inv(X)``, ``X @ Y``, ``log(s)``,
+   ``matpow(X, k)``, ...): the variables of the record bind to the operands
+   (chain rule: ``dX`` becomes the operand's differential) and its other
+   symbols to operands that must be constant.  Adding such a record teaches
+   ``derive`` a new function; no rule lives only in Python.
+2. ``d f = <W, L(dX)>`` (with ``W = 1`` for a scalar ``f``) is brought to the
+   form ``<G, dX> = tr(G.T @ dX)`` with the catalogue's inner-product records
+   (``identities/inner-product-rules.yaml``): each reads
+   ``tr(W.T @ L(M)) = tr(G.T @ M)`` and moves one linear operation across the
+   inner product.  ``G`` is the gradient (shape of the variable, the
+   Cookbook's convention); for a symmetric variable the symmetric part is
+   taken (the documented convention for symmetric gradients).
+3. For a vector function of a vector the Jacobian (numerator layout) is read
+   from ``d f = J @ dx``; ``order=2`` differentiates the gradient again to
+   get the Hessian.
+
+Every result is simplified (:mod:`matident.simplify`) and can be checked
+numerically against finite differences with :meth:`Derivation.check`.
+When no rule applies, :class:`~matident.errors.DeriveError` names the
+sub-expression: never a silent wrong answer.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from . import expr as E
+from .errors import DeriveError, ParseError
+from .printing import latex_name, to_latex, to_text
+from .shapes import Decl, infer, is_scalar_shape
+from .simplify import Simplifier
+
+ZERO = None   # the differential of a constant
+
+
+@dataclass(frozen=True)
+class Step:
+    """One rule application: the record used, the expression before and after."""
+    rule: str
+    before: str
+    after: str
+    description: str
+
+    def __str__(self):
+        return f"{self.before}  =  {self.after}    [{self.rule}: {self.description}]"
+
+
+# -- rules ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rule:
+    """A catalogue record usable as a one-operation rewrite rule."""
+    record: object
+    pattern: E.Expr          # the operation applied to symbols
+    variables: tuple         # pattern symbols that vary (the record's wrt)
+    result: E.Expr           # the record's rhs
+
+    @property
+    def id(self):
+        return self.record.id
+
+
+def _shallow(e):
+    """True if ``e`` is one operation applied to distinct symbols."""
+    if not e.args:
+        return False
+    names = [a.value for a in e.args if a.op == E.SYM]
+    consts = [a for a in e.args if a.op != E.SYM]
+    return len(set(names)) == len(names) and all(a.op == E.NUM for a in consts)
+
+
+@functools.lru_cache(maxsize=4)
+def _rules(cat):
+    differential, adjoint, linearity = {}, {}, None
+    for rec in cat:
+        if rec.kind == "differential" and _shallow(rec.lhs_expr):
+            key = (rec.lhs_expr.op, len(rec.lhs_expr.args))
+            differential.setdefault(key, []).append(
+                Rule(rec, rec.lhs_expr, rec.wrts, rec.rhs_expr))
+        elif rec.kind == "identity" and "inner-product" in rec.tags:
+            rule = _adjoint_rule(rec)
+            if rule == "linearity":
+                linearity = rec
+            elif rule is not None:
+                inner = rule.pattern
+                adjoint.setdefault((inner.op, len(inner.args)), []).append(rule)
+    return differential, adjoint, linearity
+
+
+def _adjoint_rule(rec):
+    """Read ``tr(W.T @ F(M)) = tr(G.T @ M)`` into a Rule (pattern F, hole M, result G)."""
+    lhs, rhs = rec.lhs_expr, rec.rhs_expr
+    if not (lhs.op == "tr" and lhs.args[0].op == E.MATMUL
+            and lhs.args[0].args[0].op == E.TRANSPOSE and lhs.args[0].args[0].args[0].op == E.SYM):
+        return None
+    cotangent = lhs.args[0].args[0].args[0].value
+    inner = E.matmul(*lhs.args[0].args[1:])      # W.T @ (A @ M) is flattened to W.T @ A @ M
+    if rhs.op == E.ADD:
+        return "linearity"
+    if not (rhs.op == "tr" and rhs.args[0].op == E.MATMUL and len(rhs.args[0].args) == 2
+            and rhs.args[0].args[1].op == E.SYM):
+        return None
+    hole = rhs.args[0].args[1].value
+    if inner.op == E.SYM or not _shallow(inner) or not inner.has(hole):
+        return None
+    return Rule(rec, inner, (hole, cotangent), E.transpose(rhs.args[0].args[0]))
+
+
+# -- the derivation ------------------------------------------------------------
+
+@dataclass
+class CheckReport:
+    """The numeric check of a derivation."""
+    status: str
+    error: float | None
+    seed: int
+    sizes: dict
+    message: str = ""
+
+    @property
+    def ok(self):
+        return self.status == "passed"
+
+    def __str__(self):
+        sizes = " ".join(f"{k}={v}" for k, v in sorted(self.sizes.items()))
+        err = "-" if self.error is None else f"{self.error:.1e}"
+        word = "verified" if self.ok else self.status.upper()
+        return (f"{word} against finite differences (seed {self.seed}, sizes {sizes or '-'}, "
+                f"worst relative error {err}){': ' + self.message if self.message else ''}")
+
+
+@dataclass
+class Derivation:
+    """The result of :func:`derive`: ``result`` (SymPy), ``steps``, ``check()``."""
+    expr: E.Expr
+    wrt: str
+    symbols: dict
+    order: int
+    what: str                     # "gradient", "jacobian", "derivative", "hessian"
+    result_expr: E.Expr
+    differential: E.Expr
+    steps: list = field(default_factory=list)
+    conditions: list = field(default_factory=list)
+    gradient_expr: E.Expr | None = None   # the gradient a Hessian was built from
+
+    @property
+    def result(self):
+        """The result as a SymPy expression."""
+        from .sympy_bridge import to_sympy
+        return to_sympy(self.result_expr, self.symbols)
+
+    @property
+    def text(self):
+        return to_text(self.result_expr)
+
+    def check(self, trials=3, seed=0):
+        """Verify the result against finite differences on random instances."""
+        from .verify import check_record
+        claims = [_Claim(self, self.result_expr)]
+        if self.order == 2:
+            claims = [_Claim(self, self.gradient_expr, gradient=True), _Claim(self, self.result_expr)]
+        worst = None
+        for claim in claims:
+            r = check_record(claim, trials=trials, seed=seed)
+            if not r.ok:
+                what = "gradient" if getattr(claim, "is_gradient", False) else self.what
+                return CheckReport(r.status, r.error, seed, r.sizes, f"{what}: {r.message}")
+            worst = r
+        return CheckReport("passed", worst.error, seed, worst.sizes)
+
+    def header(self):
+        decls = ", ".join(f"{n}: {d}" for n, d in sorted(self.symbols.items())
+                          if not n.startswith("d") or n[1:] not in self.symbols)
+        return f"{self.what} of {to_text(self.expr)} with respect to {self.wrt}  ({decls})"
+
+    def __str__(self):
+        lines = [self.header()]
+        width = len(str(len(self.steps)))
+        for i, s in enumerate(self.steps, 1):
+            lines.append(f"  {i:>{width}}. {s.before}")
+            lines.append(f"  {'':>{width}}  = {s.after}")
+            lines.append(f"  {'':>{width}}    by {s.rule} ({s.description})")
+        for c in self.conditions:
+            lines.append(f"  assuming {c}")
+        lines.append(f"{self.what}: {self.text}")
+        return "\n".join(lines)
+
+    def latex(self):
+        rows = []
+        for s in self.steps:
+            rows.append(_latex_of(s.before, self.symbols) + r" &= " + _latex_of(s.after, self.symbols)
+                        + r" && \text{" + s.rule + "}")
+        wrt = latex_name(self.wrt)
+        head = {"gradient": rf"\nabla_{{{wrt}}}", "hessian": rf"\nabla^2_{{{wrt}}}",
+                "jacobian": rf"\frac{{\partial}}{{\partial {wrt}^T}}",
+                "derivative": rf"\frac{{\mathrm{{d}}}}{{\mathrm{{d}}{wrt}}}"}[self.what]
+        rows.append(rf"{head} \left({to_latex(self.expr, self.symbols)}\right) &= "
+                    + to_latex(self.result_expr, self.symbols))
+        return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+
+    def _repr_latex_(self):
+        return "$$" + self.latex() + "$$"
+
+    def as_dict(self):
+        return {"expr": to_text(self.expr), "wrt": self.wrt, "order": self.order, "kind": self.what,
+                "result": self.text, "differential": to_text(self.differential),
+                "symbols": {n: str(d) for n, d in self.symbols.items()},
+                "conditions": list(self.conditions),
+                "steps": [s.__dict__ for s in self.steps]}
+
+
+def _latex_of(text, symbols):
+    from .parse import parse_expr
+    try:
+        return to_latex(parse_expr(text.replace("d(", "dd(")), None) if "d(" in text else \
+            to_latex(parse_expr(text), symbols)
+    except Exception:  # noqa: BLE001 - a step's text always parses; keep LaTeX best-effort
+        return r"\texttt{" + text + "}"
+
+
+class _Claim:
+    """A derivative claim shaped like a record, for the verifier."""
+
+    def __init__(self, d, rhs, gradient=False):
+        self.id = f"derive:{to_text(d.expr)}"
+        self.kind = "derivative"
+        self.lhs_expr = d.expr if (d.order == 1 or gradient) else d.gradient_expr
+        self.rhs_expr = rhs
+        self.symbols = {n: s for n, s in d.symbols.items() if n != f"d{d.wrt}"}
+        self.wrt, self.wrts = d.wrt, (d.wrt,)
+        self.layout = "numerator"
+        self.lhs_shape = infer(self.lhs_expr, self.symbols).shape
+        self.file, self.line = "<derive>", 0
+        self.is_gradient = gradient
+        self.variables = self.symbols
+        self.differentials = ()
+
+
+class _Engine:
+    def __init__(self, symbols, wrt, catalogue):
+        self.symbols = symbols
+        self.wrt = wrt
+        self.dname = f"d{wrt}"
+        self.steps = []
+        self.conditions = []
+        self.rules, self.adjoints, self.linearity = _rules(catalogue)
+        self.simp = Simplifier(symbols)
+
+    # the expression with its identity sizes re-inferred after a rewrite
+    def retype(self, e):
+        return infer(e, self.symbols).expr
+
+    def tidy(self, e):
+        return self.simp(self.retype(e))
+
+    def depends(self, e):
+        return e.has(self.wrt)
+
+    # -- step 1: the differential --------------------------------------------
+    def d(self, e):
+        """The differential of e (ZERO when e is constant)."""
+        if not self.depends(e):
+            return ZERO
+        if e.op == E.SYM:
+            return E.sym(self.dname)
+        args = list(e.args)
+        if e.op in (E.MATMUL, E.MUL, E.ADD) and len(args) > 2:
+            head, rest = args[0], E.rebuild(e, args[1:])
+            return self.apply(e, [head, rest])
+        return self.apply(e, args)
+
+    def apply(self, e, operands):
+        candidates = self.rules.get((e.op, len(operands)), [])
+        errors = []
+        for rule in self._ranked(candidates, operands):
+            binding, unmet = self._bind(rule, operands, errors)
+            if binding is None:
+                continue
+            subst = dict(binding)
+            for var in rule.variables:
+                dvar = self.d(binding[var])
+                subst[f"d{var}"] = dvar
+            result = _drop_zero(rule.result.replace({k: (v if v is not ZERO else _ZERO_SYM)
+                                                     for k, v in subst.items()}))
+            if result is ZERO:
+                return ZERO
+            result = self.tidy(result)
+            before = "d(" + to_text(E.rebuild(e, operands) if e.op in (E.MATMUL, E.MUL, E.ADD) else e) + ")"
+            self.steps.append(Step(rule.id, before, to_text(result), rule.record.title))
+            for cond in unmet:
+                if cond not in self.conditions:
+                    self.conditions.append(cond)
+            return result
+        what = to_text(e)
+        name = e.op if e.op not in (E.MATMUL, E.MUL, E.ADD, E.POW, E.TRANSPOSE) else \
+            {"@": "a matrix product", "*": "a * product", "+": "a sum", "**": "a power",
+             "T": "a transpose"}[e.op]
+        detail = f" ({'; '.join(errors)})" if errors else ""
+        raise DeriveError(f"no differential rule for {name} in '{what}'{detail}", code="MI040",
+                          hint="add a differential record for it to identities/ (see Contributing)")
+
+    def _ranked(self, candidates, operands):
+        def unmet_count(rule):
+            return len(self._unmet(rule, dict(zip([a.value for a in rule.pattern.args], operands))))
+        return sorted(candidates, key=unmet_count)
+
+    def _bind(self, rule, operands, errors):
+        binding = {}
+        for p, operand in zip(rule.pattern.args, operands):
+            if p.op == E.NUM:
+                if operand != p:
+                    return None, ()
+                continue
+            if p.value not in rule.variables and self.depends(operand):
+                errors.append(f"{rule.id} needs '{to_text(operand)}' to be constant")
+                return None, ()
+            binding[p.value] = operand
+        return binding, self._unmet(rule, binding)
+
+    def _unmet(self, rule, binding):
+        """Structure the rule's symbols require that the operands are not declared to have."""
+        unmet = []
+        for name, operand in binding.items():
+            decl = rule.record.symbols.get(name)
+            if decl is None:
+                continue
+            have = self.structure(operand)
+            for word in sorted(decl.structure - have - {"square"}):
+                unmet.append(f"{to_text(operand)} {word}")
+            if "integer" in decl.structure and operand.op == E.NUM and isinstance(operand.value, int):
+                unmet = [u for u in unmet if not u.endswith(" integer")]
+        return unmet
+
+    def structure(self, e):
+        if e.op == E.SYM and e.value in self.symbols:
+            return self.symbols[e.value].structure
+        if e.op == E.NUM:
+            words = {"nonzero"} if e.value != 0 else set()
+            if e.value > 0:
+                words.add("positive")
+            if isinstance(e.value, int):
+                words.add("integer")
+            return words
+        if e.op == E.TRANSPOSE or e.op == "inv":
+            inner = set(self.structure(e.args[0]))
+            return inner & {"symmetric", "spd", "psd", "invertible", "orthogonal", "diagonal", "square"}
+        return set()
+
+    # -- step 2: read off the gradient ------------------------------------------
+    def adjoint(self, linear, w):
+        """G with <w, linear(dX)> = <G, dX>."""
+        hole = E.sym(self.dname)
+        if linear == hole:
+            return w
+        if linear.op == E.ADD:
+            if self.linearity is not None:
+                self.steps.append(Step(self.linearity.id, _ip(w, linear),
+                                       " + ".join(_ip(w, t) for t in linear.args), self.linearity.title))
+            return E.add(*[self.adjoint(t, w) for t in linear.args if t.has(self.dname)])
+        operands = list(linear.args)
+        if linear.op in (E.MATMUL, E.MUL) and len(operands) > 2:
+            return self._adjoint_nary(linear, w)
+        return self._adjoint_apply(linear, operands, w)
+
+    def _adjoint_nary(self, linear, w):
+        """Split an n-ary product around the factor holding dX and apply a 2/3-operand rule."""
+        args = list(linear.args)
+        i = next(k for k, a in enumerate(args) if a.has(self.dname))
+        if linear.op == E.MUL:
+            rest = [a for k, a in enumerate(args) if k != i]
+            return self._adjoint_apply(linear, [E.mul(*rest), args[i]], w)
+        left, right = args[:i], args[i + 1:]
+        operands = ([E.matmul(*left)] if left else []) + [args[i]] + ([E.matmul(*right)] if right else [])
+        return self._adjoint_apply(linear, operands, w)
+
+    def _adjoint_apply(self, linear, operands, w):
+        holder = [k for k, a in enumerate(operands) if a.has(self.dname)]
+        if len(holder) != 1:
+            raise DeriveError(f"'{to_text(linear)}' is not linear in {self.dname}", code="MI040")
+        candidates = self.adjoints.get((linear.op, len(operands)), [])
+        for rule in candidates:
+            hole, cotangent = rule.variables
+            names = [p.value for p in rule.pattern.args]
+            if names[holder[0]] != hole:
+                continue
+            binding = dict(zip(names, operands))
+            if not self._adjoint_shapes_fit(rule, binding):
+                continue
+            binding[cotangent] = w
+            new_w = self.tidy(rule.result.replace({k: v for k, v in binding.items() if k != hole}))
+            inner = binding[hole]
+            self.steps.append(Step(rule.id, _ip(w, E.rebuild(linear, operands)
+                                                 if linear.op in (E.MATMUL, E.MUL) else linear),
+                                   _ip(new_w, inner), rule.record.title))
+            return self.adjoint(inner, new_w)
+        raise DeriveError(f"no inner-product rule to move '{to_text(linear)}' off d{self.wrt}",
+                          code="MI040", hint="add an inner-product record tr(W.T @ F(M)) = tr(G.T @ M)")
+
+    def _adjoint_shapes_fit(self, rule, binding):
+        """Scalar pattern symbols bind 1x1 operands only (a matrix symbol binds anything)."""
+        for name, operand in binding.items():
+            decl = rule.record.symbols[name]
+            if decl.kind == "scalar" and not is_scalar_shape(self.simp.shape(self.retype(operand))):
+                return False
+        return True
+
+
+_ZERO_SYM = E.sym("__zero__")
+
+
+def _drop_zero(e):
+    """Remove the marker of a zero differential from a rule's instantiated rhs."""
+    if e == _ZERO_SYM:
+        return ZERO
+    if not e.args:
+        return e
+    args = [_drop_zero(a) for a in e.args]
+    if e.op == E.ADD:
+        kept = [a for a in args if a is not ZERO]
+        return E.add(*kept) if kept else ZERO
+    if any(a is ZERO for a in args):
+        if e.op in (E.MATMUL, E.MUL, E.TRANSPOSE, "tr", "sum", "vec", "diag", "diagvec", "kron"):
+            return ZERO
+        raise DeriveError(f"a rule produced a non-linear use of a zero differential in {e.op}()",
+                          code="MI040")
+    return E.rebuild(e, args)
+
+
+def _ip(w, linear):
+    if w == E.num(1):
+        return to_text(linear)
+    return f"<{to_text(w)}, {to_text(linear)}>"
+
+
+# -- Jacobians -------------------------------------------------------------------
+
+def _jacobian(engine, linear, n):
+    """P with linear(dx) = P @ dx, for a vector dx (numerator layout)."""
+    dx = E.sym(engine.dname)
+    simp = engine.simp
+    if not linear.has(engine.dname):
+        return None
+    if linear == dx:
+        return E.identity(n)
+    op = linear.op
+    if op == E.ADD:
+        parts = [_jacobian(engine, t, n) for t in linear.args if t.has(engine.dname)]
+        return E.add(*parts)
+    if op == E.MATMUL:
+        args = list(linear.args)
+        i = next(k for k, a in enumerate(args) if a.has(engine.dname))
+        if i == len(args) - 1:
+            inner = _jacobian(engine, args[i], n)
+            return E.matmul(*args[:-1], inner)
+        # the holder starts a 1x1 run s = (dx.T @ b ...): left @ s @ right = (left @ right) s,
+        # and s = s.T puts dx last
+        for j in range(i, len(args)):
+            run = args[i:j + 1]
+            if is_scalar_shape(simp.shape(engine.retype(E.matmul(*run)))):
+                rest = args[:i] + args[j + 1:]
+                scalar = run[0] if len(run) == 1 else simp.transpose(engine.retype(E.matmul(*run)))
+                inner = _jacobian(engine, scalar, n)          # a 1 x n row
+                return E.matmul(*rest, inner) if rest else inner
+        raise DeriveError(f"cannot read a Jacobian from '{to_text(linear)}'", code="MI040")
+    if op == E.MUL:
+        args = list(linear.args)
+        i = next(k for k, a in enumerate(args) if a.has(engine.dname))
+        rest = [a for k, a in enumerate(args) if k != i]
+        inner = _jacobian(engine, args[i], n)
+        scalars = [a for a in rest if is_scalar_shape(simp.shape(engine.retype(a)))]
+        vectors = [a for a in rest if a not in scalars]
+        holder_scalar = is_scalar_shape(simp.shape(engine.retype(args[i])))
+        if holder_scalar and vectors:
+            # s(dx) * v, s = q.T dx  ->  v @ q.T
+            return E.mul(*scalars, E.matmul(E.mul(*vectors), inner)) if scalars else \
+                E.matmul(E.mul(*vectors), inner)
+        if vectors:
+            return E.mul(*scalars, E.matmul(E.call("diag", E.mul(*vectors)), inner)) if scalars else \
+                E.matmul(E.call("diag", E.mul(*vectors)), inner)
+        return E.mul(*scalars, inner)
+    if op == E.TRANSPOSE and is_scalar_shape(simp.shape(engine.retype(linear))):
+        return _jacobian(engine, linear.args[0], n)
+    if op in ("tr", "sum") and is_scalar_shape(simp.shape(engine.retype(linear.args[0]))):
+        return _jacobian(engine, linear.args[0], n)
+    raise DeriveError(f"cannot read a Jacobian from '{to_text(linear)}'", code="MI040")
+
+
+# -- public entry point ------------------------------------------------------------
+
+def derive(expr, wrt, *, symbols=None, order=1, catalogue=None):
+    """Differentiate ``expr`` with respect to ``wrt`` step by step.
+
+    Returns a :class:`Derivation`: ``result`` is the gradient (shape of
+    ``wrt``) for a scalar ``expr``, the numerator-layout Jacobian for a vector
+    ``expr`` of a vector, the derivative for a scalar ``wrt``; with
+    ``order=2`` and a vector (or scalar) ``wrt`` the Hessian.
+
+    >>> d = derive("log(x.T @ A @ x)", "x", symbols={"A": "spd n"})
+    >>> d.text
+    '2 * A @ x / (x.T @ A @ x)'
+    """
+    from . import _typed
+    from .catalogue import catalogue as shipped
+    wrt = _name_of(wrt)
+    typed = _typed(expr, symbols)
+    if wrt not in typed.symbols:
+        raise ParseError(f"the variable '{wrt}' does not occur in the expression", code="MI007",
+                         hint="differentiate with respect to one of: " + ", ".join(sorted(typed.symbols)))
+    if order not in (1, 2):
+        raise DeriveError(f"order must be 1 or 2, got {order}", code="MI050")
+    decls = dict(typed.symbols)
+    x = decls[wrt]
+    dx = Decl(x.kind, x.rows, x.cols, tuple(w for w in x.words if w in ("symmetric", "diagonal", "skew")))
+    decls[f"d{wrt}"] = dx
+    cat = catalogue if catalogue is not None else shipped()
+    engine = _Engine(decls, wrt, cat)
+    tree = typed.expr
+    out_shape = typed.shape
+    first, what, differential = _first_order(engine, tree, out_shape, x)
+    if order == 1:
+        return _finish(engine, tree, wrt, first, what, differential, 1, None)
+    if what not in ("gradient", "derivative") or x.kind == "matrix" or not is_scalar_shape(out_shape):
+        raise DeriveError("order=2 needs a scalar expression of a vector or scalar variable "
+                          "(the Hessian of a matrix variable is a 4-tensor: use the differential)",
+                          code="MI040")
+    engine.steps.append(Step("order-2", f"gradient {to_text(first)}", "differentiate again",
+                             "the Hessian is the Jacobian of the gradient"))
+    second, _, diff2 = _first_order(engine, first, engine.simp.shape(first), x, inner=True)
+    what2 = "hessian"
+    return _finish(engine, tree, wrt, second, what2, diff2, 2, first)
+
+
+def _first_order(engine, tree, out_shape, x, inner=False):
+    df = engine.d(tree)
+    if df is ZERO:
+        zero = E.mul(E.num(0), E.call("ones", E.sym(engine.wrt)))
+        return zero, "gradient", E.num(0)
+    df = engine.tidy(df)
+    scalar_out = is_scalar_shape(out_shape)
+    if x.kind == "scalar":
+        result = engine.tidy(df.replace({engine.dname: E.num(1)}))
+        return result, "derivative", df
+    if scalar_out:
+        g = engine.adjoint(df, E.num(1))
+        g = engine.tidy(g)
+        structure = x.structure
+        if "symmetric" in structure:
+            g = engine.tidy(E.mul(E.num(Fraction(1, 2)), E.add(g, E.transpose(g))))
+        elif "diagonal" in structure:
+            g = engine.tidy(E.call("diag", E.call("diagvec", g)))
+        elif "skew" in structure:
+            g = engine.tidy(E.mul(E.num(Fraction(1, 2)), E.add(g, E.neg(E.transpose(g)))))
+        elif structure & {"lower", "upper"}:
+            raise DeriveError("gradients with respect to triangular variables are not supported",
+                              code="MI040")
+        return g, "gradient", df
+    if x.kind == "vector" and out_shape[1] == 1:
+        j = _jacobian(engine, df, x.rows)
+        return engine.tidy(j), ("hessian" if inner else "jacobian"), df
+    raise DeriveError(f"the derivative of a {out_shape[0]}x{out_shape[1]} expression by a "
+                      f"{x.rows}x{x.cols} variable is not a matrix; its differential is "
+                      f"d = {to_text(df)}", code="MI040", hint="use the differential above")
+
+
+def _finish(engine, tree, wrt, result, what, differential, order, gradient):
+    symbols = {n: d for n, d in engine.symbols.items()}
+    result = _present(result)
+    return Derivation(tree, wrt, symbols, order, what, result, differential, engine.steps,
+                      engine.conditions, gradient)
+
+
+def _present(e):
+    """Write results as people do: ``2 * A @ x / norm(x) ** 2``.
+
+    A numeric coefficient moves onto the first factor of the one matrix
+    product of a ``*`` product, and negative powers become denominators.
+    """
+    if not e.args:
+        return e
+    args = [_present(a) for a in e.args]
+    if e.op != E.MUL:
+        return E.Expr(e.op, args, e.value)
+    args = [E.power(E.power(a.args[0], E.num(-a.args[1].value)), E.num(-1))
+            if a.op == E.POW and a.args[1].op == E.NUM and a.args[1].value < -1 else a for a in args]
+    products = [a for a in args if a.op == E.MATMUL]
+    if args[0].op == E.NUM and len(products) == 1:
+        product = products[0]
+        moved = E.matmul(E.mul(args[0], product.args[0]), *product.args[1:])
+        rest = [a for a in args[1:] if a is not product]
+        numer = [a for a in rest if not (a.op == E.POW and a.args[1] == E.num(-1))]
+        denom = [a for a in rest if a not in numer]
+        return E.Expr(E.MUL, [*numer, moved, *denom]) if rest else moved
+    return E.Expr(E.MUL, args)
+
+
+def _name_of(wrt):
+    if isinstance(wrt, str):
+        return wrt
+    name = getattr(wrt, "name", None)
+    if isinstance(name, str):
+        return name
+    raise ParseError(f"wrt must be a symbol name, got {wrt!r}", code="MI007")
+
+
+# -- command line ------------------------------------------------------------------
+
+def register(subparsers):
+    """The ``matident derive`` command."""
+    from .cli import symbol_option
+    p = subparsers.add_parser(
+        "derive", help="step-by-step derivative, gradient, Jacobian or Hessian",
+        description="Differentiate EXPR with the catalogue's differential rules, show every step "
+                    "and check the result against finite differences.",
+        epilog="example: matident derive 'log(x.T @ A @ x)' --wrt x --symbol A='spd n'")
+    p.add_argument("expr", metavar="EXPR", help="expression, e.g. 'tr(A @ X @ B)'")
+    p.add_argument("--wrt", required=True, help="the variable")
+    p.add_argument("--symbol", action="append", type=symbol_option, default=[], metavar="NAME=DECL",
+                   help="declare a symbol, e.g. --symbol A='matrix n n spd' (repeatable)")
+    p.add_argument("--order", type=int, choices=(1, 2), default=1, help="2 for the Hessian")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("--latex", action="store_true", help="print the derivation in LaTeX")
+    p.add_argument("--no-check", action="store_true", help="skip the numeric check")
+    p.add_argument("--seed", type=int, default=0, help="seed of the numeric check")
+    p.set_defaults(func=_cmd_derive)
+
+
+def _cmd_derive(args):
+    import json
+    import sys
+    d = derive(args.expr, args.wrt, symbols=dict(args.symbol), order=args.order)
+    report = None if args.no_check else d.check(seed=args.seed)
+    if args.json:
+        out = d.as_dict()
+        out["check"] = None if report is None else {"status": report.status, "error": report.error,
+                                                    "seed": report.seed, "sizes": report.sizes,
+                                                    "message": report.message}
+        print(json.dumps(out, indent=2, sort_keys=True))
+    elif args.latex:
+        print(d.latex())
+    else:
+        print(d)
+    if report is not None:
+        print(report, file=sys.stderr if args.json or args.latex else sys.stdout)
+        return 0 if report.ok else 1
+    return 0

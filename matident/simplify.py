@@ -1,0 +1,308 @@
+"""Simplification of term trees into what a person would write.
+
+Used by :mod:`matident.derive` on differentials, gradients and Hessians:
+
+* transposes pushed down to symbols and folded: ``(A @ B).T -> B.T @ A.T``,
+  ``A.T.T -> A``, ``S.T -> S`` for a declared symmetric ``S``, a 1x1
+  expression is its own transpose, ``inv(A).T -> inv(A.T)``;
+* scalars pulled out of matrix products (``A @ (2 * x) -> 2 * A @ x``, a 1x1
+  run ``a @ (b.T @ x)`` becomes the scalar factor ``(b.T @ x) * a``), identity
+  factors dropped;
+* like terms collected (``A @ x + A @ x -> 2 * A @ x``), 1x1 products put in
+  one orientation (``b.T @ x`` and ``x.T @ b`` are one term), powers of one
+  scalar base merged (``s * s ** -1 -> 1``).
+
+Every rewrite is an identity of the catalogue's transpose/trace chapter; the
+derivation engine checks its final result numerically.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from . import expr as E
+from .printing import to_text
+from .shapes import is_scalar_shape, shape_of
+
+_TRANSPOSE_THROUGH = {"log", "exp", "sqrt", "tanh", "sigmoid", "abs", "ones", "adj", "pinv", "inv"}
+
+
+class Simplifier:
+    """Simplifies trees whose symbols are declared in ``symbols`` (name -> Decl)."""
+
+    def __init__(self, symbols):
+        self.symbols = symbols
+        self._shapes = {}
+
+    def shape(self, e):
+        s = self._shapes.get(e)
+        if s is None:
+            s = shape_of(e, self.symbols)
+            self._shapes[e] = s
+        return s
+
+    def scalar(self, e):
+        return is_scalar_shape(self.shape(e))
+
+    def symmetric(self, e):
+        if e.op == E.SYM:
+            decl = self.symbols.get(e.value)
+            return decl is not None and "symmetric" in decl.structure
+        if e.op == E.IDENT or e.op == "diag":
+            return True
+        if e.op in ("inv", "adj", "matpow", "exp", "log", "sqrt", "tanh", "sigmoid", "abs", "ones"):
+            return self.symmetric(e.args[0])
+        if e.op == E.ADD:
+            return all(self.symmetric(a) for a in e.args)
+        if e.op == E.MUL:
+            return all(self.scalar(a) or self.symmetric(a) for a in e.args)
+        if e.op == E.MATMUL:
+            # M.T @ S @ M and M @ S @ M.T patterns: a palindrome up to transposition
+            return self.transpose(e) == e
+        return False
+
+    # -- transposes ---------------------------------------------------------
+    def transpose(self, e):
+        """The simplified transpose of an already simplified ``e``."""
+        op = e.op
+        if op in (E.NUM, E.IDENT) or self.scalar(e):
+            return e
+        if op == E.SYM:
+            return e if self.symmetric(e) else E.transpose(e)
+        if op == E.TRANSPOSE:
+            return e.args[0]
+        if op == E.MATMUL:
+            return E.matmul(*[self.transpose(a) for a in reversed(e.args)])
+        if op in (E.ADD, E.MUL):
+            return E.rebuild(e, [self.transpose(a) for a in e.args])
+        if op == "diag":
+            return e
+        if op in _TRANSPOSE_THROUGH:
+            return E.Expr(op, [self.transpose(e.args[0])])
+        if op in ("matpow", "hpow"):
+            return E.Expr(op, [self.transpose(e.args[0]), e.args[1]])
+        if op == "kron":
+            return E.Expr(op, [self.transpose(a) for a in e.args])
+        return E.transpose(e)
+
+    # -- the main pass -------------------------------------------------------
+    def __call__(self, e):
+        for _ in range(8):
+            new = self.step(e)
+            if new == e:
+                return e
+            e = new
+        return e
+
+    def step(self, e):
+        if not e.args:
+            return e
+        args = [self.step(a) for a in e.args]
+        op = e.op
+        if op == E.TRANSPOSE:
+            return self.transpose(args[0])
+        if op == E.MATMUL:
+            return self.matmul(args)
+        if op == E.MUL:
+            return self.mul(args)
+        if op == E.ADD:
+            return self.add(args)
+        if op == E.POW:
+            return self.power(*args)
+        if op == "tr" and self.scalar(args[0]):
+            return args[0]
+        if op == "tr" and args[0].op == E.ADD:
+            return self.add([self.step(E.call("tr", t)) for t in args[0].args])
+        if op in ("tr", "sum") and args[0].op == E.MUL:
+            coeff, rest = _split_scalars(args[0], self)
+            if coeff:
+                return self.mul([*coeff, E.call(op, rest)])
+        if op == "sum" and self.scalar(args[0]):
+            return args[0]
+        if op == "inv" and args[0].op == E.TRANSPOSE:
+            return self.transpose(E.call("inv", args[0].args[0]))
+        if op == "inv" and args[0].op == "inv":
+            return args[0].args[0]
+        return E.Expr(op, args, e.value)
+
+    def matmul(self, args):
+        scalars, factors = [], []
+        for a in args:
+            if a.op == E.MUL:
+                s, rest = _split_scalars(a, self)
+                scalars.extend(s)
+                a = rest
+            if a.op == E.IDENT:
+                continue
+            if a.op == E.MATMUL:
+                factors.extend(a.args)
+            elif a.op == E.NUM:
+                scalars.append(a)
+            else:
+                factors.append(a)
+        if len(factors) > 1:
+            factors, pulled = self._pull_scalar_runs(factors)
+            scalars.extend(pulled)
+        if not factors:
+            return self.mul(scalars) if scalars else E.num(1)
+        product = E.matmul(*factors)
+        return self.mul([*scalars, product]) if scalars else product
+
+    def _pull_scalar_runs(self, factors):
+        """Split 1x1 runs out of a product whose result is not 1x1."""
+        if self.scalar(E.matmul(*factors)):
+            return factors, []
+        pulled = []
+        i = 0
+        while i < len(factors):
+            for j in range(len(factors), i, -1):
+                run = factors[i:j]
+                if len(run) < len(factors) and self.scalar(E.matmul(*run)):
+                    pulled.append(self.orient(E.matmul(*run)))
+                    factors = factors[:i] + factors[j:]
+                    break
+            else:
+                i += 1
+        return factors, pulled
+
+    def orient(self, e):
+        """One orientation for a 1x1 product: the smaller text of e and e.T."""
+        if e.op != E.MATMUL or not self.scalar(e):
+            return e
+        flipped = E.matmul(*[self.transpose(a) for a in reversed(e.args)])
+        return min(e, flipped, key=to_text)
+
+    def mul(self, args):
+        coeff, scalars, others = Fraction(1), [], []
+        for a in args:
+            for f in (a.args if a.op == E.MUL else (a,)):
+                if f.op == E.NUM:
+                    coeff = coeff * _exact(f.value)
+                elif self.scalar(f):
+                    scalars.append(self.orient(f))
+                else:
+                    others.append(f)
+        if coeff == 0:
+            return E.num(0)
+        if coeff != 1 and not scalars and len(others) == 1 and others[0].op == E.ADD:
+            # a number times a sum: distribute, so that like terms can meet
+            return self.add([self.mul([E.num(_plain(coeff)), t]) for t in others[0].args])
+        scalars = self._merge_powers(scalars)
+        scalars.sort(key=lambda s: (s.op == E.POW and _neg_power(s), to_text(s)))
+        others.sort(key=to_text)
+        return E.mul(E.num(_plain(coeff)), *scalars, *others)
+
+    def _merge_powers(self, scalars):
+        exps, order = {}, []
+        for s in scalars:
+            base, exp = (s.args[0], s.args[1]) if s.op == E.POW else (s, E.num(1))
+            if base not in exps:
+                order.append(base)
+                exps[base] = []
+            exps[base].append(exp)
+        out = []
+        for base in order:
+            es = exps[base]
+            if all(x.op == E.NUM for x in es):
+                total = sum((_exact(x.value) for x in es), Fraction(0))
+                if total == 0:
+                    continue
+                out.append(base if total == 1 else E.power(base, E.num(_plain(total))))
+            else:
+                out.extend(base if x == E.num(1) else E.power(base, x) for x in es)
+        return out
+
+    def power(self, base, exp):
+        if exp.op == E.NUM and exp.value == 1:
+            return base
+        if exp.op == E.NUM and exp.value == 0:
+            return E.num(1)
+        if base.op == E.POW and exp.op == E.NUM and base.args[1].op == E.NUM:
+            return self.power(base.args[0], E.num(_plain(_exact(base.args[1].value) * _exact(exp.value))))
+        if base.op == E.NUM and exp.op == E.NUM and isinstance(exp.value, int) and abs(exp.value) <= 8 \
+                and not isinstance(base.value, float) and base.value != 0:
+            return E.num(Fraction(base.value) ** exp.value)
+        return E.power(self.orient(base), exp)
+
+    def add(self, args):
+        terms, order = {}, []
+        for a in args:
+            for t in (a.args if a.op == E.ADD else (a,)):
+                coeff, body = _coefficient(t)
+                if body is None:
+                    key = None
+                else:
+                    key = body
+                if key not in terms:
+                    order.append(key)
+                    terms[key] = Fraction(0)
+                terms[key] += coeff
+        out = []
+        for key in order:
+            c = terms[key]
+            if c == 0:
+                continue
+            if key is None:
+                out.append(E.num(_plain(c)))
+            else:
+                out.append(self.mul([E.num(_plain(c)), key]))
+        if not out:
+            return E.num(0)
+        return E.add(*self._common_matrix_factor(out))
+
+    def _common_matrix_factor(self, terms):
+        """c1 * M + c2 * M -> (c1 + c2) * M for scalar c1, c2 and one matrix factor M."""
+        groups, order = {}, []
+        for t in terms:
+            scalars, rest = _split_scalars(t, self) if t.op == E.MUL else ([], t)
+            if rest.op == E.MUL or self.scalar(rest):
+                scalars, rest = [], t
+            key = rest
+            if key not in groups:
+                order.append(key)
+                groups[key] = []
+            groups[key].append(E.mul(*scalars) if scalars else E.num(1))
+        out = []
+        for key in order:
+            coeffs = groups[key]
+            if len(coeffs) == 1 or self.scalar(key):
+                out.extend(self.mul([c, key]) for c in coeffs)
+            else:
+                out.append(self.mul([E.add(*coeffs), key]))
+        return out
+
+
+def _split_scalars(m, simp):
+    """(scalar factors, rest) of a * product whose rest is one non-scalar factor."""
+    scalars = [f for f in m.args if f.op == E.NUM or simp.scalar(f)]
+    others = [f for f in m.args if not (f.op == E.NUM or simp.scalar(f))]
+    if len(others) != 1:
+        return [], m
+    return scalars, others[0]
+
+
+def _coefficient(t):
+    if t.op == E.NUM:
+        return _exact(t.value), None
+    if t.op == E.MUL and t.args[0].op == E.NUM:
+        rest = t.args[1:]
+        return _exact(t.args[0].value), (rest[0] if len(rest) == 1 else E.Expr(E.MUL, rest))
+    return Fraction(1), t
+
+
+def _exact(v):
+    return Fraction(v) if not isinstance(v, float) else Fraction(v).limit_denominator(10 ** 12)
+
+
+def _plain(v):
+    if isinstance(v, Fraction) and v.denominator == 1:
+        return int(v)
+    return v
+
+
+def _neg_power(s):
+    return s.args[1].op == E.NUM and _exact(s.args[1].value) < 0
+
+
+def simplify(e, symbols):
+    """Simplify ``e`` (a typed tree) given the declarations ``symbols``."""
+    return Simplifier(symbols)(e)

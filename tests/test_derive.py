@@ -1,0 +1,124 @@
+"""matident.derive: the lecture notes' worked examples, the Q&A questions, errors, self-check."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import matident
+from matident import expr as E
+from matident.derive import derive
+from matident.errors import DeriveError
+from matident.evaluate import evaluate
+from matident.verify import draw_sizes, draw_value
+
+from conftest import ROOT
+
+# (expression, wrt, symbols, order, expected result text)
+EXAMPLES = [
+    # lecture notes, section 3.2.2
+    ("x.T @ A @ x - b.T @ x + c", "x", {"c": "scalar"}, 1, "A @ x + A.T @ x - b"),
+    ("x.T @ A @ x - b.T @ x + c", "x", {"c": "scalar"}, 2, "A + A.T"),
+    ("log(x.T @ A @ x)", "x", {"A": "spd n"}, 1, "2 * A @ x / (x.T @ A @ x)"),
+    ("norm(A @ X - B)", "X", None, 1, "A.T @ (A @ X - B) / norm(A @ X - B)"),
+    ("tr(S.T @ X) - logdet(X)", "X", {"S": "matrix n n", "X": "matrix n n invertible"}, 1, None),
+    ("log(1 + exp(a.T @ x))", "x", None, 1, None),
+    ("log(1 + exp(a.T @ x))", "x", None, 2, None),
+    # the Q&A page
+    ("log(norm(A @ x) ** 2)", "x", {"A": "square n"}, 1, "2 * A.T @ A @ x / norm(A @ x) ** 2"),
+    ("x.T @ A @ x", "x", None, 1, "A @ x + A.T @ x"),
+    ("tr(A @ B)", "A", None, 1, "B.T"),
+    ("a0 + a.T @ b", "b", {"a0": "scalar"}, 1, "a"),
+    # symmetric convention
+    ("tr(S @ X) - logdet(X)", "X", {"X": "spd n", "S": "symmetric n"}, 1, "S - inv(X)"),
+    ("x.T @ A @ x", "x", {"A": "symmetric n"}, 1, "2 * A @ x"),
+    # Jacobians (numerator layout) and scalar variables
+    ("A @ x", "x", None, 1, "A"),
+    ("sigmoid(W @ x)", "x", None, 1, None),
+    ("inv(A + t * B)", "t", {"t": "scalar", "A": "matrix n n invertible", "B": "matrix n n"}, 1, None),
+]
+
+
+@pytest.mark.parametrize("expr, wrt, symbols, order, expected", EXAMPLES,
+                         ids=[f"{e} d{w} o{o}" for e, w, _, o, _ in EXAMPLES])
+def test_examples_are_right_and_cite_records(expr, wrt, symbols, order, expected):
+    d = derive(expr, wrt, symbols=symbols, order=order)
+    if expected is not None:
+        assert d.text == expected
+    report = d.check(trials=3, seed=0)
+    assert report.ok, str(report)
+    catalogue = matident.catalogue()
+    assert d.steps, "a derivation shows its steps"
+    for step in d.steps:
+        assert step.rule == "order-2" or step.rule in catalogue, step
+
+
+def test_layer_norm_question():
+    """The Q&A page's layer-normalisation f = gamma (x - 1 mu) / sqrt(sigma + eps) + 1 beta."""
+    syms = {"x": "vector n", "e": "vector n positive", "alpha": "scalar positive",
+            "gamma": "scalar", "beta": "scalar", "eps": "scalar positive"}
+    mu = "alpha * (e.T @ x)"
+    centred = f"(x - {mu} * e)"
+    sigma = f"alpha * ({centred}.T @ {centred})"
+    f = f"gamma * {centred} / sqrt({sigma} + eps) + beta * e"
+    for wrt in ("x", "gamma", "beta"):
+        d = derive(f, wrt, symbols=syms)
+        assert d.check(trials=3, seed=1).ok, wrt
+
+
+def test_result_is_sympy_and_printable():
+    d = derive("tr(A @ X @ B)", "X")
+    import sympy
+    assert isinstance(d.result, sympy.Basic)
+    assert d.text == "A.T @ B.T"
+    text = str(d)
+    assert text.startswith("gradient of tr(A @ X @ B) with respect to X")
+    assert text.rstrip().endswith("gradient: A.T @ B.T")
+    assert d.latex().startswith(r"\begin{aligned}")
+    assert d._repr_latex_().startswith("$$")
+
+
+def test_missing_rule_names_the_subexpression():
+    # a catalogue without any rule for logdet
+    cat = matident.catalogue().filter(kind="differential")
+    cat = matident.Catalogue([r for r in cat if r.lhs_expr.op != "logdet"])
+    with pytest.raises(DeriveError) as exc:
+        derive("tr(X) + logdet(A @ X)", "X", catalogue=cat)
+    assert str(exc.value).startswith("MI040 no differential rule for logdet in 'logdet(A @ X)'")
+
+
+def test_variable_in_constant_slot_is_an_error():
+    with pytest.raises(DeriveError, match="no differential rule for matpow"):
+        derive("matpow(X, tr(X))", "X", symbols={"X": "square n"})
+
+
+def test_check_catches_a_corrupted_result():
+    d = derive("tr(A @ X @ B)", "X")
+    d.result_expr = E.transpose(d.result_expr)          # A.T @ B.T -> (A.T @ B.T).T
+    report = d.check(trials=3, seed=0)
+    assert report.status == "failed"
+    assert "relative error" in report.message
+
+
+def test_hessian_needs_a_vector_variable():
+    with pytest.raises(DeriveError, match="order=2 needs a scalar expression"):
+        derive("logdet(X)", "X", symbols={"X": "spd n"}, order=2)
+
+
+def test_cli_derive_verifies_and_prints_json():
+    proc = subprocess.run([sys.executable, "-m", "matident", "derive", "log(x.T @ A @ x)", "--wrt", "x",
+                           "--symbol", "A=spd n", "--json"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["result"] == "2 * A @ x / (x.T @ A @ x)"
+    assert out["check"]["status"] == "passed"
+    assert all(step["rule"] for step in out["steps"])
+
+
+def test_cli_derive_missing_rule_is_one_line():
+    proc = subprocess.run([sys.executable, "-m", "matident", "derive", "kron(X, X)", "--wrt", "X"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("matident: error: MI040")
