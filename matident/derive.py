@@ -33,8 +33,8 @@ from fractions import Fraction
 
 from . import expr as E
 from .errors import DeriveError, ParseError
-from .printing import latex_name, to_latex, to_text
-from .shapes import Decl, infer, is_scalar_shape
+from .printing import _negated, latex_name, to_latex, to_text
+from .shapes import Decl, infer, is_scalar_shape, shape_of
 from .simplify import Simplifier
 
 ZERO = None   # the differential of a constant
@@ -257,8 +257,9 @@ class _Engine:
     def retype(self, e):
         return infer(e, self.symbols).expr
 
-    def tidy(self, e):
-        return self.simp(self.retype(e))
+    def tidy(self, e, shape=None):
+        """Re-infer sizes (``shape`` fixes those the expression leaves open) and simplify."""
+        return self.simp(infer(e, self.symbols, shape=shape).expr)
 
     def depends(self, e):
         return e.has(self.wrt)
@@ -291,7 +292,7 @@ class _Engine:
                                                      for k, v in subst.items()}))
             if result is ZERO:
                 return ZERO
-            result = self.tidy(result)
+            result = self.tidy(result, shape_of(e, self.symbols) if e.op != E.SYM else None)
             before = "d(" + to_text(E.rebuild(e, operands) if e.op in (E.MATMUL, E.MUL, E.ADD) else e) + ")"
             self.steps.append(Step(rule.id, before, to_text(result), rule.record.title))
             for cond in unmet:
@@ -318,6 +319,8 @@ class _Engine:
                 if operand != p:
                     return None, ()
                 continue
+            if not self._fits(rule.record.symbols[p.value], operand):
+                return None, ()
             if p.value not in rule.variables and self.depends(operand):
                 errors.append(f"{rule.id} needs '{to_text(operand)}' to be constant")
                 return None, ()
@@ -388,14 +391,21 @@ class _Engine:
         for rule in candidates:
             hole, cotangent = rule.variables
             names = [p.value for p in rule.pattern.args]
+            order = operands
             if names[holder[0]] != hole:
+                if linear.op != E.MUL or len(operands) != 2:
+                    continue
+                order = operands[::-1]          # * is commutative
+            binding = dict(zip(names, order))
+            if not all(self._fits(rule.record.symbols[n], v) for n, v in binding.items()):
                 continue
-            binding = dict(zip(names, operands))
-            if not self._adjoint_shapes_fit(rule, binding):
-                continue
-            binding[cotangent] = w
-            new_w = self.tidy(rule.result.replace({k: v for k, v in binding.items() if k != hole}))
             inner = binding[hole]
+            binding[cotangent] = w
+            raw = _shape_only(rule.result.replace(binding), self.dname, self.wrt)
+            if raw.has(self.dname):
+                continue
+            # G has the shape of the hole: that sizes an I the rule introduces
+            new_w = self.tidy(raw, self.simp.shape(self.retype(inner)))
             self.steps.append(Step(rule.id, _ip(w, E.rebuild(linear, operands)
                                                  if linear.op in (E.MATMUL, E.MUL) else linear),
                                    _ip(new_w, inner), rule.record.title))
@@ -403,16 +413,26 @@ class _Engine:
         raise DeriveError(f"no inner-product rule to move '{to_text(linear)}' off d{self.wrt}",
                           code="MI040", hint="add an inner-product record tr(W.T @ F(M)) = tr(G.T @ M)")
 
-    def _adjoint_shapes_fit(self, rule, binding):
-        """Scalar pattern symbols bind 1x1 operands only (a matrix symbol binds anything)."""
-        for name, operand in binding.items():
-            decl = rule.record.symbols[name]
-            if decl.kind == "scalar" and not is_scalar_shape(self.simp.shape(self.retype(operand))):
-                return False
+    def _fits(self, decl, operand):
+        """A scalar pattern symbol binds 1x1 operands only; a vector one, columns only."""
+        shape = self.simp.shape(self.retype(operand))
+        if decl.kind == "scalar":
+            return is_scalar_shape(shape)
+        if decl.kind == "vector":
+            return shape[1] == 1
         return True
 
 
 _ZERO_SYM = E.sym("__zero__")
+
+
+def _shape_only(e, dname, wrt):
+    """In ``ones(...)`` only the shape matters: write ``ones(dX)`` as ``ones(X)``."""
+    if e.op == "ones":
+        return E.call("ones", e.args[0].replace({dname: E.sym(wrt)}))
+    if not e.args:
+        return e
+    return E.rebuild(e, [_shape_only(a, dname, wrt) for a in e.args])
 
 
 def _drop_zero(e):
@@ -545,25 +565,25 @@ def _first_order(engine, tree, out_shape, x, inner=False):
     df = engine.tidy(df)
     scalar_out = is_scalar_shape(out_shape)
     if x.kind == "scalar":
-        result = engine.tidy(df.replace({engine.dname: E.num(1)}))
+        result = engine.tidy(df.replace({engine.dname: E.num(1)}), out_shape)
         return result, "derivative", df
     if scalar_out:
         g = engine.adjoint(df, E.num(1))
-        g = engine.tidy(g)
+        g = engine.tidy(g, x.shape)
         structure = x.structure
-        if "symmetric" in structure:
-            g = engine.tidy(E.mul(E.num(Fraction(1, 2)), E.add(g, E.transpose(g))))
+        if "symmetric" in structure and not engine.simp.is_symmetric(g):
+            g = engine.tidy(E.mul(E.num(Fraction(1, 2)), E.add(g, E.transpose(g))), x.shape)
         elif "diagonal" in structure:
-            g = engine.tidy(E.call("diag", E.call("diagvec", g)))
+            g = engine.tidy(E.call("diag", E.call("diagvec", g)), x.shape)
         elif "skew" in structure:
-            g = engine.tidy(E.mul(E.num(Fraction(1, 2)), E.add(g, E.neg(E.transpose(g)))))
+            g = engine.tidy(E.mul(E.num(Fraction(1, 2)), E.add(g, E.neg(E.transpose(g)))), x.shape)
         elif structure & {"lower", "upper"}:
             raise DeriveError("gradients with respect to triangular variables are not supported",
                               code="MI040")
         return g, "gradient", df
     if x.kind == "vector" and out_shape[1] == 1:
         j = _jacobian(engine, df, x.rows)
-        return engine.tidy(j), ("hessian" if inner else "jacobian"), df
+        return engine.tidy(j, (out_shape[0], x.rows)), ("hessian" if inner else "jacobian"), df
     raise DeriveError(f"the derivative of a {out_shape[0]}x{out_shape[1]} expression by a "
                       f"{x.rows}x{x.cols} variable is not a matrix; its differential is "
                       f"d = {to_text(df)}", code="MI040", hint="use the differential above")
@@ -571,26 +591,40 @@ def _first_order(engine, tree, out_shape, x, inner=False):
 
 def _finish(engine, tree, wrt, result, what, differential, order, gradient):
     symbols = {n: d for n, d in engine.symbols.items()}
-    result = _present(result)
+    result = _present(result, engine.simp)
     return Derivation(tree, wrt, symbols, order, what, result, differential, engine.steps,
                       engine.conditions, gradient)
 
 
-def _present(e):
-    """Write results as people do: ``2 * A @ x / norm(x) ** 2``.
+def _present(e, simp, in_sum=False):
+    """Write results as people do: ``2 * A @ x / norm(x) ** 2``, ``(a + b) / 2``.
 
-    A numeric coefficient moves onto the first factor of the one matrix
-    product of a ``*`` product, and negative powers become denominators.
+    A positive integer coefficient moves onto the first factor of the one
+    matrix (non-1x1) product of a ``*`` product (a negative one stays in front,
+    where a sum prints it as subtraction); negative powers become denominators;
+    a fraction shared by every term of a sum is factored out.
     """
     if not e.args:
         return e
-    args = [_present(a) for a in e.args]
+    args = [_present(a, simp, e.op == E.ADD) for a in e.args]
+    if e.op == E.ADD:
+        coeffs = {a.args[0].value if a.op == E.MUL and a.args[0].op == E.NUM else 1 for a in args}
+        if len(coeffs) == 1 and isinstance(next(iter(coeffs)), Fraction):
+            (c,) = coeffs
+            return E.mul(E.num(c), E.add(*[E.mul(*a.args[1:]) for a in args]))
+        positive = [a for a in args if not _negated(a)[0]]
+        if positive and _negated(args[0])[0]:
+            args.remove(positive[0])           # lead with a positive term: b - a, not -a + b
+            args.insert(0, positive[0])
+        return E.Expr(e.op, args, e.value)
     if e.op != E.MUL:
         return E.Expr(e.op, args, e.value)
     args = [E.power(E.power(a.args[0], E.num(-a.args[1].value)), E.num(-1))
             if a.op == E.POW and a.args[1].op == E.NUM and a.args[1].value < -1 else a for a in args]
-    products = [a for a in args if a.op == E.MATMUL]
-    if args[0].op == E.NUM and len(products) == 1:
+    products = [a for a in args if a.op == E.MATMUL and not simp.scalar(a)]
+    coeff = args[0].value if args[0].op == E.NUM else None
+    movable = isinstance(coeff, int) and (coeff > 0 or not in_sum)
+    if movable and len(products) == 1:
         product = products[0]
         moved = E.matmul(E.mul(args[0], product.args[0]), *product.args[1:])
         rest = [a for a in args[1:] if a is not product]

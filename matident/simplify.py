@@ -23,7 +23,7 @@ from . import expr as E
 from .printing import to_text
 from .shapes import is_scalar_shape, shape_of
 
-_TRANSPOSE_THROUGH = {"log", "exp", "sqrt", "tanh", "sigmoid", "abs", "ones", "adj", "pinv", "inv"}
+_TRANSPOSE_THROUGH = {"adj", "pinv", "inv"}
 
 
 class Simplifier:
@@ -61,9 +61,17 @@ class Simplifier:
         return False
 
     # -- transposes ---------------------------------------------------------
-    def transpose(self, e):
-        """The simplified transpose of an already simplified ``e``."""
+    def transpose(self, e, deep=False):
+        """The simplified transpose of an already simplified ``e``.
+
+        ``deep`` also pushes it through sums and elementwise functions (a
+        normal form used to recognise symmetric results).
+        """
         op = e.op
+        if deep and op == E.ADD:
+            return E.add(*[self.transpose(a, deep) for a in e.args])
+        if deep and op in ("log", "exp", "sqrt", "tanh", "sigmoid", "abs", "ones", "hpow"):
+            return E.Expr(op, [self.transpose(e.args[0], deep), *e.args[1:]])
         if op in (E.NUM, E.IDENT) or self.scalar(e):
             return e
         if op == E.SYM:
@@ -71,9 +79,9 @@ class Simplifier:
         if op == E.TRANSPOSE:
             return e.args[0]
         if op == E.MATMUL:
-            return E.matmul(*[self.transpose(a) for a in reversed(e.args)])
-        if op in (E.ADD, E.MUL):
-            return E.rebuild(e, [self.transpose(a) for a in e.args])
+            return E.matmul(*[self.transpose(a, deep) for a in reversed(e.args)])
+        if op == E.MUL:
+            return E.rebuild(e, [self.transpose(a, deep) for a in e.args])
         if op == "diag":
             return e
         if op in _TRANSPOSE_THROUGH:
@@ -83,6 +91,19 @@ class Simplifier:
         if op == "kron":
             return E.Expr(op, [self.transpose(a) for a in e.args])
         return E.transpose(e)
+
+    def normal(self, e):
+        """Transposes pushed all the way down: equal normal forms mean equal values."""
+        if e.op == E.TRANSPOSE:
+            return self.transpose(self.normal(e.args[0]), deep=True)
+        if not e.args:
+            return e
+        return self(E.rebuild(e, [self.normal(a) for a in e.args]))
+
+    def is_symmetric(self, e):
+        """True if ``e`` equals its transpose (recognised symbolically)."""
+        n = self.normal(e)
+        return self.symmetric(e) or self(self.transpose(n, deep=True)) == n
 
     # -- the main pass -------------------------------------------------------
     def __call__(self, e):
@@ -118,11 +139,25 @@ class Simplifier:
                 return self.mul([*coeff, E.call(op, rest)])
         if op == "sum" and self.scalar(args[0]):
             return args[0]
+        if op == "inv" and args[0].op == E.MATMUL and all(self.invertible(a) for a in args[0].args):
+            return self.matmul([E.call("inv", a) for a in reversed(args[0].args)])
+        if op == "ones" and args[0].op != E.SYM:
+            same = [n for n in args[0].walk() if n.op == E.SYM and self.shape(n) == self.shape(args[0])]
+            if same:
+                return E.call("ones", same[0])
         if op == "inv" and args[0].op == E.TRANSPOSE:
             return self.transpose(E.call("inv", args[0].args[0]))
         if op == "inv" and args[0].op == "inv":
             return args[0].args[0]
         return E.Expr(op, args, e.value)
+
+    def invertible(self, e):
+        if e.op == E.SYM:
+            decl = self.symbols.get(e.value)
+            return decl is not None and "invertible" in decl.structure
+        if e.op in (E.TRANSPOSE, "inv"):
+            return self.invertible(e.args[0])
+        return False
 
     def matmul(self, args):
         scalars, factors = [], []
@@ -139,6 +174,7 @@ class Simplifier:
                 scalars.append(a)
             else:
                 factors.append(a)
+        factors = _cancel_inverses(factors)
         if len(factors) > 1:
             factors, pulled = self._pull_scalar_runs(factors)
             scalars.extend(pulled)
@@ -186,6 +222,9 @@ class Simplifier:
         if coeff != 1 and not scalars and len(others) == 1 and others[0].op == E.ADD:
             # a number times a sum: distribute, so that like terms can meet
             return self.add([self.mul([E.num(_plain(coeff)), t]) for t in others[0].args])
+        if len(others) > 1:
+            others = [o for o in others if not (o.op == "ones" and any(
+                p is not o and self.shape(p) == self.shape(o) for p in others))] or others
         scalars = self._merge_powers(scalars)
         scalars.sort(key=lambda s: (s.op == E.POW and _neg_power(s), to_text(s)))
         others.sort(key=to_text)
@@ -214,6 +253,11 @@ class Simplifier:
     def power(self, base, exp):
         if exp.op == E.NUM and exp.value == 1:
             return base
+        if base.op == E.MUL and base.args[0].op == E.NUM and exp.op == E.NUM \
+                and isinstance(exp.value, int) and not isinstance(base.args[0].value, float):
+            # (c * s) ** k = c ** k * s ** k
+            coeff = Fraction(base.args[0].value) ** exp.value
+            return self.mul([E.num(_plain(coeff)), self.power(E.mul(*base.args[1:]), exp)])
         if exp.op == E.NUM and exp.value == 0:
             return E.num(1)
         if base.op == E.POW and exp.op == E.NUM and base.args[1].op == E.NUM:
@@ -269,6 +313,17 @@ class Simplifier:
             else:
                 out.append(self.mul([E.add(*coeffs), key]))
         return out
+
+
+def _cancel_inverses(factors):
+    """M @ inv(M) and inv(M) @ M cancel."""
+    out = []
+    for f in factors:
+        if out and (f.op == "inv" and f.args[0] == out[-1] or out[-1].op == "inv" and out[-1].args[0] == f):
+            out.pop()
+        else:
+            out.append(f)
+    return out
 
 
 def _split_scalars(m, simp):
