@@ -485,7 +485,8 @@ def _jacobian(engine, linear, n):
             run = args[i:j + 1]
             if is_scalar_shape(simp.shape(engine.retype(E.matmul(*run)))):
                 rest = args[:i] + args[j + 1:]
-                scalar = run[0] if len(run) == 1 else simp.transpose(engine.retype(E.matmul(*run)))
+                scalar = run[0] if len(run) == 1 else \
+                    E.matmul(*[simp.transpose(engine.retype(a)) for a in reversed(run)])
                 inner = _jacobian(engine, scalar, n)          # a 1 x n row
                 return E.matmul(*rest, inner) if rest else inner
         raise DeriveError(f"cannot read a Jacobian from '{to_text(linear)}'", code="MI040")

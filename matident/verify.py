@@ -267,6 +267,8 @@ def _check_instance(record, rhs, values, sizes, rng):
     lhs = record.lhs_expr
     if record.kind == "identity":
         a, b = evaluate(lhs, values, sizes), evaluate(rhs, values, sizes)
+        if a.shape != b.shape:
+            return float("inf"), f"lhs is {a.shape[0]}x{a.shape[1]} but rhs is {b.shape[0]}x{b.shape[1]}"
         return relative_error(a, b), ""
     wrt = record.wrt
     decl = record.symbols[wrt]
@@ -293,10 +295,19 @@ def _check_instance(record, rhs, values, sizes, rng):
             v = np.concatenate([dirs[f"d{w}"].ravel() for w in names])
             fd = directional_derivative(g, x, v)
             pred = evaluate(rhs, {**values, **dirs}, sizes)
+            if pred.shape != fd.shape:
+                return float("inf"), (f"rhs is {pred.shape[0]}x{pred.shape[1]} but the differential "
+                                      f"is {fd.shape[0]}x{fd.shape[1]}")
             worst = max(worst, relative_error(pred, fd, 1e-8 * max(1.0, np.linalg.norm(f0))))
         return worst, ""
     grad = evaluate(rhs, values, sizes)
     scalar_lhs, scalar_wrt = is_scalar_shape(record.lhs_shape), x0.shape == (1, 1)
+    expected = (x0.shape if scalar_lhs else f0.shape if scalar_wrt
+                else (f0.shape[0], x0.shape[0]) if record.layout != "denominator"
+                else (x0.shape[0], f0.shape[0]))
+    if grad.shape != expected:
+        return float("inf"), (f"rhs is {grad.shape[0]}x{grad.shape[1]} but the derivative must be "
+                              f"{expected[0]}x{expected[1]}")
     if scalar_lhs and not scalar_wrt:
         projected = project(decl.structure, grad)
         off = relative_error(grad, projected)

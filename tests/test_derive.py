@@ -94,11 +94,22 @@ def test_variable_in_constant_slot_is_an_error():
 
 
 def test_check_catches_a_corrupted_result():
-    d = derive("tr(A @ X @ B)", "X")
-    d.result_expr = E.transpose(d.result_expr)          # A.T @ B.T -> (A.T @ B.T).T
+    d = derive("tr(A @ X)", "X", symbols={"A": "square n", "X": "square n"})
+    assert d.text == "A.T"
+    d.result_expr = d.result_expr.args[0]                 # A.T -> A: a flipped transpose
     report = d.check(trials=3, seed=0)
     assert report.status == "failed"
-    assert "relative error" in report.message
+    assert "relative error" in report.message and "exceeds the tolerance" in report.message
+    d.result_expr = E.neg(E.transpose(d.result_expr))     # wrong sign
+    assert d.check(trials=3, seed=0).status == "failed"
+
+
+def test_check_catches_a_result_of_the_wrong_shape():
+    d = derive("tr(A @ X @ B)", "X")
+    d.result_expr = E.transpose(d.result_expr)
+    report = d.check(trials=3, seed=0)
+    assert report.status == "failed"
+    assert "gradient: rhs is" in report.message and "but the derivative must be" in report.message
 
 
 def test_hessian_needs_a_vector_variable():
