@@ -32,11 +32,11 @@ from .shapes import Prod, dim_size, is_scalar_shape
 
 IDENTITY_TOL = 1e-9        # relative error allowed between the two sides
 DERIVATIVE_TOL = 1e-6      # relative error allowed against finite differences
-FD_STEP = 1e-3             # finite-difference step, relative to ||X||_F (direction has unit norm)
+FD_STEP = 1e-4             # finite-difference step, relative to max(1, ||X||_F) (unit-norm direction)
 MAX_REDRAWS = 25           # attempts to draw a valid instance per trial
 DIRECTIONS = 2             # random directions per trial for derivatives
 SIZE_RANGE = (2, 6)        # sizes drawn for dimension names, inclusive
-COND_LIMIT = 1e3           # redraw square matrices with a larger condition number
+COND_LIMIT = 1e2           # redraw matrices with a larger condition number
 
 
 @dataclass
