@@ -17,6 +17,8 @@ digits: column vector, a Greek name: scalar).
 """
 from __future__ import annotations
 
+import difflib
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -135,8 +137,10 @@ def parse_decl(text):
                                hint="start with scalar, vector, matrix or a shorthand such as 'spd n'")
     for w in words:
         if w not in STRUCTURES:
+            close = difflib.get_close_matches(w, list(STRUCTURES), n=1)
             raise DeclarationError(f"unknown structure word {w!r} in {text!r}",
-                                   hint="known words: " + ", ".join(sorted(STRUCTURES)))
+                                   hint=(f"did you mean '{close[0]}'? " if close else "")
+                                   + "known words: " + ", ".join(sorted(STRUCTURES)))
         if w not in allowed:
             raise DeclarationError(f"structure word {w!r} does not apply to a {kind} in {text!r}")
     decl = Decl(kind, rows, cols, tuple(sorted(set(words))))
@@ -309,7 +313,8 @@ class _Inference:
             for arg, s in zip(args[1:], shapes[1:]):
                 if not self.dims.unify(shape[1], s[0]):
                     left = self.show(shape)
-                    hint = None
+                    hint = "the columns of the left factor must match the rows of the right one; " \
+                        "check transposes and declarations"
                     if self.scalar(shape) or self.scalar(s):
                         hint = "multiply by a scalar with *, not @"
                     self.mismatch(node, f"the left factor is {left} but '{_short(to_text(arg))}' "
@@ -334,7 +339,8 @@ class _Inference:
             for arg, s in zip(args[1:], shapes[1:]):
                 if not (self.dims.unify(shape[0], s[0]) and self.dims.unify(shape[1], s[1])):
                     self.mismatch(node, f"cannot add {self.show(shape)} and '{_short(to_text(arg))}' "
-                                        f"({self.show(s)})")
+                                        f"({self.show(s)})", "terms of a sum have one shape; "
+                                  "check transposes and declarations")
             return shape
         if op == E.POW:
             for arg, s in zip(args, shapes):
@@ -358,7 +364,8 @@ def _need_square(inf, node, shape):
     if not inf.dims.unify(shape[0], shape[1]):
         from .printing import to_text
         raise ShapeError(f"{node.op}() needs a square matrix but '{_short(to_text(node.args[0]))}' "
-                         f"is {inf.show(shape)}", code="MI008")
+                         f"is {inf.show(shape)}", code="MI008",
+                         hint="declare it square, e.g. 'matrix n n'")
     return shape[0]
 
 
@@ -366,7 +373,7 @@ def _need_scalar(inf, node, shape, what):
     if not inf.scalar(shape):
         if not (inf.dims.unify(shape[0], 1) and inf.dims.unify(shape[1], 1)):
             raise ShapeError(f"{node.op}() needs a scalar {what} but it is {inf.show(shape)}",
-                             code="MI008")
+                             code="MI008", hint=f"write {node.op}(X, 2) with a number or a scalar")
 
 
 def _rule_matpow(inf, node, shapes):
@@ -414,19 +421,26 @@ class Typed:
 _READABLE = ["n", "m", "p", "q", "k", "r", "s", "t", "u", "v", "w"]
 
 
-def infer(expr, symbols=None, *, implicit=False):
+def infer(expr, symbols=None, *, implicit=False, shape=None):
     """Check the shapes of ``expr`` and return a :class:`Typed`.
 
     ``symbols`` maps names to declarations (text or :class:`Decl`).  With
     ``implicit=True`` undeclared symbols get a shape from their name.
+    ``shape`` is an expected shape that fixes dimensions the expression leaves
+    open (the size of a bare ``I``); a mismatch is left to the caller.
     Raises :class:`ShapeError` naming the sub-expression and both shapes.
     """
     inf = _Inference(symbols, implicit)
-    annotated, shape = inf.walk(expr)
+    annotated, shape_found = inf.walk(expr)
+    if shape is not None:
+        for found, wanted in zip(shape_found, shape):
+            inf.dims.unify(found, wanted)
+    shape = shape_found
     # Name the dimensions that stayed unknown, avoiding declared names.
     taken = {str(d) for decl in inf.decls.values() for d in (decl.rows, decl.cols)}
     names = {}
-    pool = iter([n for n in _READABLE if n not in taken] + [f"n{i}" for i in range(1, 10_000)])
+    pool = itertools.chain((n for n in _READABLE if n not in taken),
+                           (f"n{i}" for i in itertools.count(1)))
 
     def final(d):
         d = inf.dims.find(d)
