@@ -16,6 +16,11 @@ from .functions import FUNCTIONS
 from .shapes import dim_size
 
 
+# An inverse of a matrix with a larger condition number is treated as singular:
+# its rounding errors (about cond * 1e-16) would reach the identity tolerance.
+SINGULAR_COND = 1e6
+
+
 class EvaluationError(ArithmeticError):
     """A value outside a function's domain (log of a negative, singular inverse…)."""
 
@@ -70,4 +75,7 @@ def _eval(e, values, sizes):
         return np.array([[base ** exp]])
     if op == E.TRANSPOSE:
         return args[0].T
+    if (op == "inv" or (op == "matpow" and args[1][0, 0] < 0)) and \
+            np.linalg.cond(args[0]) > SINGULAR_COND:
+        raise EvaluationError(f"{op}() of a near-singular matrix")
     return FUNCTIONS[op].numpy(*args)
