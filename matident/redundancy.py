@@ -8,9 +8,10 @@ renaming of symbols that respects declarations (and maps ``wrt`` to ``wrt``),
   statement, while ``norm(x) ** 2`` and ``x.T @ x`` are two ways a user may
   ask and both stay), and
 * for derivatives and differentials, their right-hand sides agree numerically;
-  for identities, their right-hand sides are built from the same operators
-  (different *forms* of one quantity, such as two Woodbury variants, are
-  different identities).
+  for identities, their right-hand sides also have the same tree shape once
+  symbols are erased (different *forms* of one quantity, such as two Woodbury
+  variants or ``tr((A.T @ W).T @ M)`` against ``tr((W @ B.T).T @ M)``, are
+  different identities; ``tr(C @ A @ B)`` and ``tr(B @ C @ A)`` are one).
 
 Identities are also compared with their sides swapped.
 """
@@ -30,6 +31,18 @@ TOL = 1e-8
 
 def _ops(e):
     return frozenset(Counter(n.op for n in e.walk() if n.op not in ("sym", "num")).items())
+
+
+def _skeleton(e):
+    """The tree with symbols erased; arguments of + and * in a fixed order."""
+    if e.op == "sym":
+        return "s"
+    if e.op == "num":
+        return ("num", str(e.value))
+    kids = [_skeleton(a) for a in e.args]
+    if e.op in ("+", "*"):
+        kids.sort(key=repr)
+    return (e.op, tuple(kids))
 
 
 def _decl_type(decl):
@@ -102,7 +115,7 @@ def same_statement(r1, r2, *, draws=2, seed=0):
             l2, rr2 = (r2.rhs_expr, r2.lhs_expr) if swapped else (r2.lhs_expr, r2.rhs_expr)
             if _ops(r1.lhs_expr) != _ops(l2):
                 continue
-            if r1.kind == "identity" and _ops(r1.rhs_expr) != _ops(rr2):
+            if r1.kind == "identity" and _skeleton(r1.rhs_expr) != _skeleton(rr2):
                 continue
             if all(_agree(r1, l2, rr2, mapping, dims, rng) for _ in range(draws)):
                 return True
