@@ -125,7 +125,7 @@ class Record:
         if self.kind == "derivative":
             if self.lhs_shape != (1, 1) and self.symbols[self.wrt].kind == "vector":
                 den = wrt + "^{T}" if self.layout == "numerator" else wrt
-                num = lhs if self.layout == "numerator" else lhs + "^{T}"
+                num = lhs if self.layout == "numerator" else rf"\left({lhs}\right)^{{T}}"
                 return rf"\frac{{\partial {_group(num)}}}{{\partial {den}}} = {rhs}"
             return rf"\frac{{\partial}}{{\partial {wrt}}} {_group(lhs)} = {rhs}"
         return rf"\mathrm{{d}}{_group(lhs)} = {rhs}"
@@ -196,6 +196,7 @@ class Catalogue:
 
 _BOOL_TRAPS = {"yes", "no", "on", "off", "y", "n"}
 _ESCAPE_TRAP = re.compile(r"\\[abfnrtv0e]")
+_YAML_TYPES = {"object": "a mapping", "array": "a list", "string": "text", "integer": "an integer"}
 _FLOATISH = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)\Z")
 
 
@@ -221,7 +222,8 @@ def _construct(loader, node, problems, file):
             for key_node, value_node in n.value:
                 key = loader.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
                 if not isinstance(key, str):
-                    problems.add("MI022", f"keys must be text, got {key!r}", file, key_node.start_mark)
+                    problems.add("MI022", f"keys must be text, got {key!r}", file, key_node.start_mark,
+                                 hint="field names are words such as 'lhs'; quote other keys")
                     continue
                 if key in seen:
                     problems.add("MI021", f"duplicate key '{key}' (first at line {seen[key].line + 1})",
@@ -251,26 +253,39 @@ def _construct(loader, node, problems, file):
     return go(node, ()), marks
 
 
-def _read_file(path, problems):
-    """Parse one YAML file into (list of (record dict, marks)), reporting problems."""
-    file = str(path)
+def _read_file(path, problems, file):
+    """Parse one YAML file into (list of (record dict, marks)), reporting problems as ``file``."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        problems.add("MI029", f"file is not UTF-8 text ({exc.reason} at byte {exc.start})", file, line=1)
+        raw = exc.object
+        problems.add("MI029", f"file is not UTF-8 text ({exc.reason} at byte {exc.start})", file,
+                     line=raw.count(b"\n", 0, exc.start) + 1,
+                     column=exc.start - raw.rfind(b"\n", 0, exc.start), hint="save the file as UTF-8")
         return []
     except OSError as exc:
         problems.add("MI029", f"cannot read file: {exc.strerror or exc}", file)
         return []
     if "\x00" in text:
-        problems.add("MI029", "file contains a NUL byte", file, line=text[:text.index("\x00")].count("\n") + 1)
+        at = text.index("\x00")
+        problems.add("MI029", "file contains a NUL byte", file, line=text.count("\n", 0, at) + 1,
+                     column=at - text.rfind("\n", 0, at), hint="remove it; is this a binary file?")
         return []
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:       # a character YAML does not allow
+        problems.add("MI020", f"YAML syntax error: character {chr(exc.character)!r} is not allowed",
+                     file, line=text.count("\n", 0, exc.position) + 1,
+                     column=exc.position - text.rfind("\n", 0, exc.position),
+                     hint="remove control characters; an identity file is printable text")
+        return []
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         msg = " ".join(p for p in (exc.context, exc.problem) if p)
+        if exc.context_mark and mark is exc.problem_mark and exc.context_mark.line != mark.line:
+            msg += f" (the construct starts at line {exc.context_mark.line + 1})"
         hint = "indent with spaces, not tabs" if "\\t" in msg or "tab" in msg else \
             "check the indentation and quoting around this line"
         problems.add("MI020", f"YAML syntax error: {msg}", file, mark, hint=hint)
@@ -293,6 +308,9 @@ def _read_file(path, problems):
     for item in node.value:
         before = len(problems.items)
         value, marks = _construct(loader, item, problems, file)
+        rid = value.get("id") if isinstance(value, dict) else None
+        for problem in problems.items[before:]:
+            problem.record = rid if isinstance(rid, str) else None
         out.append((value, marks, len(problems.items) > before))
     return out
 
@@ -308,11 +326,12 @@ def _mark_for(marks, path):
 
 def _schema_problems(data, marks, file, problems, rid):
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-    for err in errors:
+    for err in (e for top in errors for e in _specific(top)):
         path = list(err.absolute_path)
         where = ".".join(str(p) for p in path) or "record"
-        hint = None
+        hint = "see the field's description in schema/identity.schema.json"
         message = err.message
+        mark = _mark_for(marks, path)
         if err.validator == "additionalProperties" and not path:
             allowed = list(schema()["$defs"]["record"]["properties"])
             extra = sorted(set(data) - set(allowed))
@@ -325,7 +344,9 @@ def _schema_problems(data, marks, file, problems, rid):
             continue
         if err.validator == "required":
             field = re.search(r"'([^']+)'", err.message)
-            message = f"missing required field '{field.group(1) if field else err.message}'"
+            field = field.group(1) if field else err.message
+            message = (f"{where}: " if path else "") + f"missing required field '{field}'"
+            hint = f"add '{field}: ...'" + (f" to {where}" if path else "")
         elif err.validator == "enum" and path and path[0] == "tags":
             close = difflib.get_close_matches(str(err.instance), schema()["$defs"]["tag"]["enum"], n=1)
             message = f"unknown tag {err.instance!r}"
@@ -333,23 +354,48 @@ def _schema_problems(data, marks, file, problems, rid):
                 "tags come from the controlled vocabulary in schema/identity.schema.json"
         elif err.validator == "enum":
             message = f"{where}: {err.instance!r} is not one of {err.validator_value}"
-        elif err.validator == "type":
+            close = difflib.get_close_matches(str(err.instance), map(str, err.validator_value), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"write one of {err.validator_value}"
+        elif err.validator in ("type", "oneOf"):
+            wanted = [err.validator_value] if err.validator == "type" else sorted(
+                {s.validator_value for s in err.context if s.validator == "type" and not s.relative_path})
+            wanted = [_YAML_TYPES.get(w, w) for w in wanted]
             got = type(err.instance).__name__
-            message = f"{where}: expected {err.validator_value}, got {got} {err.instance!r}"
+            message = f"{where}: expected {' or '.join(wanted)}, got {got} {err.instance!r}"
             if isinstance(err.instance, str) and _FLOATISH.match(err.instance):
-                hint = "YAML 1.1 reads 1e-3 as text; write 1.0e-3"
+                hint = f"YAML 1.1 reads {err.instance} as text, not a number; write a plain number"
             elif isinstance(err.instance, bool):
                 hint = "yes/no/on/off are booleans in YAML 1.1; quote them"
             else:
-                hint = f"write {where} as {err.validator_value}"
+                hint = f"write {where} as {' or '.join(wanted)}"
         elif err.validator == "pattern" and path == ["id"]:
             message = f"id {err.instance!r} is not a slug"
             hint = "use lowercase letters, digits and single hyphens, e.g. 'trace-axb-derivative'"
+        elif err.validator == "pattern" and path[:1] == ["symbols"]:
+            message = f"{where}: {err.instance!r} is not a declaration"
+            hint = "write 'scalar', 'vector n', 'matrix m n' or a shorthand such as 'spd n', " \
+                "followed by structure words"
         elif err.validator == "not" and not path:
             message = "'wrt' and 'layout' belong only to derivative and differential records"
+            hint = "remove them, or change the kind"
+            mark = marks.get(("wrt", "__key__")) or marks.get(("layout", "__key__")) or mark
         else:
             message = f"{where}: {err.message}"
-        problems.add("MI022", message, file, _mark_for(marks, path), rid, hint=hint)
+        problems.add("MI022", message, file, mark, rid, hint=hint)
+
+
+def _specific(err):
+    """The errors that explain ``err``: for a ``oneOf``, those of the one branch whose type fits."""
+    if err.validator != "oneOf" or not err.context:
+        return [err]
+    branches = {}
+    for sub in err.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    fitting = [subs for subs in branches.values()
+               if not any(s.validator == "type" and not s.relative_path for s in subs)]
+    if len(fitting) != 1:
+        return [err]
+    return [e for sub in fitting[0] for e in _specific(sub)]
 
 
 def _column_of(marks, key, err_column):
@@ -393,7 +439,8 @@ def _build_record(data, marks, file, problems):
     raw_wrt = data.get("wrt")
     wrts = raw_wrt if isinstance(raw_wrt, list) else ([raw_wrt] if raw_wrt else [])
     if len(wrts) > 1 and kind != "differential":
-        fail("MI028", "only a differential record may list several variables in wrt", "wrt")
+        fail("MI028", "only a differential record may list several variables in wrt", "wrt",
+             hint="name one variable, or state the rule as a differential record")
     for wrt in wrts:
         if wrt not in symbols:
             fail("MI026", f"wrt '{wrt}' is not among the symbols ({', '.join(symbols)})", "wrt",
@@ -401,7 +448,7 @@ def _build_record(data, marks, file, problems):
         elif kind == "differential":
             if f"d{wrt}" in symbols:
                 fail("MI028", f"'d{wrt}' is implicit in a differential record; do not declare it",
-                     sub=("symbols", f"d{wrt}"))
+                     sub=("symbols", f"d{wrt}"), hint=f"remove d{wrt} from symbols")
             else:
                 base = symbols[wrt]
                 symbols[f"d{wrt}"] = Decl(base.kind, base.rows, base.cols,
@@ -414,7 +461,9 @@ def _build_record(data, marks, file, problems):
     for key in ("lhs", "rhs"):
         try:
             tree = parse_expr(data[key])
-            sides[key] = infer(tree, symbols)
+            expect = _expected_shape(kind, sides["lhs"].shape, symbols, wrt, data) \
+                if key == "rhs" and "lhs" in sides else None
+            sides[key] = infer(tree, symbols, shape=expect)
         except MatidentError as exc:
             fail(exc.code, f"{key}: {exc.message}", key, hint=exc.hint, column=exc.column)
     if len(sides) < 2:
@@ -426,11 +475,13 @@ def _build_record(data, marks, file, problems):
             fail("MI028", f"symbol '{name}' is declared but used in neither side",
                  sub=("symbols", name), hint="remove it or fix the spelling in lhs/rhs")
     if kind == "identity" and not _same_shape(lhs.shape, rhs.shape):
-        fail("MI027", f"lhs is {fmt_shape(lhs.shape)} but rhs is {fmt_shape(rhs.shape)}", "rhs")
+        fail("MI027", f"lhs is {fmt_shape(lhs.shape)} but rhs is {fmt_shape(rhs.shape)}", "rhs",
+             hint="both sides of an identity have one shape; check transposes and declarations")
     elif kind in ("derivative", "differential") and all(w in symbols for w in wrts):
         for w in wrts:
             if not lhs.expr.has(w):
-                fail("MI028", f"lhs does not depend on wrt '{w}'", "lhs")
+                fail("MI028", f"lhs does not depend on wrt '{w}'", "lhs",
+                     hint="check the spelling of wrt and lhs")
         expected = _expected_rhs_shape(kind, lhs.shape, symbols[wrt], data.get("layout", "numerator"))
         if expected is None:
             fail("MI028", f"the derivative of a {fmt_shape(lhs.shape)} expression by a "
@@ -438,16 +489,28 @@ def _build_record(data, marks, file, problems):
                  "kind", hint="state it as a differential record instead")
         elif not _same_shape(expected, rhs.shape):
             fail("MI027", f"rhs is {fmt_shape(rhs.shape)} but a {kind} of this lhs by {wrt} "
-                          f"must be {fmt_shape(expected)}", "rhs")
+                          f"must be {fmt_shape(expected)}", "rhs",
+                 hint="a gradient has the shape of its variable (not transposed); a Jacobian of "
+                      "vectors is m x n unless layout: denominator")
         for w in wrts if kind == "differential" else ():
             if not rhs.expr.has(f"d{w}"):
                 fail("MI028", f"the rhs of a differential must contain d{w}", "rhs",
                      hint=f"write it linear in d{w}, e.g. -inv({w}) @ d{w} @ inv({w})")
     if kind != "derivative" and "layout" in data:
-        fail("MI028", "'layout' applies only to derivative records", "layout")
+        fail("MI028", "'layout' applies only to derivative records", "layout",
+             hint="remove it; a differential has the shape of its lhs")
     if len(problems.items) > n_before:
         return None
     return Record(data, symbols, lhs.expr, rhs.expr, lhs.shape, file, marks[()].line + 1)
+
+
+def _expected_shape(kind, lhs_shape, symbols, wrt, data):
+    """The shape the rhs must have, used to size a bare ``I`` in it (None if unknown)."""
+    if kind != "derivative":
+        return lhs_shape
+    if wrt not in symbols:
+        return None
+    return _expected_rhs_shape(kind, lhs_shape, symbols[wrt], data.get("layout", "numerator"))
 
 
 def _expected_rhs_shape(kind, lhs_shape, wrt_decl, layout):
@@ -483,12 +546,13 @@ def load(paths, *, base=None):
     records, first_seen = [], {}
     for path in files:
         shown = _display_path(path, base)
-        for data, marks, had_problems in _read_file(path, problems):
+        for data, marks, had_problems in _read_file(path, problems, shown):
             rid = data.get("id") if isinstance(data, dict) else None
             rid = rid if isinstance(rid, str) else None
             if not isinstance(data, dict):
                 problems.add("MI022", f"a record must be a mapping of fields, got {type(data).__name__}",
-                             shown, marks[()])
+                             shown, marks[()], hint="write each record as '- id: ...' followed by "
+                             "its fields, one per line")
                 continue
             n_before = len(problems.items)
             _schema_problems(data, marks, shown, problems, rid)

@@ -208,6 +208,8 @@ class _Latex:
             return (self.sup(e.args[0], "+"), P_ATOM)
         if op == "matpow":
             return (self.sup(e.args[0], self.go(e.args[1])[0]), P_ATOM)
+        if op == "hpow":
+            return (self.sup(e.args[0], r"\circ " + self.go(e.args[1])[0]), P_ATOM)
         if op == E.ADD:
             parts = []
             for i, t in enumerate(e.args):
@@ -269,11 +271,12 @@ class _Latex:
                  for d in den]
         if bottom != 1:
             denom.insert(0, str(bottom))
-        prec = P_MUL - 1 if len(others) > 1 else P_MUL
         if denom:
             text = rf"\frac{{{numer}}}{{{' '.join(denom)}}}"
             return (sign + text, P_UNARY if sign else P_MUL)
-        return (sign + numer, P_UNARY if sign else prec)
+        if len(others) > 1:                 # a Hadamard product binds looser than juxtaposition
+            return (sign + numer, P_MUL - 1)
+        return (sign + numer, P_UNARY if sign else P_MUL)
 
 
 def to_latex(e, symbols=None):

@@ -170,8 +170,6 @@ def test_shipped_traces_norms_and_structured_equations_are_accounted_for():
         [(e.eq, e.status) for e in part if e.status not in ("cited", "not covered")]
 
 
-@pytest.mark.skip(reason="LEAD: enable once every chapter-2 range (eqs 33-144) has its records "
-                         "and coverage file")
 def test_shipped_chapter_2_is_at_least_90_percent_cited():
     report, chapter = shipped_chapter_2()
     assert (chapter.first, chapter.last) == (33, 144)
