@@ -1,0 +1,1111 @@
+"""Which catalogue records apply to an expression: :func:`lookup`.
+
+>>> import matident
+>>> found = matident.lookup("tr(P @ Q @ Y @ R)", wrt="Y")                # doctest: +SKIP
+>>> print(next(m for m in found if m.identity.id == "trace-axb-derivative"))  # doctest: +SKIP
+d/dY tr(P @ Q @ Y @ R) = Q.T @ P.T @ R.T   [trace-axb-derivative, eq. 101; A = P @ Q, B = R]
+
+Semantics
+---------
+A record's lhs is a pattern: its variables (``wrt``) bind to the query's
+variable, every other symbol is a *wildcard* that binds to a sub-expression
+of a compatible shape (dimensions bind consistently), constant with respect
+to the variable in derivative and differential records.  A wildcard in a
+matrix product takes a whole run of factors (``A`` in ``tr(A @ X)`` takes
+``P @ Q`` from ``tr(P @ Q @ Y)``); in a sum or a ``*`` product it takes the
+terms or factors the other operands leave.  Both sides are compared in the
+normal form of :mod:`matident.normal` (associativity, commutativity of ``+``
+and ``*``, transposes pushed to symbols, scalars pulled out), and ``tr`` is
+matched under every cyclic rotation of its argument and of its transpose, a
+1x1 product in both orientations, ``det``/``logdet``/``sum``/``norm``/
+``diagvec`` with and without a transpose.  Scalar factors of the target that
+are constant (every scalar factor for identity records), and at the root of
+a ``*`` pattern the constant scalar factors it leaves over, are carried into
+the result: ``3 * tr(A @ Y)`` matches ``tr(A @ X)`` with result ``3 * A.T``.
+A matrix product may also pass a scalar factor to one of its wildcards.
+
+*Differentials in several variables* (``wrt: [X, Y]``, the product rule):
+one variable binds the query's variable, the others may bind constant
+sub-expressions, whose differentials are then 0 (``X @ Y`` with respect to
+``X`` gives ``dX @ Y``).
+
+*Absent factors.* In derivative and differential records a matrix wildcard
+whose declared structure the identity matrix has (see
+:data:`matident.index.IDENTITY_WORDS`) may be absent from a product: it is
+bound to ``I`` and the general record is returned with that binding shown
+(``tr(X @ B)`` matches ``tr(A @ X @ B)`` with ``A = I``).  Such matches rank
+after matches without absent factors.  Identity records never use absent
+factors (an identity at ``A = I`` is mostly a triviality).
+
+*Conditions.*  Structure words declared for a wildcard (``spd``,
+``symmetric``, ...) or for the variable must be established for what they
+bind to (:class:`matident.normal.Structure`); what is not established is
+listed in :attr:`Match.conditions`, as are the record's own ``conditions``
+(free text, never established).  Sizes that shape inference invented for
+undeclared symbols may be equated, and that too is a condition (``C is
+square`` for ``inv(A + U @ C @ V)`` against the Woodbury identity).  A match
+with conditions is still returned, after the unconditional ones.
+
+*Structured variables.*  When the query's variable is more structured than
+the record's (``X`` declared symmetric, the record for a general ``X``), the
+gradient of a scalar lhs is projected onto the variable's structure, as the
+catalogue's convention requires: ``sym(G) = (G + G^T)/2``, ``diag`` for a
+diagonal variable, the skew part for a skew one; triangular projections
+cannot be written in the language and are left as a condition.  A
+denominator-layout Jacobian is transposed to numerator layout.
+
+*Not reported:* identity records whose two sides have the same normal form
+(``(A B)^T = B^T A^T``: the matcher applies them implicitly), and identity
+matches whose result is the target itself.
+
+Order of results: matches on the whole query, then on its sub-expressions
+(outer first; sub-expressions include the runs of a matrix product, for
+identity and differential records); unconditional before conditional; with a
+variable, derivatives, then differentials, then identities (without one,
+the reverse); fewer absent factors first; then catalogue order.  A record
+appears once per target and variable, with the best of its first
+:data:`MAX_BINDINGS` bindings.  Lookup stops after :data:`TIME_LIMIT`
+seconds and then says so (:attr:`Lookup.complete` is False).
+
+Internal API (for a derivation engine)
+--------------------------------------
+:class:`Query` types and normalises an expression once (``Query(expr,
+symbols)``; ``query.normal`` is the normal form, ``query.norm`` its
+:class:`~matident.normal.Normalizer`, ``query.targets()`` the whole and its
+sub-expressions).  :func:`match_record` matches one record (or compiled
+:class:`~matident.index.Pattern`) against a target of a query and returns
+:class:`Match` objects; :func:`unify` is the underlying generator of
+:class:`Binding` objects (wildcard and variable bindings as term trees,
+dimension bindings, absent factors) for one pattern against one normal-form
+target.  :class:`~matident.index.Index` finds the candidate records for a
+target.  Everything works on term trees; SymPy is imported only when a
+Match's SymPy attributes are read.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+from fractions import Fraction
+
+from . import expr as E
+from .errors import UsageError
+from .index import (Group, Index, Pattern, factor_symbol, factor_kinds, head_of, rename, shipped_index,
+                    target_size)
+from .normal import TRANSPOSE_INVARIANT, Normalizer, Structure, factors, same_dim, split_coeff
+from .printing import latex_name, to_latex, to_text
+from .shapes import Decl, Prod, Typed
+
+TIME_LIMIT = 0.25          # seconds of matching per lookup
+MAX_BINDINGS = 16          # bindings of one record to one target compared for the best
+_TICK = 64                 # unification steps between clock checks
+
+
+class Timeout(Exception):
+    """The time limit of a lookup ran out."""
+
+
+# -- unification -----------------------------------------------------------------
+
+class Binding:
+    """Bindings of one successful unification (immutable; extended by copying).
+
+    ``values``: pattern symbol -> normal-form tree of the target;
+    ``dims``: pattern dimension -> target dimension; ``equal``: flexible
+    target dimension -> the dimension it had to equal; ``absent``: wildcards
+    bound to ``I`` because their factor was absent; ``scale``: constant
+    scalar factors of a ``*`` target left over by the pattern (or None).
+    """
+
+    __slots__ = ("values", "dims", "equal", "absent", "scale")
+
+    def __init__(self, values=None, dims=None, equal=None, absent=(), scale=None):
+        self.values = values or {}
+        self.dims = dims or {}
+        self.equal = equal or {}
+        self.absent = absent
+        self.scale = scale
+
+    def but(self, **changes):
+        """A copy with some fields replaced."""
+        out = Binding(self.values, self.dims, self.equal, self.absent, self.scale)
+        for k, v in changes.items():
+            setattr(out, k, v)
+        return out
+
+
+class _Context:
+    """What unification of one pattern against one query needs."""
+
+    __slots__ = ("pattern", "decls", "pnorm", "norm", "wrt", "flexible", "deadline", "steps")
+
+    def __init__(self, pattern, norm, wrt, flexible, deadline):
+        self.pattern, self.decls, self.pnorm = pattern, pattern.record.symbols, pattern.norm
+        self.norm, self.wrt, self.flexible = norm, wrt, flexible
+        self.deadline, self.steps = deadline, 0
+
+    def tick(self, every=_TICK):
+        """Count a step; every ``every`` steps, stop if the time is up."""
+        self.steps += 1
+        if self.steps % every == 0 and self.deadline is not None and time.perf_counter() > self.deadline:
+            raise Timeout()
+
+    def absorber(self, f):
+        """Name of a factor ``A`` or ``A^T`` that can absorb a run of factors, else None:
+        a wildcard, or a variable of a differential in several variables (it may bind a
+        constant, whose differential is 0)."""
+        name = factor_symbol(f)
+        if name is None or (not self.pattern.is_wildcard(name) and len(self.pattern.variables) < 2):
+            return None
+        return name
+
+
+def _find(d, equal):
+    while d in equal:
+        d = equal[d]
+    return d
+
+
+def _equate(ctx, a, b, equal):
+    """``equal`` extended so that target dimensions a and b agree, or None."""
+    a, b = _find(a, equal), _find(b, equal)
+    if same_dim(a, b):
+        return equal
+    if b in ctx.flexible:
+        return {**equal, b: a}
+    if a in ctx.flexible:
+        return {**equal, a: b}
+    return None
+
+
+def _bind_dims(ctx, pshape, tshape, b):
+    """(dims, equal) of ``b`` extended so that pattern shape ``pshape`` fits ``tshape``, or None."""
+    dims, equal = b.dims, b.equal
+    for p, t in zip(pshape, tshape):
+        if isinstance(p, str):
+            cur = dims.get(p)
+            if cur is None:
+                dims = {**dims, p: t}
+                continue
+            if cur == t:
+                continue
+            equal = _equate(ctx, cur, t, equal)
+        elif isinstance(p, Prod):
+            mapped = Prod(tuple(dims.get(f, f) if isinstance(f, str) else f for f in p.factors))
+            equal = equal if same_dim(mapped, t) else None
+        elif p != t:
+            equal = None
+        if equal is None:
+            return None
+    return dims, equal
+
+
+def _bind(ctx, name, value, b):
+    """``b`` extended by ``name -> value``, or None if that is inconsistent."""
+    variables = ctx.pattern.variables
+    if name in variables and (value.op != E.SYM or value.value != ctx.wrt):
+        if len(variables) == 1 or ctx.wrt in ctx.norm.names(value):
+            return None          # one of several variables may be a constant (its differential is 0)
+    elif name not in variables and ctx.wrt is not None and ctx.wrt in ctx.norm.names(value):
+        return None                                   # wildcards are constant
+    old = b.values.get(name)
+    if old is not None:
+        return b if old == value else None
+    fit = _bind_dims(ctx, ctx.decls[name].shape, ctx.norm.shape(value), b)
+    if fit is None:
+        return None
+    return b.but(values={**b.values, name: value}, dims=fit[0], equal=fit[1])
+
+
+def unify(pattern, target, norm, wrt=None, *, flexible=frozenset(), binding=None, deadline=None):
+    """Bindings that make ``pattern.expr`` equal to normal-form ``target``.
+
+    ``norm`` is the target's :class:`~matident.normal.Normalizer`; ``wrt``
+    the target's variable (required when the pattern has variables: they
+    bind to it and the wildcards must not contain it); ``flexible`` the
+    target's dimension names that may be equated (sizes nobody declared).
+    Yields :class:`Binding` objects; raises :class:`Timeout` after
+    ``deadline`` (a :func:`time.perf_counter` value).
+    """
+    if pattern.variables and wrt is None:
+        raise UsageError("a derivative or differential pattern needs the variable (wrt)")
+    ctx = _Context(pattern, norm, wrt if pattern.variables else None, flexible, deadline)
+    if pattern.expr.op == E.MUL:
+        return _product(ctx, pattern.expr, target, binding or Binding(), root=True)
+    return _unify(ctx, pattern.expr, target, binding or Binding())
+
+
+def _unify(ctx, p, t, b):
+    ctx.tick()
+    op = p.op
+    if op == E.SYM:
+        b = _bind(ctx, p.value, t, b)
+        if b is not None:
+            yield b
+    elif op == E.TRANSPOSE:
+        name = ctx.absorber(p)
+        if name is not None:
+            b = _bind(ctx, name, ctx.norm.transpose(t), b)
+            if b is not None:
+                yield b
+        elif t.op == E.TRANSPOSE:
+            yield from _unify(ctx, p.args[0], t.args[0], b)
+    elif op == E.NUM:
+        if t.op == E.NUM and t.value == p.value:
+            yield b
+    elif op == E.IDENT:
+        if t.op == E.IDENT:
+            fit = _bind_dims(ctx, (p.value,), (t.value,), b)
+            if fit is not None:
+                yield b.but(dims=fit[0], equal=fit[1])
+    elif op == E.MATMUL:
+        yield from _chain(ctx, p.args, t, b)
+        if ctx.pnorm.is_scalar(p) and t.op == E.MATMUL:     # a^T b = b^T a
+            flipped = ctx.norm.flip(t)
+            if flipped != t:
+                yield from _chain(ctx, p.args, flipped, b)
+    elif op == E.MUL:
+        yield from _product(ctx, p, t, b)
+    elif op == E.ADD:
+        yield from _sum(ctx, p, t, b)
+    elif t.op != op:
+        return
+    elif op == "tr":
+        pf = factors(p.args[0], E.MATMUL)
+        for rotation in ctx.norm.rotations(t.args[0]):
+            yield from _run(ctx, pf, rotation, 0, 0, b, None)
+    elif op in TRANSPOSE_INVARIANT:
+        yield from _unify(ctx, p.args[0], t.args[0], b)
+        flipped = ctx.norm.transpose(t.args[0])
+        if flipped != t.args[0]:
+            yield from _unify(ctx, p.args[0], flipped, b)
+    else:
+        yield from _sequence(ctx, p.args, t.args, b)
+
+
+def _sequence(ctx, ps, ts, b):
+    if not ps:
+        yield b
+        return
+    for b2 in _unify(ctx, ps[0], ts[0], b):
+        yield from _sequence(ctx, ps[1:], ts[1:], b2)
+
+
+def _chain(ctx, pf, t, b):
+    """Pattern product factors ``pf`` against target ``t``."""
+    if t.op == E.MATMUL:
+        yield from _run(ctx, pf, t.args, 0, 0, b, None)
+        return
+    if t.op == E.MUL:           # s * (P @ Q): one wildcard may take the scalar s
+        scal = [f for f in t.args if ctx.norm.is_scalar(f)]
+        mats = [f for f in t.args if not ctx.norm.is_scalar(f)]
+        if scal and len(mats) == 1:
+            yield from _run(ctx, pf, factors(mats[0], E.MATMUL), 0, 0, b, ctx.norm.product(scal))
+    yield from _run(ctx, pf, (t,), 0, 0, b, None)
+
+
+def _run(ctx, pf, tf, i, j, b, scale):
+    """Match pattern factors pf[i:] to target factors tf[j:]; ``scale`` must go to a wildcard."""
+    if i == len(pf):
+        if j == len(tf) and scale is None:
+            yield b
+        return
+    p = pf[i]
+    name = ctx.absorber(p)
+    if name is None:
+        if j < len(tf) and _may_match(ctx, p, tf[j]):
+            for b2 in _unify(ctx, p, tf[j], b):
+                yield from _run(ctx, pf, tf, i + 1, j + 1, b2, scale)
+        return
+    vanish = ctx.pattern.vanish
+    need = sum(1 for f in pf[i + 1:] if ctx.absorber(f) not in vanish)
+    shape = ctx.decls[name].shape
+    if p.op == E.TRANSPOSE:
+        shape = shape[::-1]
+    norm = ctx.norm
+    constant = ctx.wrt is not None and ctx.pattern.is_wildcard(name)
+    lengths = range(j if name in vanish else j + 1, len(tf) - need + 1)
+    bound = b.values.get(name)
+    if bound is not None and bound.op != E.MUL:     # the run is as long as the bound product
+        k = j + (0 if bound.op == E.IDENT else len(factors(bound, E.MATMUL)))
+        lengths = [k] if k in lengths else []
+    for k in lengths:
+        ctx.tick()
+        if k > j:
+            if constant and ctx.wrt in norm.names(tf[k - 1]):
+                break                                 # longer runs are not constant either
+            if _bind_dims(ctx, shape, (norm.shape(tf[j])[0], norm.shape(tf[k - 1])[1]), b) is None:
+                continue
+            value = norm.chain(tf[j:k])
+        else:
+            value = E.identity(norm.shape(tf[j])[0] if j < len(tf) else norm.shape(tf[j - 1])[1])
+        for taken in ((None, scale) if scale is not None else (None,)):
+            v = value if taken is None else norm.product([taken, value])
+            if p.op == E.TRANSPOSE:
+                v = norm.transpose(v)
+            b2 = _bind(ctx, name, v, b)
+            if b2 is None:
+                continue
+            if k == j:
+                b2 = b2.but(absent=b2.absent + (name,))
+            yield from _run(ctx, pf, tf, i + 1, k, b2, scale if taken is None else None)
+
+
+def _may_match(ctx, p, t):
+    """A quick necessary condition for ``_unify(ctx, p, t, ...)`` to succeed."""
+    op = p.op
+    if op == E.SYM:
+        return ctx.absorber(p) is not None or (t.op == E.SYM and t.value == ctx.wrt)
+    if op in (E.MATMUL, E.MUL) or (op == E.TRANSPOSE and ctx.absorber(p)):
+        return True          # a product may also match a scaled or a single factor
+    return t.op == op
+
+
+def _product(ctx, p, t, b, root=False):
+    """A ``*`` pattern against a target; wildcards take the factors left over (and the coefficient ratio).
+
+    At the ``root`` of a pattern, constant scalar factors left over (and the
+    ratio of the coefficients) may instead become the binding's ``scale``.
+    """
+    pc, prest = split_coeff(p)
+    tc, trest = split_coeff(t)
+    if trest is None:
+        return
+    ratio = _ratio(tc, pc)
+    pfs, tfs = factors(prest, E.MUL), factors(trest, E.MUL)
+    fixed = [f for f in pfs if ctx.absorber(f) is None]
+    wild = [f for f in pfs if ctx.absorber(f) is not None]
+
+    def rest(left, b):
+        yield from _distribute(ctx, wild, left, ratio, b, ctx.norm.product)
+        if not root:
+            return
+        spare = [i for i, f in enumerate(left)
+                 if ctx.norm.is_scalar(f) and ctx.wrt not in ctx.norm.names(f)]
+        for size in range(len(spare) + 1):
+            for chosen in itertools.combinations(spare, size):
+                if chosen or ratio != 1:
+                    scale = ctx.norm.product([E.num(ratio), *(left[i] for i in chosen)])
+                    others = [f for i, f in enumerate(left) if i not in chosen]
+                    yield from _distribute(ctx, wild, others, 1, b.but(scale=scale), ctx.norm.product)
+    yield from _assign(ctx, fixed, 0, tfs, (), b, rest)
+
+
+def _ratio(a, b):
+    """a / b for numbers, exact unless one is a float."""
+    if isinstance(a, float) or isinstance(b, float):
+        return a / b
+    q = Fraction(a) / Fraction(b)
+    return int(q) if q.denominator == 1 else q
+
+
+def _sum(ctx, p, t, b):
+    """A sum pattern against a target; wildcard terms take the terms left over."""
+    fixed = [f for f in p.args if ctx.absorber(f) is None]
+    wild = [f for f in p.args if ctx.absorber(f) is not None]
+
+    def rest(left, b):
+        return _distribute(ctx, wild, left, 1, b, ctx.norm.sum)
+    yield from _assign(ctx, fixed, 0, factors(t, E.ADD), (), b, rest)
+
+
+def _assign(ctx, fixed, k, items, used, b, then):
+    """Each of ``fixed`` to a different item (all ways), then ``then(leftover items, b)``."""
+    if k == len(fixed):
+        yield from then([x for i, x in enumerate(items) if i not in used], b)
+        return
+    tried = set()
+    for i, item in enumerate(items):
+        if i in used or item in tried or not _may_match(ctx, fixed[k], item):
+            continue
+        tried.add(item)
+        for b2 in _unify(ctx, fixed[k], item, b):
+            yield from _assign(ctx, fixed, k + 1, items, used + (i,), b2, then)
+
+
+def _distribute(ctx, wild, left, ratio, b, combine):
+    """Split ``left`` (and a numeric ``ratio``) among the wildcards ``wild``, each taking some."""
+    if not wild:
+        if not left and ratio == 1:
+            yield b
+        return
+    for assignment in itertools.product(range(len(wild)), repeat=len(left)):
+        for gets_ratio in ((None,) if ratio == 1 else range(len(wild))):
+            ctx.tick(every=1)                 # each step combines a whole part: check the clock
+            parts = [[x for x, w in zip(left, assignment) if w == k] for k in range(len(wild))]
+            if gets_ratio is not None:
+                parts[gets_ratio].insert(0, E.num(ratio))
+            if not all(parts):
+                continue
+            b2 = b
+            for f, part in zip(wild, parts):
+                value = combine(part)
+                if f.op == E.TRANSPOSE:
+                    value = ctx.norm.transpose(value)
+                b2 = _bind(ctx, ctx.absorber(f), value, b2)
+                if b2 is None:
+                    break
+            if b2 is not None:
+                yield b2
+
+
+# -- queries -------------------------------------------------------------------------
+
+class Query:
+    """An expression typed (shapes inferred) and normalised, ready for matching.
+
+    ``expr`` may be text, a SymPy expression, a term tree or a
+    :class:`~matident.shapes.Typed`; ``symbols`` maps names to declarations.
+    """
+
+    def __init__(self, expr, symbols=None):
+        if isinstance(expr, Typed):
+            typed = expr
+        else:
+            from . import _typed
+            typed = _typed(expr, symbols)
+        self.typed = typed
+        self.decls = typed.symbols
+        self.norm = Normalizer(self.decls)
+        self.structure = Structure(self.norm)
+        self.normal = self.norm.normal(typed.expr)
+        # sizes that shape inference invented for undeclared symbols may be equated
+        declared = set(symbols or ()) if isinstance(expr, (str, E.Expr)) else set(self.decls)
+        rigid = {d for n in declared if n in self.decls for d in self.decls[n].shape}
+        self.flexible = frozenset(d for n, decl in self.decls.items() if n not in declared
+                                  for d in decl.shape if isinstance(d, str) and d not in rigid)
+
+    def specialised(self, equal):
+        """Declarations with the dimension equalities ``equal`` applied."""
+        if not equal:
+            return self.decls
+        return {n: Decl(d.kind, _find(d.rows, equal), _find(d.cols, equal), d.words)
+                for n, d in self.decls.items()}
+
+    def targets(self):
+        """(position, tree, is a run of a product) for the whole query, then its sub-expressions.
+
+        Sub-expressions come in pre-order (outer first), each product followed
+        by its proper runs; symbols, numbers and ``I`` are left out.
+        """
+        out, seen = [], set()
+
+        def add(node, is_run):
+            if node not in seen:
+                seen.add(node)
+                out.append((len(out), node, is_run))
+
+        add(self.normal, False)
+        for run in _runs(self.normal):
+            add(run, True)
+        stack = list(reversed(self.normal.args))
+        while stack:
+            node = stack.pop()
+            stack.extend(reversed(node.args))
+            if node.op in (E.SYM, E.NUM, E.IDENT) or (node.op == E.TRANSPOSE and node.args[0].op == E.SYM):
+                continue
+            add(node, False)
+            for run in _runs(node):
+                add(run, True)
+        return out
+
+
+def _runs(node):
+    """Proper runs (length >= 2) of a matrix product, longest first."""
+    if node.op != E.MATMUL:
+        return []
+    n = len(node.args)
+    return [E.Expr(E.MATMUL, node.args[i:i + size]) for size in range(n - 1, 1, -1)
+            for i in range(n - size + 1)]
+
+
+def _scale_split(norm, t, wrt):
+    """(scale, core) pairs to match: the target itself, and with constant scalar factors split off.
+
+    With a variable the scale is every scalar factor free of it; without, the
+    numeric coefficient, or all factors but one scalar-cofactored one.
+    """
+    out = [(None, t)]
+    if t.op != E.MUL:
+        return out
+    coeff, rest = split_coeff(t)
+    fs = factors(rest, E.MUL)
+    if wrt is not None:
+        const = [f for f in fs if norm.is_scalar(f) and wrt not in norm.names(f)]
+        core = [f for f in fs if not (norm.is_scalar(f) and wrt not in norm.names(f))]
+        if core and (const or coeff != 1):
+            out.append((norm.product([E.num(coeff), *const]), norm.product(core)))
+        return out
+    if coeff != 1:
+        out.append((E.num(coeff), rest))
+    for i, f in enumerate(fs if len(fs) > 1 else ()):
+        others = fs[:i] + fs[i + 1:]
+        if all(norm.is_scalar(g) for g in others):
+            out.append((norm.product([E.num(coeff), *others]), f))
+    return out
+
+
+# -- matches -------------------------------------------------------------------------
+
+class Match:
+    """One way a record applies to a query (see the module docstring).
+
+    Term-tree attributes: ``target_tree``, ``bindings_tree`` (pattern symbol
+    -> tree), ``result_tree``; SymPy attributes (computed on first use):
+    ``target``, ``bindings``, ``result``.  ``wrt`` is the variable's name (None
+    for an identity record), ``conditions`` what could not be established,
+    ``whole`` whether the target is the whole query.
+    """
+
+    __slots__ = ("pattern", "identity", "query", "core", "scale", "wrt", "conditions", "projection",
+                 "position", "_binding", "_names", "_result", "_norm", "_sympy")
+
+    def __init__(self, pattern, query, target, scale, binding, wrt, conditions, projection, position,
+                 names=None):
+        self.pattern = pattern
+        self.identity = pattern.record
+        self.query = query
+        self.core = target                   # the target without the split-off scale
+        self.scale = scale
+        self.wrt = wrt
+        self.conditions = tuple(conditions)
+        self.projection = projection
+        self.position = position
+        self._binding = binding              # of the group's representative when names is given
+        self._names = names                  # (symbol, dimension) renamings to the representative
+        self._result = self._norm = None
+        self._sympy = None
+
+    @property
+    def binding(self):
+        """The :class:`Binding` in this record's own symbol and dimension names."""
+        if self._names is not None:
+            b, (names, dims) = self._binding, self._names
+            self._binding = b.but(values={n: b.values[r] for n, r in names.items() if r in b.values},
+                                  dims={d: b.dims[r] for d, r in dims.items() if r in b.dims},
+                                  absent=tuple(n for n, r in names.items() if r in b.absent))
+            self._names = None
+        return self._binding
+
+    @property
+    def bindings_tree(self):
+        """Pattern symbol -> the term tree it binds to."""
+        return {n: _present(t) for n, t in self.binding.values.items()}
+
+    @property
+    def absent(self):
+        """Wildcards bound to ``I`` because their factor was absent."""
+        return self.binding.absent
+
+    @property
+    def dims(self):
+        equal = self._binding.equal
+        return {k: _find(d, equal) for k, d in self.binding.dims.items()}
+
+    @property
+    def equal(self):
+        return self._binding.equal
+
+    @property
+    def carry(self):
+        """Factors the result is multiplied by: the split-off scale and the binding's leftovers."""
+        return [f for f in (self.scale, self._binding.scale) if f is not None]
+
+    @property
+    def whole(self):
+        return self.position == 0
+
+    # -- trees ---------------------------------------------------------------
+    @property
+    def target_tree(self):
+        return self.query.typed.expr if self.whole else _present(self.target_normal)
+
+    @property
+    def target_normal(self):
+        """The target in normal form."""
+        return self.core if self.scale is None else self.query.norm.product([self.scale, self.core])
+
+    @property
+    def conditional(self):
+        return bool(self.conditions)
+
+    def _result_norm(self):
+        """The query's normalizer, extended by ``d<wrt>`` and the rhs's free symbols."""
+        if self._norm is None:
+            extra = dict(self._free()[1])
+            if self.identity.kind == "differential":
+                decl = self.query.decls[self.wrt]
+                extra[f"d{self.wrt}"] = Decl(decl.kind, decl.rows, decl.cols,
+                                             tuple(w for w in decl.words if w in _TANGENT))
+            if self.equal:
+                self._norm = Normalizer({**self.query.specialised(self.equal), **extra})
+            else:
+                self._norm = self.query.norm.extended(extra) if extra else self.query.norm
+        return self._norm
+
+    def _free(self):
+        """Symbols of the rhs that the lhs does not bind (an expansion point, say): new names, decls."""
+        rec = self.identity
+        bound = set(self.binding.values) | set(rec.differentials)
+        taken = set(self.query.decls)
+        mapping, decls = {}, {}
+        for name in rec.rhs_expr.symbols():
+            if name in bound:
+                continue
+            new, i = name, 0
+            while new in taken:
+                i += 1
+                new = f"{name}_{i}"
+            taken.add(new)
+            d = rec.symbols[name]
+            mapping[name] = E.sym(new)
+            decls[new] = Decl(d.kind, self.dims.get(d.rows, d.rows), self.dims.get(d.cols, d.cols), d.words)
+        return mapping, decls
+
+    @property
+    def result_normal(self):
+        """:attr:`result_tree` in normal form."""
+        if self._result is None:
+            self._result = self._instantiate()
+        return self._result
+
+    @property
+    def result_tree(self):
+        """The instantiated rhs (identity, differential) or derivative of the target."""
+        return _present(self.result_normal)
+
+    def _instantiate(self):
+        rec, norm = self.identity, self._result_norm()
+        mapping = {**self._free()[0], **self.binding.values}
+        if rec.kind == "differential":        # d<variable bound to a constant> = 0
+            mapping.update({f"d{v}": E.sym(f"d{self.wrt}") if mapping[v] == E.sym(self.wrt)
+                            else E.mul(E.num(0), mapping[v]) for v in rec.wrts})
+        tree = norm.normal(rename(rec.rhs_expr, mapping, self.dims))
+        if rec.kind == "derivative" and rec.layout == "denominator":
+            tree = norm.transpose(tree)
+        tree = _project(norm, tree, self.projection)
+        return norm.product([E.num(_ratio(1, self.pattern.coeff)), *self.carry, tree])
+
+    # -- SymPy ---------------------------------------------------------------
+    def _to_sympy(self, name, tree):
+        if self._sympy is None:
+            self._sympy = {}
+        if name not in self._sympy:
+            from .sympy_bridge import to_sympy
+            self._sympy[name] = to_sympy(tree, self._result_norm().decls)
+        return self._sympy[name]
+
+    @property
+    def target(self):
+        return self._to_sympy("target", self.target_tree)
+
+    @property
+    def result(self):
+        return self._to_sympy("result", self.result_tree)
+
+    @property
+    def bindings(self):
+        return {n: self._to_sympy(f"binding {n}", t) for n, t in self.bindings_tree.items()}
+
+    # -- display -------------------------------------------------------------
+    def statement(self):
+        """The instantiated statement in the expression language (``d/dX f = G``, ``d(f) = df``)."""
+        target, result = to_text(self.target_tree), to_text(self.result_tree)
+        kind = self.identity.kind
+        if kind == "identity":
+            return f"{target} = {result}"
+        if kind == "differential":
+            return f"d({target}) = {result}"
+        return f"d/d{self.wrt} {target} = {result}"
+
+    def reference(self):
+        """The record's id and Cookbook equation numbers."""
+        rec = self.identity
+        return rec.id + (", eq. " + ", ".join(map(str, rec.cookbook)) if rec.cookbook else "")
+
+    def binding_text(self):
+        """``A = P @ Q, B = R`` for the wildcards (the variable is in ``wrt``)."""
+        values = self.bindings_tree
+        return ", ".join(f"{n} = {to_text(values[n])}" for n in self.identity.symbols
+                         if n in values and n not in self.pattern.variables)
+
+    def __str__(self):
+        extra = self.binding_text()
+        line = f"{self.statement()}   [{self.reference()}{'; ' + extra if extra else ''}]"
+        if self.conditions:
+            line += "   provided: " + "; ".join(self.conditions)
+        return line
+
+    def __repr__(self):
+        return f"<Match {self.identity.id}: {self}>"
+
+    def latex(self):
+        """The instantiated statement in LaTeX (Cookbook notation)."""
+        decls = self._result_norm().decls
+        target, result = to_latex(self.target_tree, decls), to_latex(self.result_tree, decls)
+        kind = self.identity.kind
+        if kind == "identity":
+            return f"{target} = {result}"
+        if kind == "differential":
+            return rf"\mathrm{{d}}\left({target}\right) = {result}"
+        wrt = latex_name(self.wrt)
+        lhs_shape = self.query.norm.shape(self.core)
+        if lhs_shape != (1, 1) and decls[self.wrt].kind == "vector":
+            return rf"\frac{{\partial \left({target}\right)}}{{\partial {wrt}^{{T}}}} = {result}"
+        return rf"\frac{{\partial}}{{\partial {wrt}}} \left({target}\right) = {result}"
+
+    def _repr_latex_(self):
+        text = rf"\displaystyle {self.latex()} \quad \text{{[{_latex_text(self.reference())}]}}"
+        if self.conditions:
+            text += r" \quad \text{provided: " + _latex_text("; ".join(self.conditions)) + "}"
+        return f"${text}$"
+
+    def as_dict(self):
+        """A JSON-ready description."""
+        rec = self.identity
+        return {"id": rec.id, "title": rec.title, "kind": rec.kind, "cookbook": list(rec.cookbook),
+                "source": rec.location, "wrt": self.wrt, "whole": self.whole,
+                "target": to_text(self.target_tree), "result": to_text(self.result_tree),
+                "bindings": {n: to_text(t) for n, t in self.bindings_tree.items()},
+                "absent": list(self.absent), "conditions": list(self.conditions),
+                "latex": self.latex()}
+
+
+def _present(e):
+    """``e`` for reading: in every sum, the terms without a minus sign first."""
+    if not e.args:
+        return e
+    args = [_present(a) for a in e.args]
+    if e.op == E.ADD:
+        args.sort(key=lambda t: split_coeff(t)[0] < 0)
+    return E.Expr(e.op, args, e.value)
+
+
+_LATEX_ESCAPES = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "&": r"\&",
+                  "%": r"\%", "#": r"\#", "$": r"\$", "^": r"\^{}", "~": r"\~{}"}
+
+
+def _latex_text(s):
+    """Plain text made safe inside LaTeX's \\text{}."""
+    return "".join(_LATEX_ESCAPES.get(c, c) for c in s)
+
+
+_TANGENT = ("diagonal", "symmetric", "skew", "lower", "upper")
+
+
+def _tangent(decl):
+    """The space a structured variable's gradient lies in (None: all matrices)."""
+    return next((w for w in _TANGENT if decl.has(w)), None)
+
+
+def _projection(record, query, var_name, wrt):
+    """(projection to apply to the result or None, condition or None)."""
+    if record.kind != "derivative" or record.lhs_shape != (1, 1):
+        return None, None
+    qdecl = query.decls[wrt]
+    have, want = _tangent(record.symbols[var_name]), _tangent(qdecl)
+    if want is None or have == want or (have == "diagonal" and want == "symmetric"):
+        return None, None
+    if have is None or (have == "symmetric" and want == "diagonal"):
+        if want in ("lower", "upper"):
+            return None, (f"the gradient with respect to the {want}-triangular {wrt} is the {want} "
+                          f"triangular part of this result")
+        return want, None
+    return None, None
+
+
+def _project(norm, g, how):
+    if how is None:
+        return g
+    if how == "diagonal":
+        return norm.normal(E.call("diag", E.call("diagvec", g)))
+    sign = E.num(1 if how == "symmetric" else -1)
+    return norm.product([E.num(Fraction(1, 2)), norm.sum([g, norm.product([sign, norm.transpose(g)])])])
+
+
+def _conditions(pattern, query, binding, wrt):
+    out = []
+    rec = pattern.record
+    for name, value in binding.values.items():
+        decl = rec.symbols[name]
+        if name in pattern.variables and value == E.sym(wrt):
+            for word in decl.words:
+                if not query.decls[wrt].has(word):
+                    out.append(f"{wrt} is {word}")
+        else:
+            for word in decl.words:
+                if not query.structure.holds(word, value):
+                    out.append(f"{to_text(value)} is {word}")
+    out += _size_conditions(query, binding.equal)
+    return list(dict.fromkeys(out))
+
+
+def _size_conditions(query, equal):
+    """Dimension equalities in words: ``C is square`` where one makes a symbol square."""
+    if not equal:
+        return []
+    out, explained = [], set()
+    for name, decl in query.specialised(equal).items():
+        old = query.decls[name]
+        if old.rows != old.cols and decl.rows == decl.cols:
+            out.append(f"{name} is square")
+            explained |= {old.rows, old.cols}
+    out += [f"sizes {a} = {b}" for a, b in equal.items() if a not in explained]
+    return out
+
+
+def _matches(group, query, target, scale, wrt, position, deadline):
+    """The best match of every record of ``group`` against ``target`` (of ``query``).
+
+    Bindings are ranked like matches (unconditional, then fewer absent
+    factors) and the search stops at an unconditional one without absent
+    factors.  Identity matches that give the target back are dropped.  The
+    records of a group are renamings of its representative: the binding, its
+    conditions and its triviality are found once and renamed for each.
+    """
+    rep = group.rep
+    var = E.sym(wrt) if wrt is not None else None
+    best, tries = None, 0
+    for b in unify(rep, target, query.norm, wrt if rep.variables else None, flexible=query.flexible,
+                   deadline=deadline):
+        if rep.variables and not any(b.values.get(v) == var for v in rep.variables):
+            continue
+        tries += 1
+        if best is not None and tries > MAX_BINDINGS:
+            break
+        conditions = _conditions(rep, query, b, wrt)
+        projection, note = _projection(rep.record, query, rep.variables[0], wrt) if var else (None, None)
+        conditions += [note] if note else []
+        rank = (bool(conditions), len(b.absent))
+        if best is not None and best[0] <= rank:
+            continue
+        m = Match(rep, query, target, scale, b, wrt if var else None, conditions, projection, position)
+        if rep.may_echo and m.result_normal == m.target_normal:
+            continue                     # an identity giving back the target says nothing
+        best = (rank, m)
+        if rank == (False, 0):
+            break
+    if best is None:
+        return []
+    m = best[1]
+    found = m.conditions
+    out = []
+    for pattern, names, dims in group.members:
+        if pattern is rep:
+            m.conditions = found + rep.record.conditions
+            out.append(m)
+        else:
+            out.append(Match(pattern, query, target, scale, m.binding, m.wrt,
+                             found + pattern.record.conditions, m.projection, position, (names, dims)))
+    return out
+
+
+def match_record(record, query, target=None, wrt=None, *, deadline=None):
+    """Matches of one record (or :class:`~matident.index.Pattern`) against a target of ``query``.
+
+    ``query`` is a :class:`Query` (or anything :class:`Query` accepts);
+    ``target`` a normal-form sub-tree of ``query.normal`` (default: the whole
+    query).  Scalar constant factors of the target are carried as in
+    :func:`lookup`.  A derivative or differential record needs ``wrt``.
+    """
+    pattern = record if isinstance(record, Pattern) else Pattern(record)
+    query = query if isinstance(query, Query) else Query(query)
+    target = query.normal if target is None else target
+    position = 0 if target == query.normal else 1
+    wrt = wrt if pattern.variables else None
+    group = _single_group(pattern)
+    out = []
+    for scale, core in _scale_split(query.norm, target, wrt):
+        out.extend(_matches(group, query, core, scale, wrt, position, deadline))
+    return _ranked(out, wrt is not None)
+
+
+def _single_group(pattern):
+    group = Group(pattern)
+    group.members.append((pattern, None, None))
+    return group
+
+
+_KIND_RANK = {True: {"derivative": 0, "differential": 1, "identity": 2},
+              False: {"identity": 0, "derivative": 1, "differential": 2}}
+
+
+def _ranked(matches, wrt_given):
+    """Sort (see the module docstring) and drop duplicates: a record once per target (the
+    whole query counts as one) and variable."""
+    kinds = _KIND_RANK[wrt_given]
+    matches.sort(key=lambda m: (m.position, bool(m.conditions), kinds[m.identity.kind],
+                                len(m._binding.absent), m.pattern.order, m.wrt or ""))
+    seen, out = set(), []
+    for m in matches:
+        keys = [(m.identity.id, m.core, m.wrt)] + ([(m.identity.id, None, m.wrt)] if m.whole else [])
+        if not any(k in seen for k in keys):
+            seen.update(keys)
+            out.append(m)
+    return out
+
+
+class Lookup(list):
+    """The matches of a lookup, best first.
+
+    ``complete`` is False when the time limit stopped the search early;
+    ``truncated`` is True when ``limit`` cut the list; ``elapsed`` is in seconds.
+    """
+
+    def __init__(self, matches, *, complete=True, truncated=False, elapsed=0.0):
+        super().__init__(matches)
+        self.complete, self.truncated, self.elapsed = complete, truncated, elapsed
+
+    def __str__(self):
+        lines = [str(m) for m in self]
+        if not self.complete:
+            lines.append(f"(stopped after {TIME_LIMIT} s: there may be more matches)")
+        return "\n".join(lines) if lines else "(no matches)"
+
+
+def _wrt_name(wrt):
+    if wrt is None or isinstance(wrt, str):
+        return wrt
+    name = getattr(wrt, "name", None)
+    if isinstance(name, str):
+        return name
+    raise UsageError(f"wrt must be a symbol name or a SymPy symbol, got {type(wrt).__name__}")
+
+
+_INDEXES = {}
+
+
+def _index_for(catalogue):
+    if catalogue is None:
+        return shipped_index()
+    if isinstance(catalogue, Index):
+        return catalogue
+    entry = _INDEXES.get(id(catalogue))
+    if entry is None or entry[0] is not catalogue:
+        entry = _INDEXES[id(catalogue)] = (catalogue, Index(catalogue))
+    return entry[1]
+
+
+def lookup(expr, wrt=None, *, symbols=None, limit=None, catalogue=None, time_limit=TIME_LIMIT):
+    """Records of the catalogue that apply to ``expr``, as a :class:`Lookup` list of :class:`Match`.
+
+    ``expr``: text in the expression language or a SymPy matrix expression;
+    ``wrt``: a symbol name or SymPy symbol; ``symbols``: declarations
+    (name -> "matrix m n spd", ...); ``limit``: at most this many matches;
+    ``catalogue``: another :class:`~matident.catalogue.Catalogue` (default:
+    the shipped one).  See the module docstring for the semantics.
+    """
+    index = _index_for(catalogue)
+    start = time.perf_counter()
+    deadline = start + time_limit
+    query = Query(expr, symbols)
+    wrt = _wrt_name(wrt)
+    if wrt is not None and wrt not in query.decls:
+        raise UsageError(f"wrt '{wrt}' does not occur in the expression",
+                         hint="name one of its symbols: " + ", ".join(sorted(query.decls)))
+    variables = [wrt] if wrt is not None else sorted(query.decls)
+    found, complete = [], True
+    try:
+        for position, target, is_run in query.targets():
+            if time.perf_counter() > deadline:
+                raise Timeout()
+            found.extend(_lookup_target(index, query, target, position, is_run, variables, deadline))
+    except Timeout:
+        complete = False
+    ranked = _ranked(found, wrt is not None)
+    truncated = limit is not None and len(ranked) > limit
+    return Lookup(ranked[:limit] if truncated else ranked, complete=complete, truncated=truncated,
+                  elapsed=time.perf_counter() - start)
+
+
+def _lookup_target(index, query, target, position, is_run, variables, deadline):
+    norm = query.norm
+    out = []
+    for scale, core in _scale_split(norm, target, None):
+        ops, shape, size = norm.ops(core), norm.shape(core), target_size(core)
+        kinds = factor_kinds(core, (), norm)
+        for group in index.candidates(head_of(core), None):
+            if group.ops <= ops and group.rep.fits(shape, size, kinds):
+                out.extend(_matches(group, query, core, scale, None, position, deadline))
+    for v in variables:
+        var_shape = query.decls[v].shape
+        for scale, core in _scale_split(norm, target, v):
+            count = norm.count(core, v)
+            if not count:
+                continue
+            ops, shape, size = norm.ops(core), norm.shape(core), target_size(core)
+            kinds = factor_kinds(core, (v,), norm)
+            for group in index.candidates(head_of(core), count):
+                if group.ops <= ops and group.rep.fits(shape, size, kinds, var_shape) \
+                        and not (is_run and group.rep.record.kind == "derivative"):
+                    out.extend(_matches(group, query, core, scale, v, position, deadline))
+    return out
+
+
+# -- command line ----------------------------------------------------------------------
+
+def register(subparsers):
+    """Add ``matident lookup`` to the command line."""
+    p = subparsers.add_parser(
+        "lookup", help="find the identities that apply to an expression",
+        description="Find the catalogue's identities, derivatives and differentials that apply to "
+                    "EXPR or to its sub-expressions. Exit status 0 when something matched, 1 when "
+                    "nothing did, 2 on bad input.",
+        epilog="examples:\n  matident lookup 'tr(A @ X @ B)' --wrt X\n"
+               "  matident lookup 'inv(A + U @ C @ V)'\n"
+               "  matident lookup 'logdet(S)' --wrt S --symbol S='spd n' --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("expr", metavar="EXPR", help="expression in the expression language")
+    p.add_argument("--wrt", metavar="X", help="the variable of derivatives and differentials")
+    p.add_argument("--symbol", action="append", default=[], metavar="NAME=DECL",
+                   help="declare a symbol, e.g. --symbol X='matrix n n spd' (repeatable)")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="show at most N matches")
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.add_argument("--latex", action="store_true", help="also print each match in LaTeX")
+    p.set_defaults(func=_cmd_lookup)
+
+
+def _parse_symbols(items):
+    out = {}
+    for item in items:
+        name, sep, decl = item.partition("=")
+        if not sep or not name.strip() or not decl.strip():
+            raise UsageError(f"--symbol expects NAME=DECL, got {item!r}",
+                             hint="e.g. --symbol X='matrix n n spd'")
+        out[name.strip()] = decl.strip()
+    return out
+
+
+def _cmd_lookup(args):
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    found = lookup(args.expr, args.wrt, symbols=_parse_symbols(args.symbol), limit=args.limit)
+    if args.json:
+        print(json.dumps({"query": args.expr, "wrt": args.wrt, "complete": found.complete,
+                          "truncated": found.truncated, "count": len(found),
+                          "matches": [m.as_dict() for m in found]}, indent=2))
+        return 0 if found else 1
+    print(_human(args, found))
+    return 0 if found else 1
+
+
+def _human(args, found):
+    head = args.expr + (f"  (with respect to {args.wrt})" if args.wrt else "")
+    count = f"{len(found)} match{'es' if len(found) != 1 else ''}" if found else "no matching identity"
+    lines = [f"{head}: {count}"]
+    for i, m in enumerate(found, 1):
+        rec = m.identity
+        lines.append(f"{i:3}. {m.statement()}" + ("" if m.whole else "  (sub-expression)"))
+        cookbook = f" (Cookbook eq. {', '.join(map(str, rec.cookbook))})" if rec.cookbook else ""
+        lines.append(f"     {rec.id}: {rec.title}{cookbook}")
+        if m.binding_text():
+            lines.append(f"     with {m.binding_text()}")
+        lines.extend(f"     provided: {c}" for c in m.conditions)
+        if args.latex:
+            lines.append(f"     latex: {m.latex()}")
+    if not found.complete:
+        lines.append(f"(stopped after {TIME_LIMIT} s: there may be more matches)")
+    if found.truncated:
+        lines.append(f"(showing the first {args.limit}; there are more)")
+    return "\n".join(lines)

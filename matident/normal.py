@@ -1,0 +1,563 @@
+"""Normal forms of typed term trees, and structure inference, for the matcher.
+
+:class:`Normalizer` rewrites a typed tree (identity sizes filled in, see
+:func:`matident.shapes.infer`) into a *normal form* in which equal-by-algebra
+expressions that the matcher must not tell apart become equal trees:
+
+* transposes are pushed down to symbols: ``(A B)^T = B^T A^T``,
+  ``(A^T)^T = A``, ``inv(A)^T = inv(A^T)`` (likewise ``pinv``, ``adj``,
+  ``matpow``, elementwise functions, ``kron``), ``S^T = S`` for a symmetric
+  and ``K^T = -K`` for a skew symbol, a 1x1 expression is its own transpose;
+* ``@`` is flattened, identity factors are dropped, scalar factors (numbers,
+  scalars and 1x1 sub-products such as ``x^T y``) are pulled out of products
+  and out of the linear functions ``tr``, ``sum``, ``vec``, ``diag``,
+  ``diagvec`` and ``kron``;
+* ``*`` and ``+`` are flattened and sorted, numbers folded into one leading
+  coefficient, like terms of a sum combined;
+* a 1x1 product takes the smaller of its two orientations (``a^T b = b^T a``);
+  ``tr`` takes the smallest cyclic rotation of its argument or of its
+  transpose, and becomes a 1x1 product when a rotation is one
+  (``tr(A x y^T) = y^T A x``); ``det``, ``logdet``, ``sum``, ``norm`` and
+  ``diagvec`` ignore a transpose of their argument; ``inv(inv(A)) = A``.
+
+"Smaller" is the total order :func:`key`.  :class:`Structure` establishes
+structure words (``symmetric``, ``spd``, ``invertible``, ``positive``, ...)
+of normal-form trees from the declarations plus simple rules, e.g. ``X^T X``
+and ``A + A^T`` are symmetric, ``X^T X + lam I`` with ``lam > 0`` is SPD.
+It answers True only when it can prove the word; False means "not shown".
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from . import expr as E
+from .functions import FUNCTIONS
+from .shapes import Prod, shape_of
+
+#: functions f with f(A^T) = f(A)^T (the transpose moves inside)
+THROUGH_TRANSPOSE = frozenset({"inv", "pinv", "adj", "matpow", "hpow", "ones"}
+                              | {n for n, f in FUNCTIONS.items() if f.elementwise})
+#: functions with f(A^T) = f(A)
+TRANSPOSE_INVARIANT = frozenset({"det", "logdet", "sum", "norm", "diagvec"})
+#: functions linear in their (single) argument: scalar factors move out
+LINEAR = frozenset({"tr", "sum", "vec", "diag", "diagvec"})
+
+_OP_RANK = {E.NUM: 0, E.SYM: 1, E.IDENT: 2, E.TRANSPOSE: 10}   # others: 9
+_KEYS = {}
+
+
+def key(e):
+    """A total order on trees (memoized); normal forms sort by it."""
+    k = _KEYS.get(e)
+    if k is None:
+        if len(_KEYS) > 200_000:
+            _KEYS.clear()
+        k = (_OP_RANK.get(e.op, 9), e.op, _value_text(e.value), tuple(key(a) for a in e.args))
+        _KEYS[e] = k
+    return k
+
+
+def _value_text(v):
+    if v is None:
+        return ""
+    if isinstance(v, Prod):
+        return "*".join(sorted(map(str, v.factors)))
+    return f"{type(v).__name__}:{v}"
+
+
+def same_dim(a, b):
+    """Equality of two final dimensions (products compared as multisets)."""
+    if isinstance(a, Prod) or isinstance(b, Prod):
+        return _value_text(a) == _value_text(b)
+    return a == b
+
+
+def split_coeff(e):
+    """(number, rest) of a product: ``3 * A * B`` -> (3, A * B); rest is None for a number."""
+    if e.op == E.NUM:
+        return e.value, None
+    if e.op == E.MUL and e.args[0].op == E.NUM:
+        rest = e.args[1:]
+        return e.args[0].value, rest[0] if len(rest) == 1 else E.Expr(E.MUL, rest)
+    return 1, e
+
+
+def factors(e, op):
+    """The operands of ``e`` as an ``op`` node (``e`` alone if it is not one)."""
+    return e.args if e.op == op else (e,)
+
+
+class Normalizer:
+    """Normal forms, shapes and symbol sets of trees over fixed declarations.
+
+    ``decls`` maps every symbol name to its :class:`~matident.shapes.Decl`.
+    Results are memoized per instance, so one instance serves one query (or
+    one record) and everything built from it.
+    """
+
+    def __init__(self, decls):
+        self.decls = decls
+        self._normal, self._shape, self._names, self._ops, self._rotations, self._chains = \
+            {}, {}, {}, {}, {}, {}
+
+    def __getstate__(self):
+        return {"decls": self.decls}
+
+    def __setstate__(self, state):
+        self.__init__(state["decls"])
+
+    def extended(self, extra):
+        """A normalizer over these declarations plus ``extra``."""
+        return Normalizer({**self.decls, **extra})
+
+    # -- facts about trees ---------------------------------------------------
+
+    def shape(self, e):
+        s = self._shape.get(e)
+        if s is None:
+            s = self._shape[e] = shape_of(e, self.decls)
+        return s
+
+    def is_scalar(self, e):
+        r, c = self.shape(e)
+        return r == 1 and c == 1
+
+    def names(self, e):
+        """Frozen set of the symbol names in ``e``."""
+        s = self._names.get(e)
+        if s is None:
+            if e.op == E.SYM:
+                s = frozenset((e.value,))
+            else:
+                s = frozenset().union(*(self.names(a) for a in e.args))
+            self._names[e] = s
+        return s
+
+    def ops(self, e):
+        """Frozen set of the function names (and ``**``) in ``e``."""
+        s = self._ops.get(e)
+        if s is None:
+            s = frozenset().union(*(self.ops(a) for a in e.args)) if e.args else frozenset()
+            if e.op in FUNCTIONS or e.op == E.POW:
+                s = s | {e.op}
+            self._ops[e] = s
+        return s
+
+    def count(self, e, name):
+        """Occurrences of symbol ``name`` in ``e``."""
+        if name not in self.names(e):
+            return 0
+        return 1 if e.op == E.SYM else sum(self.count(a, name) for a in e.args)
+
+    # -- normal form -----------------------------------------------------------
+
+    def normal(self, e):
+        """The normal form of typed tree ``e``."""
+        out = self._normal.get(e)
+        if out is None:
+            out = self._build(e)
+            self._normal[e] = out
+            self._normal[out] = out
+        return out
+
+    def _build(self, e):
+        op = e.op
+        if op in (E.SYM, E.NUM, E.IDENT):
+            return e
+        args = [self.normal(a) for a in e.args]
+        if op == E.TRANSPOSE:
+            return self.transpose(args[0])
+        if op == E.MATMUL:
+            return self.chain(args)
+        if op == E.MUL:
+            return self.product(args)
+        if op == E.ADD:
+            return self.sum(args)
+        if op == E.POW:
+            if args[1].op == E.NUM and args[1].value == 1:
+                return args[0]
+            return E.Expr(E.POW, args)
+        return self.function(op, args)
+
+    def transpose(self, e):
+        """Normal form of ``e^T`` for a normal-form ``e``."""
+        op = e.op
+        if op in (E.NUM, E.IDENT) or self.is_scalar(e):
+            return e
+        if op == E.SYM:
+            structure = self.decls[e.value].structure
+            if "symmetric" in structure:
+                return e
+            if "skew" in structure:
+                return self.product([E.num(-1), e])
+            return E.transpose(e)
+        if op == E.TRANSPOSE:
+            return e.args[0]
+        if op == E.MATMUL:
+            return self.chain([self.transpose(f) for f in reversed(e.args)])
+        if op == E.MUL:
+            return self.product([self.transpose(f) for f in e.args])
+        if op == E.ADD:
+            return self.sum([self.transpose(t) for t in e.args])
+        if op in THROUGH_TRANSPOSE:
+            return self.function(op, [self.transpose(e.args[0]), *e.args[1:]])
+        if op == "diag":
+            return e
+        if op == "kron":
+            return self.function(op, [self.transpose(a) for a in e.args])
+        return E.transpose(e)
+
+    def product(self, args):
+        """Normal form of the ``*`` product of normal-form ``args``."""
+        coeff, out = 1, []
+        for a in args:
+            for f in factors(a, E.MUL):
+                if f.op == E.NUM:
+                    coeff = coeff * f.value
+                else:
+                    out.append(f)
+        if isinstance(coeff, Fraction) and coeff.denominator == 1:
+            coeff = int(coeff)
+        idents = [f for f in out if f.op == E.IDENT]
+        if len(idents) > 1 and len(set(idents)) == 1:     # I * I = I (Hadamard)
+            out = [f for f in out if f.op != E.IDENT] + idents[:1]
+        out.sort(key=key)
+        return E.mul(E.num(coeff), *out)
+
+    def sum(self, args):
+        """Normal form of the sum of normal-form ``args`` (like terms combined)."""
+        coeffs, bodies = {}, []
+        for a in args:
+            for t in factors(a, E.ADD):
+                c, body = split_coeff(t)
+                body = E.num(1) if body is None else body
+                if body not in coeffs:
+                    bodies.append(body)
+                    coeffs[body] = 0
+                coeffs[body] += c
+        terms = [self.product([E.num(coeffs[b]), b]) for b in bodies if coeffs[b] != 0]
+        if not terms:
+            return self.product([E.num(0), bodies[0]])
+        terms.sort(key=key)
+        return terms[0] if len(terms) == 1 else E.Expr(E.ADD, terms)
+
+    def chain(self, args, orient=True):
+        """Normal form of the matrix product of normal-form ``args``."""
+        k = (tuple(args), orient)
+        out = self._chains.get(k)
+        if out is None:
+            out = self._chains[k] = self._chain(args, orient)
+        return out
+
+    def _chain(self, args, orient):
+        scalars, mats, ident = [], [], None
+        for a in args:
+            for f in factors(a, E.MATMUL):
+                if f.op == E.IDENT:
+                    ident = f
+                elif self.is_scalar(f):
+                    scalars.append(f)
+                elif f.op == E.MUL:
+                    inner = [g for g in f.args if not self.is_scalar(g)]
+                    scalars.extend(g for g in f.args if self.is_scalar(g))
+                    mats.extend(factors(self.product(inner), E.MATMUL) if len(inner) == 1
+                                else [self.product(inner)])
+                else:
+                    mats.append(f)
+        rest, i = [], 0
+        while i < len(mats):                 # pull out 1x1 runs such as x^T y
+            if self.shape(mats[i])[0] == 1:
+                j = next((k for k in range(i, len(mats)) if self.shape(mats[k])[1] == 1), None)
+                if j is not None and j - i + 1 < len(mats):
+                    scalars.append(self._scalar_chain(mats[i:j + 1]))
+                    i = j + 1
+                    continue
+            rest.append(mats[i])
+            i += 1
+        if len(rest) > 1:
+            body = E.Expr(E.MATMUL, rest)
+            if orient and self.is_scalar(body):
+                body = self._orient(body)
+        else:
+            body = rest[0] if rest else ident
+        if not scalars:
+            return body
+        return self.product(scalars + ([body] if body is not None else []))
+
+    def _scalar_chain(self, run):
+        return run[0] if len(run) == 1 else self._orient(E.Expr(E.MATMUL, run))
+
+    def flip(self, c):
+        """The other orientation of a 1x1 product ``c`` (``b^T a`` for ``a^T b``), or ``c``."""
+        flipped = self.chain([self.transpose(f) for f in reversed(c.args)], orient=False)
+        return flipped if flipped.op == E.MATMUL else c   # a skew factor would flip the sign
+
+    def _orient(self, c):
+        """The smaller orientation of a 1x1 product ``c`` (``a^T b = b^T a``)."""
+        return min(c, self.flip(c), key=key)
+
+    def function(self, op, args):
+        """Normal form of ``op(*args)`` for normal-form ``args``."""
+        a = args[0]
+        if op in LINEAR or op == "kron":
+            if op in LINEAR and self.is_scalar(a):
+                return a                      # tr(s) = vec(s) = ... = s for 1x1 s
+            pulled, inner = [], []
+            for arg in args:
+                if arg.op == E.MUL and any(self.is_scalar(f) for f in arg.args):
+                    pulled.extend(f for f in arg.args if self.is_scalar(f))
+                    arg = self.product([f for f in arg.args if not self.is_scalar(f)])
+                inner.append(arg)
+            if pulled:
+                return self.product(pulled + [self.function(op, inner)])
+        if op == "tr":
+            return self._trace(a)
+        if op == "det" and self.is_scalar(a):
+            return a
+        if op in TRANSPOSE_INVARIANT:
+            return E.Expr(op, [min(a, self.transpose(a), key=key)])
+        if op == "inv":
+            if a.op == "inv":
+                return a.args[0]
+            if a.op == E.IDENT:
+                return a
+            if self.is_scalar(a):
+                return E.power(a, E.num(-1))
+        if op in ("matpow", "hpow") and args[1].op == E.NUM and args[1].value == 1:
+            return a
+        return E.Expr(op, args)
+
+    def rotations(self, a):
+        """Argument lists of the traces equal to tr(a): cyclic rotations of ``a`` and of ``a^T``."""
+        out = self._rotations.get(a)
+        if out is None:
+            out = self._rotations[a] = self._rotate(a)
+        return out
+
+    def _rotate(self, a):
+        out = []
+        for c in (a, self.transpose(a)):
+            if c.op == E.MUL and any(self.is_scalar(f) for f in c.args):
+                continue                      # e.g. the transpose of a skew symbol
+            fs = factors(c, E.MATMUL)
+            for i in range(len(fs)):
+                rot = fs[i:] + fs[:i]
+                if rot not in out:
+                    out.append(rot)
+        return out
+
+    def _trace(self, a):
+        if self.is_scalar(a):
+            return a
+        fs = factors(a, E.MATMUL)
+        for i, f in enumerate(fs):           # tr(A x y^T) = y^T A x
+            if self.shape(f)[0] == 1:
+                return self.chain(fs[i:] + fs[:i])
+        best = min(self.rotations(a), key=lambda fs: key(E.matmul(*fs)))
+        return E.Expr("tr", [E.matmul(*best)])
+
+
+# -- structure inference -------------------------------------------------------
+
+class Structure:
+    """Establishes structure words of normal-form trees (see the module docstring)."""
+
+    def __init__(self, normalizer):
+        self.n = normalizer
+        self._memo = {}
+
+    def holds(self, word, e):
+        """True if ``e`` provably has structure ``word``."""
+        k = (word, e)
+        out = self._memo.get(k)
+        if out is None:
+            self._memo[k] = False            # guards against cycles
+            out = self._memo[k] = bool(self._check(word, e))
+        return out
+
+    def _check(self, word, e):
+        n = self.n
+        if word in ("square", "symmetric", "diagonal", "lower", "upper") and n.is_scalar(e):
+            return True
+        if e.op == E.SYM:
+            return n.decls[e.value].has(word) or (word == "square" and self.square(e))
+        if e.op == E.NUM:
+            v = e.value
+            return {"positive": v > 0, "nonzero": v != 0,
+                    "integer": not isinstance(v, float) and v == int(v)}.get(word, False)
+        if word == "square":
+            return self.square(e)
+        if word == "symmetric":
+            return self.square(e) and n.transpose(e) == e
+        if word == "skew":                   # e + e^T = 0
+            return self.square(e) and split_coeff(n.sum([e, n.transpose(e)]))[0] == 0
+        return getattr(self, "_" + word)(e)
+
+    def square(self, e):
+        r, c = self.n.shape(e)
+        return same_dim(r, c)
+
+    def _all(self, word, items):
+        return all(self.holds(word, a) for a in items)
+
+    def _split(self, e):
+        """(scalar factors, matrix factors) of a * product."""
+        scal = [f for f in e.args if self.n.is_scalar(f)]
+        return scal, [f for f in e.args if not self.n.is_scalar(f)]
+
+    def _palindrome(self, fs):
+        """(outer half, middle or None) if the chain is F M F^T, else None."""
+        k = len(fs)
+        if any(fs[i] != self.n.transpose(fs[k - 1 - i]) for i in range(k // 2)):
+            return None
+        return fs[:k // 2], (fs[k // 2] if k % 2 else None)
+
+    def _invertible_chain(self, fs):
+        return all(self.square(f) and self.holds("invertible", f) for f in fs)
+
+    def _definite(self, e, strict):
+        word = "spd" if strict else "psd"
+        op = e.op
+        if op == E.IDENT:
+            return True
+        if op == E.MUL:
+            scal, mats = self._split(e)
+            return bool(mats) and self._all("positive", scal) and self._all(word, mats)
+        if op == E.ADD:
+            return self._all("psd", e.args) and (not strict or any(self.holds("spd", t) for t in e.args))
+        if op == E.MATMUL:
+            pal = self._palindrome(e.args)
+            if pal is None:
+                return False
+            outer, middle = pal
+            if middle is not None and not self.holds(word, middle):
+                return False
+            return not strict or self._invertible_chain(outer)
+        if op in ("inv", "adj"):
+            return self.holds("spd", e.args[0])
+        if op == "matpow":
+            return self.holds(word, e.args[0])
+        if op == "kron":
+            return self._all(word, e.args)
+        if op == "diag":
+            return self.holds("positive", e.args[0])
+        return False
+
+    def _spd(self, e):
+        return self._definite(e, True)
+
+    def _psd(self, e):
+        return self.holds("spd", e) or self._definite(e, False)
+
+    def _invertible(self, e):
+        op = e.op
+        if op == E.IDENT or self.holds("spd", e) or self.holds("orthogonal", e):
+            return True
+        if op == E.TRANSPOSE:
+            return self.holds("invertible", e.args[0])
+        if op == "inv":
+            return True
+        if op in ("adj", "matpow"):
+            return self.holds("invertible", e.args[0])
+        if op == E.MATMUL:
+            return self._invertible_chain(e.args)
+        if op == E.MUL:
+            scal, mats = self._split(e)
+            return len(mats) == 1 and self._all("nonzero", scal) and self.holds("invertible", mats[0])
+        if op == "kron":
+            return self._all("invertible", e.args)
+        if op == "diag":
+            return self.holds("positive", e.args[0])
+        return False
+
+    def _orthogonal(self, e):
+        op = e.op
+        if op == E.IDENT:
+            return True
+        if op in (E.TRANSPOSE, "inv"):
+            return self.holds("orthogonal", e.args[0])
+        if op in (E.MATMUL, "kron"):
+            return self._all("orthogonal", e.args)
+        if op == E.MUL:
+            return len(e.args) == 2 and e.args[0].op == E.NUM and abs(e.args[0].value) == 1 \
+                and self.holds("orthogonal", e.args[1])
+        return False
+
+    def _triangular(self, e, word, other):
+        op = e.op
+        if op == E.IDENT or (word != "diagonal" and self.holds("diagonal", e)):
+            return True
+        if op == E.TRANSPOSE:
+            return self.holds(other, e.args[0])
+        if op in (E.MATMUL, E.ADD, "kron"):
+            return self._all(word, e.args)
+        if op == E.MUL:
+            return any(self.holds(word, f) for f in self._split(e)[1])
+        if op in ("inv", "matpow", "adj"):
+            return self.holds(word, e.args[0])
+        return word == "diagonal" and op == "diag"
+
+    def _diagonal(self, e):
+        return self._triangular(e, "diagonal", "diagonal")
+
+    def _lower(self, e):
+        return self._triangular(e, "lower", "upper")
+
+    def _upper(self, e):
+        return self._triangular(e, "upper", "lower")
+
+    def _positive(self, e):
+        op = e.op
+        if op in ("exp", "sigmoid", "ones"):
+            return True
+        if op == E.MATMUL and self.n.is_scalar(e) and self._quadratic(e):
+            return True
+        if op in (E.MUL, E.MATMUL, E.ADD):
+            return self._all("positive", e.args)
+        if op == E.POW:
+            base, exp = e.args
+            even = exp.op == E.NUM and not isinstance(exp.value, float) and exp.value % 2 == 0
+            return self.holds("positive", base) or (even and self.holds("nonzero", base))
+        if op in ("sqrt", "hpow"):
+            return self.holds("positive", e.args[0])
+        if op == "abs":
+            return self.n.is_scalar(e) and self.holds("nonzero", e.args[0])
+        if op in ("det", "tr"):
+            return self.holds("spd", e.args[0])
+        if op == "norm":
+            return self.holds("nonzero", e.args[0])
+        if op == "sum":
+            return self.holds("positive", e.args[0])
+        return False
+
+    def _quadratic(self, e):
+        """x^T M x with M spd and x nonzero (or x^T x)."""
+        pal = self._palindrome(e.args)
+        if pal is None:
+            return False
+        outer, middle = pal
+        ok_middle = middle is None or self.holds("spd", middle)
+        return ok_middle and self._nonzero_vector_chain(list(reversed([self.n.transpose(f) for f in outer])))
+
+    def _nonzero_vector_chain(self, fs):
+        """A product (square invertible ...) @ nonzero vector."""
+        return bool(fs) and self.holds("nonzero", fs[-1]) and self._invertible_chain(fs[:-1])
+
+    def _nonzero(self, e):
+        op = e.op
+        if self.holds("positive", e):
+            return True
+        if op == E.MUL:
+            return self._all("nonzero", e.args)
+        if op == E.POW:
+            return self.holds("nonzero", e.args[0])
+        if op == "det":
+            return self.holds("invertible", e.args[0])
+        if op == E.MATMUL and self.n.shape(e)[1] == 1:
+            return self._nonzero_vector_chain(list(e.args))
+        if op == E.TRANSPOSE:
+            return self.holds("nonzero", e.args[0])
+        return False
+
+    def _integer(self, e):
+        return e.op in (E.ADD, E.MUL) and self._all("integer", e.args)
