@@ -211,15 +211,26 @@ class _Problems:
                                         record=record, hint=hint))
 
 
-def _construct(loader, node, problems, file):
+def _with_buffer(node, text, starts):
+    """Give libyaml's marks (which carry no buffer) the source text, like PyYAML's."""
+    for attr in ("start_mark", "end_mark"):
+        m = getattr(node, attr)
+        if m is not None and m.buffer is None:
+            index = starts[m.line] + m.column if m.line < len(starts) else len(text)
+            setattr(node, attr, yaml.Mark(m.name, index, m.line, m.column, text, index))
+
+
+def _construct(loader, node, problems, file, text, starts):
     """Node -> (python value, positions) where positions maps paths to marks."""
     marks = {}
 
     def go(n, path):
+        _with_buffer(n, text, starts)
         marks[path] = n.start_mark
         if isinstance(n, yaml.MappingNode):
             out, seen = {}, {}
             for key_node, value_node in n.value:
+                _with_buffer(key_node, text, starts)
                 key = loader.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
                 if not isinstance(key, str):
                     problems.add("MI022", f"keys must be text, got {key!r}", file, key_node.start_mark,
@@ -237,7 +248,7 @@ def _construct(loader, node, problems, file):
         if isinstance(n, yaml.SequenceNode):
             return [go(v, path + (i,)) for i, v in enumerate(n.value)]
         value = loader.construct_object(n)
-        if n.tag.endswith(":bool") and n.style is None and n.value.lower() in _BOOL_TRAPS:
+        if n.tag.endswith(":bool") and not n.style and n.value.lower() in _BOOL_TRAPS:
             problems.add("MI024", f"'{n.value}' is read as the boolean {value} by YAML 1.1",
                          file, n.start_mark, hint=f"quote it: '{n.value}'")
         if n.style == '"':
@@ -271,6 +282,10 @@ def _read_file(path, problems, file):
         problems.add("MI029", "file contains a NUL byte", file, line=text.count("\n", 0, at) + 1,
                      column=at - text.rfind("\n", 0, at), hint="remove it; is this a binary file?")
         return []
+    fast = _compose_fast(text)
+    if fast is not None:
+        loader, node = fast
+        return _records_of(loader, node, problems, file, text)
     try:
         loader = yaml.SafeLoader(text)
     except yaml.reader.ReaderError as exc:       # a character YAML does not allow
@@ -295,6 +310,24 @@ def _read_file(path, problems, file):
         return []
     finally:
         loader.dispose()
+    return _records_of(loader, node, problems, file, text)
+
+
+def _compose_fast(text):
+    """(loader, node) from libyaml's safe composer, or None (then the pure-Python
+    loader composes the file again and reports any problem with its messages)."""
+    cls = getattr(yaml, "CSafeLoader", None)
+    if cls is None:
+        return None
+    try:
+        loader = cls(text)
+        return loader, loader.get_single_node()
+    except yaml.YAMLError:
+        return None
+
+
+def _records_of(loader, node, problems, file, text):
+    """The records of a composed file: (record dict, marks, had problems) each."""
     if node is None:
         problems.add("MI025", "file is empty", file, line=1,
                      hint="an identity file is a YAML list of records: start with '- id: ...'")
@@ -305,9 +338,10 @@ def _read_file(path, problems, file):
                      hint="start each record with '- ' (a YAML list item)")
         return []
     out = []
+    starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]     # offsets of lines
     for item in node.value:
         before = len(problems.items)
-        value, marks = _construct(loader, item, problems, file)
+        value, marks = _construct(loader, item, problems, file, text, starts)
         rid = value.get("id") if isinstance(value, dict) else None
         for problem in problems.items[before:]:
             problem.record = rid if isinstance(rid, str) else None
@@ -585,8 +619,18 @@ def _display_path(path, base):
     return str(path)
 
 
+_CACHED_MODULES = ("catalogue.py", "expr.py", "shapes.py", "functions.py", "parse.py", "errors.py")
+
+
 @functools.lru_cache(maxsize=1)
 def catalogue():
-    """The shipped catalogue, loaded once and cached."""
+    """The shipped catalogue, loaded once per process (and kept in the disk cache).
+
+    Loading ~600 records from YAML takes about a second; the cache
+    (:mod:`matident.cache`) is keyed by the files' contents, so an edited
+    identity file is always read afresh.
+    """
+    from . import cache
     folder = data_dir("identities")
-    return load(folder, base=folder.parent)
+    key = cache.fingerprint("matident-catalogue-1", sorted(folder.glob("*.yaml")), _CACHED_MODULES)
+    return cache.load_or_build("catalogue", key, lambda: load(folder, base=folder.parent))

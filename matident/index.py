@@ -29,13 +29,9 @@ hash of the identity files and of the modules that shape the pickle.
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
-import os
-import pickle
-import tempfile
-from pathlib import Path
 
+from . import cache
 from . import expr as E
 from .normal import Normalizer, key, same_dim, split_coeff
 from .shapes import Decl, Prod
@@ -335,52 +331,10 @@ class Index:
 
 # -- the shipped catalogue's index, cached on disk -------------------------------
 
-def cache_dir():
-    """The directory of the index cache, or None when caching is off."""
-    where = os.environ.get("MATIDENT_CACHE_DIR")
-    if where:
-        return None if where.lower() in ("off", "0", "none") else Path(where)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "matident"
-
-
-def _fingerprint(files):
-    h = hashlib.sha256(CACHE_FORMAT.encode())
-    here = Path(__file__).resolve().parent
-    for name in _PICKLED_MODULES:
-        h.update((here / name).read_bytes())
-    for f in files:
-        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest()[:32]
-
-
 @functools.lru_cache(maxsize=1)
 def shipped_index():
     """The index of the shipped catalogue: from the disk cache, else built and cached."""
     from .catalogue import catalogue, data_dir
-    folder = data_dir("identities")
-    where = cache_dir()
-    path = where / f"index-{_fingerprint(sorted(folder.glob('*.yaml')))}.pickle" if where else None
-    if path is not None and path.is_file():
-        try:
-            with open(path, "rb") as fh:
-                return pickle.load(fh)
-        except Exception:  # noqa: BLE001 - a stale or broken cache is rebuilt
-            pass
-    index = Index(catalogue())
-    if path is not None:
-        _write_cache(path, index)
-    return index
-
-
-def _write_cache(path, index):
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        for old in path.parent.glob("index-*.pickle"):
-            old.unlink(missing_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        pass                                  # a read-only home: work without the cache
+    files = sorted(data_dir("identities").glob("*.yaml"))
+    key = cache.fingerprint(CACHE_FORMAT, files, _PICKLED_MODULES)
+    return cache.load_or_build("index", key, lambda: Index(catalogue()))
