@@ -190,3 +190,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("matident: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:              # e.g. `matident lookup ... | head`
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -27,7 +27,6 @@ leading coefficient.
 from __future__ import annotations
 
 from fractions import Fraction
-from numbers import Number
 
 SYM, NUM, IDENT, MATMUL, MUL, ADD, POW, TRANSPOSE = "sym", "num", "I", "@", "*", "+", "**", "T"
 
@@ -113,10 +112,14 @@ class Expr:
         return rebuild(self, [a.replace(mapping) for a in self.args])
 
 
+_NUMBER_TYPES = (int, float, Fraction)
+
+
 def _value_key(value):
     # 1, 1.0 and Fraction(1) are equal numbers but distinct literals; keep the
-    # type so that printing round-trips exactly.
-    if isinstance(value, Number):
+    # type so that printing round-trips exactly.  (A plain type test: this is
+    # on the matcher's hot path.)
+    if type(value) in _NUMBER_TYPES:
         return (type(value).__name__, value)
     return value
 

@@ -936,7 +936,8 @@ def _ranked(matches, wrt_given):
     whole query counts as one) and variable."""
     kinds = _KIND_RANK[wrt_given]
     matches.sort(key=lambda m: (m.position, bool(m.conditions), kinds[m.identity.kind],
-                                len(m._binding.absent), m.pattern.order, m.wrt or ""))
+                                len(m._binding.absent), _compound_bindings(m),
+                                m.pattern.order, m.wrt or ""))
     seen, out = set(), []
     for m in matches:
         keys = [(m.identity.id, m.core, m.wrt)] + ([(m.identity.id, None, m.wrt)] if m.whole else [])
@@ -944,6 +945,12 @@ def _ranked(matches, wrt_given):
             seen.update(keys)
             out.append(m)
     return out
+
+
+def _compound_bindings(m):
+    """How many wildcards bound to more than a symbol: the most literal match comes first
+    (tr(A @ X @ B) is answered by the tr(A X B) record before the tr(X A) one)."""
+    return sum(1 for v in m._binding.values.values() if getattr(v, "op", "sym") != "sym")
 
 
 class Lookup(list):

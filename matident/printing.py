@@ -76,7 +76,7 @@ def _text(e):
                 parts.append(" + " + _wrap(_text(t), P_ADD + 1))
         return ("".join(parts), P_ADD)
     if op == E.MATMUL:
-        first = _wrap(_text(e.args[0]), P_MUL) if e.args[0].op != E.MATMUL else None
+        first = _wrap(_text(e.args[0]), P_MUL)
         rest = [_wrap(_text(a), P_MUL + 1) for a in e.args[1:]]
         if e.args[0].op == E.MUL and _split_mul(e.args[0])[2]:
             first = f"({_text(e.args[0])[0]})"
