@@ -3,7 +3,10 @@
 Text is checked character by character, then parsed with Python's own parser
 (``ast.parse(..., mode="eval")``) and turned into a term tree over a strict
 whitelist of node types.  Nothing is ever evaluated: no ``eval``, ``exec`` or
-``sympify``.  Limits on length, nesting and size keep hostile input fast.
+``sympify``.  Limits on length, nesting and size keep hostile input fast, each
+with error MI005; a number (a literal, numbers multiplied together, or a power
+of two numbers, which SymPy would compute) has at most MAX_DIGITS digits
+(MI011), and a division by the number 0 is refused (MI011).
 
 Grammar (see the docs' "Expression language" page)::
 
@@ -16,6 +19,7 @@ Grammar (see the docs' "Expression language" page)::
 from __future__ import annotations
 
 import ast
+import math
 import re
 from fractions import Fraction
 
@@ -33,6 +37,9 @@ RESERVED = set(FUNCTIONS) | {"I"}
 
 _BINOPS = {ast.MatMult: "@", ast.Mult: "*", ast.Add: "+", ast.Sub: "-",
            ast.Div: "/", ast.Pow: "**"}
+
+# operators that chain left to right at one precedence level
+_CHAINS = {ast.Add: "+", ast.Sub: "+", ast.MatMult: "*", ast.Mult: "*", ast.Div: "*"}
 
 _DESCRIBE = {
     ast.Subscript: ("subscripts", "write the whole matrix; entries are not part of the language"),
@@ -70,8 +77,8 @@ def parse_expr(text):
         raise ParseError(f"syntax error: {exc.msg}", code="MI001", column=col,
                          hint="check for unbalanced parentheses or a missing operator") from None
     except (RecursionError, MemoryError, ValueError):
-        raise ParseError("expression is too deeply nested", code="MI005",
-                         hint=f"nest at most {MAX_DEPTH} levels") from None
+        raise ParseError("expression is too deeply nested or has too many parts", code="MI005",
+                         hint=f"nest at most {MAX_DEPTH} levels and use at most {MAX_NODES} parts") from None
     builder = _Builder(text, offset=len(text) - len(text.lstrip()))
     return builder.build(tree.body, 1)
 
@@ -118,11 +125,14 @@ class _Builder:
     def fail(self, node, message, code="MI002", hint=None):
         raise ParseError(message, code=code, column=self.col(node), hint=hint)
 
-    def build(self, node, depth):
+    def count(self, node):
         self.nodes += 1
         if self.nodes > MAX_NODES:
             self.fail(node, f"expression has more than {MAX_NODES} parts", code="MI005",
                       hint="split it into smaller expressions")
+
+    def build(self, node, depth):
+        self.count(node)
         if depth > MAX_DEPTH:
             self.fail(node, f"expression is nested more than {MAX_DEPTH} levels deep", code="MI005",
                       hint="simplify the expression")
@@ -134,31 +144,70 @@ class _Builder:
         return method(node, depth + 1)
 
     def _BinOp(self, node, depth):
+        # A chain such as a + b - c + ... is a left-deep tree in Python's AST; it
+        # is built in a loop at one depth (it is long, not nested).
+        chain = [node]
+        while (isinstance(chain[-1].left, ast.BinOp) and type(chain[-1].op) in _CHAINS
+               and _CHAINS.get(type(chain[-1].left.op)) == _CHAINS[type(chain[-1].op)]):
+            chain.append(chain[-1].left)
+            self.count(chain[-1])
+        out = self.build(chain[-1].left, depth)
+        for link in reversed(chain):
+            out = self._binop(link, out, self.build(link.right, depth))
+        return out
+
+    def _binop(self, node, left, right):
         op = _BINOPS.get(type(node.op))
         if op is None:
             self.fail(node, f"operator '{type(node.op).__name__}' is not part of the expression language",
                       hint="use + - * / @ and ** (scalars only)")
-        left = self.build(node.left, depth)
-        right = self.build(node.right, depth)
-        if op == "@":
-            return E.matmul(left, right)
-        if op == "*":
-            return E.mul(left, right)
-        if op == "+":
-            return E.add(left, right)
-        if op == "-":
-            return E.sub(left, right)
-        if op == "/":
-            return E.div(left, right)
-        return E.power(left, right)
+        if op == "/" and E.is_number(right, 0):
+            self.fail(node, "division by zero", code="MI011", hint="divide by a nonzero number or a scalar")
+        if op == "**":
+            self._check_constant_power(node, left, right)
+            return E.power(left, right)
+        combine = {"@": E.matmul, "*": E.mul, "+": E.add, "-": E.sub, "/": E.div}[op]
+        return self._folded(node, combine, left, right)
 
     def _UnaryOp(self, node, depth):
         operand = self.build(node.operand, depth)
         if isinstance(node.op, ast.USub):
-            return E.neg(operand)
+            return self._folded(node, E.neg, operand)
         if isinstance(node.op, ast.UAdd):
             return operand
         self.fail(node, f"operator '{type(node.op).__name__}' is not part of the expression language")
+
+    def _folded(self, node, combine, *args):
+        """``combine(*args)``; numbers it multiplies together obey the limits of a literal."""
+        try:
+            out = combine(*args)
+        except OverflowError:
+            out = E.num(float("inf"))
+        coeff = out if out.op == E.NUM else out.args[0] if out.op == E.MUL else None
+        if coeff is not None and coeff.op == E.NUM and not _small_number(coeff.value):
+            self.fail(node, f"the product of the numbers here is not a finite number of at most "
+                            f"{MAX_DIGITS} digits", code="MI011", hint="write the number itself")
+        return out
+
+    def _check_constant_power(self, node, base, exponent):
+        """A power of constants is a number (SymPy computes it): keep it as small as a literal.
+
+        A reciprocal ``c ** -1`` (how ``1 / c`` prints) is always fine.
+        """
+        if any(n.op == E.SYM for n in (*base.walk(), *exponent.walk())):
+            return
+        if E.is_number(base, 0) and exponent.op == E.NUM and exponent.value < 0:
+            self.fail(node, "division by zero", code="MI011", hint="raise 0 to a positive power only")
+        if E.is_number(exponent, -1):
+            return
+        hint = f"write a number of at most {MAX_DIGITS} digits instead"
+        if base.op != E.NUM or exponent.op != E.NUM:
+            self.fail(node, "a power of constants must be a number raised to a number", code="MI011",
+                      hint=hint)
+        b, x = float(base.value), float(exponent.value)
+        if b != 0 and abs(x * math.log10(abs(b))) > MAX_DIGITS:
+            self.fail(node, f"the power is not a number of at most {MAX_DIGITS} digits", code="MI011",
+                      hint=hint)
 
     def _Constant(self, node, depth):
         value = node.value
@@ -166,11 +215,14 @@ class _Builder:
             self.fail(node, f"literal {value!r} is not a number",
                       hint="only numbers may appear as literals")
         segment = ast.get_source_segment(self.text.strip(), node) or repr(value)
-        if sum(c.isdigit() for c in segment) > MAX_DIGITS:
+        if sum(c.isdigit() for c in segment) > MAX_DIGITS or (isinstance(value, int)
+                                                               and not _small_number(value)):
             self.fail(node, f"number {segment[:20]}... has more than {MAX_DIGITS} digits", code="MI011")
         if isinstance(value, float):
             if value != value or value in (float("inf"), float("-inf")):
                 self.fail(node, f"number {segment} is not finite", code="MI011")
+            if value == 0 and any(c in "123456789" for c in segment.lower().split("e")[0]):
+                self.fail(node, f"number {segment} is too small (it would be read as 0)", code="MI011")
             if "e" not in segment.lower():
                 value = Fraction(segment.replace("_", ""))
                 return E.num(value)
@@ -215,6 +267,14 @@ class _Builder:
             self.fail(node, f"{name}() takes {fn.arity} argument{'s' if fn.arity != 1 else ''}, "
                             f"got {len(node.args)}", code="MI004")
         return E.call(name, *(self.build(a, depth) for a in node.args))
+
+
+def _small_number(value):
+    """A finite number whose integer numerator and denominator have at most MAX_DIGITS digits."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    value = Fraction(value)
+    return max(abs(value.numerator), value.denominator) < 10 ** MAX_DIGITS
 
 
 def _closest(name):

@@ -14,10 +14,21 @@ well-conditioned value honouring its declared structure.  Then:
 * ``differential``: rhs evaluated at ``d<wrt> = V`` is compared with the
   directional derivative of lhs along V.
 
-Tolerances are fixed (:data:`IDENTITY_TOL`, :data:`DERIVATIVE_TOL`); a draw
-outside a function's domain is redrawn, and a record with no valid draw after
-:data:`MAX_REDRAWS` attempts is *inconclusive*, never passed.  Results depend
-only on the seed and the record id (not on the order of records).
+Tolerances are fixed (:data:`IDENTITY_TOL`, :data:`DERIVATIVE_TOL`) and
+relative to the larger side, or, for identity sides far smaller than the values
+they are computed from (``tr(A @ B - B @ A) = 0``), to :data:`CANCELLATION`
+times the largest of those values.  A draw outside a function's domain is
+redrawn, and a record with no valid draw after :data:`MAX_REDRAWS` attempts is
+*inconclusive*, never passed.  Results depend only on the seed and the record
+id (not on the order of records).
+
+Draws are chosen to expose wrong records: matrices have condition number at
+most :data:`COND_LIMIT` and must honour every declared word (else the draw is
+refused); the second trial reverses the order of the sizes (a tall matrix
+becomes wide); a psd matrix is singular, of rank n - 1 in the first trial; an
+integer scalar is 2 or 3 in the first trial, 1..4 later.  Instances where an
+inverse is near-singular or the finite differences do not settle (see
+:func:`directional_derivative`) are redrawn, not counted.
 """
 from __future__ import annotations
 
@@ -37,6 +48,8 @@ MAX_REDRAWS = 25           # attempts to draw a valid instance per trial
 DIRECTIONS = 2             # random directions per trial for derivatives
 SIZE_RANGE = (2, 6)        # sizes drawn for dimension names, inclusive
 COND_LIMIT = 1e2           # redraw matrices with a larger condition number
+FD_SETTLE = DERIVATIVE_TOL / 10  # finite differences must agree this well at steps h and h/2
+CANCELLATION = 1e-4        # identity sides are compared at least at this fraction of their largest part
 
 
 @dataclass
@@ -142,41 +155,67 @@ def _magnitudes(rng, shape):
     return rng.uniform(0.5, 2.0, size=shape)
 
 
-def draw_value(decl, sizes, rng):
-    """A random value honouring ``decl``'s structure (2-D float array)."""
+def draw_value(decl, sizes, rng, trial=0):
+    """A random value honouring ``decl``'s structure (2-D float array).
+
+    Raises EvaluationError if the declared words cannot be drawn together.
+    """
     r, c = dim_size(decl.rows, sizes), dim_size(decl.cols, sizes)
     s = decl.structure
     if decl.kind == "scalar":
-        if "integer" in s:
-            return np.array([[float(rng.integers(1, 4))]])
+        if "integer" in s:     # positive; 1 (often a degenerate case) not in the first trial
+            return np.array([[float(rng.choice([2, 3] if trial == 0 else [1, 2, 3, 4]))]])
         v = _magnitudes(rng, (1, 1))
         if "positive" not in s:
             v *= rng.choice([-1.0, 1.0])
         return v
     for _ in range(50):
-        m = _draw_matrix(s, r, c, rng)
+        m = _draw_matrix(s, r, c, rng, trial)
         if ("psd" in s and "invertible" not in s) or _well_conditioned(m):
-            return m   # psd without invertible is drawn singular on purpose
+            break      # psd without invertible is drawn singular on purpose
+    if not honours(s, m):
+        raise EvaluationError(f"cannot draw a {decl} (this drawing of the words is not supported)")
     return m
 
 
-def _draw_matrix(s, r, c, rng):
+def honours(structure, m, tol=1e-10):
+    """True if the matrix ``m`` has every property in ``structure``."""
+    scale = tol * max(1.0, float(np.abs(m).max()))
+    square = m.shape[0] == m.shape[1]
+    checks = {
+        "square": lambda: square,
+        "symmetric": lambda: np.abs(m - m.T).max() <= scale,
+        "skew": lambda: np.abs(m + m.T).max() <= scale,
+        "diagonal": lambda: np.abs(m - np.diag(np.diag(m))).max() <= scale,
+        "lower": lambda: np.abs(np.triu(m, 1)).max(initial=0.0) <= scale,
+        "upper": lambda: np.abs(np.tril(m, -1)).max(initial=0.0) <= scale,
+        "orthogonal": lambda: np.abs(m.T @ m - np.eye(m.shape[0])).max() <= 1e3 * tol,
+        "psd": lambda: np.linalg.eigvalsh((m + m.T) / 2).min() >= -scale,
+        "spd": lambda: np.linalg.eigvalsh((m + m.T) / 2).min() > scale,
+        "invertible": lambda: _well_conditioned(m),
+        "positive": lambda: bool(np.all((np.diag(m) if "diagonal" in structure else m) > 0)),
+    }
+    return all(check() for word, check in checks.items() if word in structure)
+
+
+def _draw_matrix(s, r, c, rng, trial):
     n = r
     if "orthogonal" in s:
         q, rr = np.linalg.qr(rng.standard_normal((n, n)))
         return q * np.sign(np.diag(rr))
+    if "diagonal" in s:
+        d = _magnitudes(rng, n)
+        if not s & {"positive", "psd"}:
+            d *= rng.choice([-1.0, 1.0], size=n)
+        return np.diag(d)
     if "spd" in s or ("psd" in s and "invertible" in s):
         q, _ = np.linalg.qr(rng.standard_normal((n, n)))
         return (q * _magnitudes(rng, n)) @ q.T
     if "psd" in s:
-        k = int(rng.integers(1, n)) if n > 1 else 1
-        b = rng.standard_normal((n, k))
+        # singular: rank n - 1 (the generic case) in the first trial, any rank below n later
+        k = n - 1 if trial == 0 or n < 3 else int(rng.integers(1, n))
+        b = rng.standard_normal((n, max(k, 1)))
         return b @ b.T
-    if "diagonal" in s:
-        d = _magnitudes(rng, n)
-        if "positive" not in s:
-            d *= rng.choice([-1.0, 1.0], size=n)
-        return np.diag(d)
     if "positive" in s:
         m = _magnitudes(rng, (r, c))
     else:
@@ -226,12 +265,29 @@ def _record_seed(seed, rid):
     return [int(seed), zlib.crc32(rid.encode("utf-8"))]
 
 
-def directional_derivative(f, x, v):
-    """Fourth-order central difference of f at x along v (step FD_STEP * max(1, |x|))."""
-    h = FD_STEP * max(1.0, float(np.linalg.norm(x)))
+def _central_difference(f, x, v, h):
+    """Fourth-order central difference of f at x along v with step h."""
     f1, f_1 = f(x + h * v), f(x - h * v)
     f2, f_2 = f(x + 2 * h * v), f(x - 2 * h * v)
-    return (8 * (f1 - f_1) - (f2 - f_2)) / (12 * h)
+    return (8 * (f1 - f_1) - (f2 - f_2)) / (12 * h), f1
+
+
+def directional_derivative(f, x, v):
+    """Derivative of f at x along v by central differences, checked to have settled.
+
+    The step is h = FD_STEP * max(1, |x|); the difference with step h/2 is
+    returned.  Unless the two agree to FD_SETTLE (a tenth of the tolerance),
+    truncation (near a singularity) or rounding (a derivative far smaller than
+    the function) spoils the estimate: the instance is then redrawn
+    (EvaluationError), not counted.
+    """
+    h = FD_STEP * max(1.0, float(np.linalg.norm(x)))
+    coarse, f1 = _central_difference(f, x, v, h)
+    fine, _ = _central_difference(f, x, v, h / 2)
+    scale = max(float(np.linalg.norm(fine)), 1e-8 * max(1.0, float(np.linalg.norm(f1))))
+    if np.linalg.norm(coarse - fine) > FD_SETTLE * scale:
+        raise EvaluationError("finite differences do not settle (near-singular instance)")
+    return fine
 
 
 def check_record(record, *, trials=3, seed=0, rhs=None):
@@ -240,11 +296,14 @@ def check_record(record, *, trials=3, seed=0, rhs=None):
     rng = np.random.default_rng(_record_seed(seed, record.id))
     variables = record.variables
     worst, sizes_seen, reason = 0.0, {}, ""
-    for _trial in range(trials):
-        for _attempt in range(MAX_REDRAWS):
+    first = None
+    for trial in range(trials):
+        for attempt in range(MAX_REDRAWS):
             sizes = draw_sizes(variables, rng)
-            values = {n: draw_value(d, sizes, rng) for n, d in variables.items()}
+            if trial == 1 and attempt == 0 and first:
+                sizes = _reversed_order(first)
             try:
+                values = {n: draw_value(d, sizes, rng, trial) for n, d in variables.items()}
                 err, message = _check_instance(record, rhs, values, sizes, rng)
             except EvaluationError as exc:
                 reason = str(exc)
@@ -253,6 +312,7 @@ def check_record(record, *, trials=3, seed=0, rhs=None):
         else:
             return Result(record.id, "inconclusive", record.file, record.line, None,
                           f"no valid instance in {MAX_REDRAWS} draws ({reason})", seed, sizes)
+        first = first or sizes
         if err >= worst:
             worst, sizes_seen = err, sizes
         tol = IDENTITY_TOL if record.kind == "identity" else DERIVATIVE_TOL
@@ -262,6 +322,26 @@ def check_record(record, *, trials=3, seed=0, rhs=None):
     return Result(record.id, "passed", record.file, record.line, worst, "", seed, sizes_seen)
 
 
+def _largest_part(lhs, rhs, values, sizes):
+    """The largest entry of any value computed on the way to lhs and rhs.
+
+    Rounding errors in a result are relative to it: ``tr(A @ B - B @ A)`` is
+    zero up to about 1e-16 times the entries of A @ B, not up to 1e-16.
+    """
+    return max(float(np.abs(evaluate(node, values, sizes)).max())
+               for side in (lhs, rhs) for node in side.walk())
+
+
+def _reversed_order(sizes):
+    """The same sizes with their order reversed (m > n becomes m < n).
+
+    The second trial uses them: terms that vanish when a matrix is tall (such as
+    I - pinv(X) X) do not vanish when it is wide.
+    """
+    names = sorted(sizes, key=sizes.get)
+    return dict(zip(names, sorted(sizes.values(), reverse=True)))
+
+
 def _check_instance(record, rhs, values, sizes, rng):
     """(worst relative error, failure message or '') on one instance."""
     lhs = record.lhs_expr
@@ -269,7 +349,10 @@ def _check_instance(record, rhs, values, sizes, rng):
         a, b = evaluate(lhs, values, sizes), evaluate(rhs, values, sizes)
         if a.shape != b.shape:
             return float("inf"), f"lhs is {a.shape[0]}x{a.shape[1]} but rhs is {b.shape[0]}x{b.shape[1]}"
-        return relative_error(a, b), ""
+        err = relative_error(a, b)
+        if err > IDENTITY_TOL:      # a result far smaller than the values it is computed from
+            err = relative_error(a, b, CANCELLATION * _largest_part(lhs, rhs, values, sizes))
+        return err, ""
     wrt = record.wrt
     decl = record.symbols[wrt]
     x0 = values[wrt]
