@@ -160,9 +160,15 @@ def mul(*factors):
         coeff = int(coeff)
     if not flat:
         return num(coeff)
+    # divisors (s ** -1) go last, as printed: x / s * y and x * y / s are one tree
+    flat = [f for f in flat if not _is_divisor(f)] + [f for f in flat if _is_divisor(f)]
     if coeff != 1 or (isinstance(coeff, float)):
         flat.insert(0, num(coeff))
     return flat[0] if len(flat) == 1 else Expr(MUL, flat)
+
+
+def _is_divisor(f):
+    return f.op == POW and f.args[1].op == NUM and f.args[1].value == -1
 
 
 def add(*terms):

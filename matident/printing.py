@@ -117,11 +117,11 @@ def _mul_text(e):
              for i, (f, p) in enumerate(zip(num, pieces))]
     if not parts:
         text, prec = _num_text(top)
-    elif top == -1:
+    elif top == -1 and not isinstance(top, float):
         first = _wrap(pieces[0], P_UNARY) if num[0].op != E.MATMUL else parts[0]
         text = "-" + " * ".join([first, *parts[1:]])
         prec = P_UNARY if len(parts) == 1 else P_MUL
-    elif top != 1:
+    elif top != 1 or isinstance(top, float):
         text, prec = f"{_num_text(top)[0]} * " + " * ".join(parts), P_MUL
     elif len(parts) == 1:
         text, prec = parts[0], pieces[0][1]

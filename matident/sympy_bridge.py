@@ -41,7 +41,7 @@ from sympy.matrices import MatrixBase
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
 from . import expr as E
-from .errors import DeclarationError, ParseError, ShapeError, UsageError
+from .errors import DeclarationError, MatidentError, ParseError, ShapeError, UsageError
 from .functions import FUNCTIONS
 from .parse import MAX_DEPTH, MAX_NODES, NAME, RESERVED
 from .shapes import SCALAR_WORDS, Decl, Prod, infer, is_scalar_shape, parse_decl, shape_of
@@ -219,7 +219,14 @@ def to_sympy(expr, symbols):
     """
     decls = {name: parse_decl(decl) for name, decl in symbols.items()}
     infer(expr, decls)      # every symbol declared, shapes conform
-    return _ToSympy(decls).convert(expr)
+    try:
+        return _ToSympy(decls).convert(expr)
+    except MatidentError:
+        raise
+    except (ArithmeticError, ValueError, TypeError, sympy.SympifyError) as exc:
+        # SymPy evaluates some constant sub-expressions on construction (inv(A - A))
+        raise ParseError(f"SymPy cannot represent this expression: {exc}", code="MI002",
+                         hint="the expression may be undefined (an inverse of a zero matrix?)") from None
 
 
 def _dim_out(d):

@@ -189,27 +189,21 @@ def test_valid_expressions_parse_and_round_trip(text):
         # only the size limits may refuse a generated expression
         assert typed.code in ("MI005", "MI011"), str(typed)
         return
-    # printing is a fixpoint after one round (exact tree equality: the xfail tests below)
+    # printing is a fixpoint after one round (exact tree equality: the tests below)
     printed = to_text(typed.expr)
     assert to_text(infer(parse_expr(printed), SYMBOLS).expr) == printed, text
 
 
-@pytest.mark.xfail(strict=True, reason="printing moves '/ s' factors to the end of a * product "
-                   "(found by benchmarks/fuzz.py; printing.py is not ours to change)")
 def test_round_trip_keeps_the_order_of_factors():
     tree = parse_expr("x / alpha * x")
     assert parse_expr(to_text(tree)) == tree
 
 
-@pytest.mark.xfail(strict=True, reason="printing drops a float coefficient 1.0 (found by the "
-                   "round-trip property; printing.py is not ours to change)")
 def test_round_trip_keeps_a_float_coefficient():
     tree = parse_expr("1e0 * x")
     assert parse_expr(to_text(tree)) == tree
 
 
-@pytest.mark.xfail(strict=True, reason="SymPy's NonInvertibleMatrixError escapes the bridge "
-                   "(found by benchmarks/fuzz.py; sympy_bridge.py is not ours to change)")
 def test_public_parse_of_the_inverse_of_zero():
     with pytest.raises(MatidentError):
         matident.parse("A - inv(A - A)", SYMBOLS)
