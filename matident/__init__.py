@@ -9,6 +9,9 @@
 """
 from __future__ import annotations
 
+# Load the derive module now: importing it later (as derive() or autodoc does) would
+# replace the function matident.derive below with the module of the same name.
+from . import derive as _derive_module  # noqa: F401
 from .catalogue import Catalogue, Record, catalogue, load
 from .errors import (CatalogueError, DeclarationError, DeriveError, MatidentError, ParseError,
                      ShapeError, UsageError)

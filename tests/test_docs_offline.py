@@ -1,11 +1,18 @@
-"""The built documentation loads nothing from another host.
+"""The built documentation: nothing from other hosts, every identity, search.
 
-Builds the site with ``sphinx-build -W -b html`` into a temporary folder and
-scans every HTML page and stylesheet for resources a browser would fetch --
-scripts, stylesheets, fonts, images, frames, preloads, CSS ``url()`` and
-``@import`` -- that point at another host.  Plain links in prose (``<a
-href="https://arxiv.org/...">``) are fine: nothing is loaded until a reader
-follows them.  Local resources must exist in the build.
+Builds the site with ``sphinx-build -W -b html`` once per test session (the
+browser test uses the same build) and checks that
+
+* no HTML page or stylesheet makes a browser fetch anything -- scripts,
+  stylesheets, fonts, images, frames, preloads, CSS ``url()`` and
+  ``@import`` -- from another host.  Plain links in prose (``<a
+  href="https://arxiv.org/...">``) are fine: nothing is loaded until a
+  reader follows them.  Local resources must exist in the build;
+* every record of :func:`matident.catalogue` has its section, with its id
+  as anchor, on the page of its file, and every page of the catalogue is
+  typeset;
+* the search index finds identities by operator word, tag, id and Cookbook
+  equation ("logdet", "kronecker", "cookbook 101") and holds no LaTeX.
 
 Needs the ``docs`` extra and ``node`` (formulas are typeset at build time).
 """
@@ -37,14 +44,14 @@ LOADING_ATTRS = {
 CSS_URL = re.compile(r"""url\(\s*(['"]?)(.*?)\1\s*\)|@import\s+(['"])(.*?)\3""", re.I | re.S)
 
 
-def build_site(out):
+def build_site(out, doctrees=None):
     """``sphinx-build -W -b html docs OUT``; returns OUT.  Fails with the build log."""
     try:
         import sphinx  # noqa: F401
     except ImportError:
         pytest.fail("Sphinx is not installed: pip install -e '.[docs]'")
     cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
-           str(DOCS), str(out)]
+           *(["-d", str(doctrees)] if doctrees else []), str(DOCS), str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
     if proc.returncode != 0:
         pytest.fail(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
@@ -111,9 +118,21 @@ def page_resources(html):
     return scanner.resources
 
 
+_BUILT = {}
+
+
+def built_site(tmp_path_factory):
+    """The site, built once per test session: (html folder, doctree folder)."""
+    if not _BUILT:
+        root = tmp_path_factory.mktemp("docs")
+        _BUILT["html"] = build_site(root / "html", doctrees=root / "doctrees")
+        _BUILT["doctrees"] = root / "doctrees"
+    return _BUILT["html"], _BUILT["doctrees"]
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    return build_site(tmp_path_factory.mktemp("docs-html"))
+    return built_site(tmp_path_factory)[0]
 
 
 def test_scanner_tells_resources_from_prose_links():
@@ -190,3 +209,115 @@ def test_vendored_katex_is_one_release():
     fonts = {Path(u).name for u in css_urls(css)}
     present = {p.name for p in (DOCS / "_static" / "katex" / "fonts").iterdir()}
     assert fonts and fonts <= present, f"fonts named by katex.min.css are missing: {sorted(fonts - present)}"
+
+
+# -- the catalogue on the site --------------------------------------------------
+
+def section_ids(html):
+    return set(re.findall(r'<section\b[^>]*\bid="([^"]+)"', html))
+
+
+def test_every_identity_has_its_section_on_its_page(site):
+    import matident
+    missing, untypeset = [], []
+    for record in matident.catalogue():
+        page = site / "identities" / (Path(record.file).stem + ".html")
+        html = page.read_text(encoding="utf-8") if page.is_file() else ""
+        if record.id not in section_ids(html):
+            missing.append(f"{record.id} ({record.file}) not in {page.relative_to(site)}")
+    for page in sorted((site / "identities").glob("*.html")):
+        html = page.read_text(encoding="utf-8")
+        if html.count('class="katex-display"') < len(section_ids(html) & {r.id for r in matident.catalogue()}):
+            untypeset.append(page.name)
+        if "katex-error" in html or "math-error" in html:
+            untypeset.append(page.name)
+    assert not missing, "identities without their section:\n" + "\n".join(missing)
+    conventions = (site / "identities" / "structured-derivatives.html").read_text(encoding="utf-8")
+    assert 'href="../conventions.html#symmetric-gradients"' in conventions
+    assert not untypeset, f"pages with statements that are not typeset: {untypeset}"
+
+
+def test_general_index_lists_every_identity(site):
+    import matident
+    html = (site / "genindex.html").read_text(encoding="utf-8")
+    missing = [r.id for r in matident.catalogue()
+               if f'#{r.id}"><strong>{r.id}</strong></a>' not in html]
+    assert not missing, f"identities missing from the general index: {missing}"
+
+
+def test_no_stale_topic_pages(site):
+    """One page per identity file: none left over from a file that was removed."""
+    import matident
+    files = {Path(r.file).stem for r in matident.catalogue()}
+    pages = {p.stem for p in (site / "identities").glob("*.html")}
+    assert pages == files
+
+
+def search_index(site):
+    text = (site / "searchindex.js").read_text(encoding="utf-8")
+    return json.loads(text[text.index("(") + 1:text.rindex(")")])
+
+
+def indexed_identities(index, entry):
+    """Anchors of the index entries ``entry`` (what search shows for that exact query)."""
+    return {anchor for _, anchor, _ in index["indexentries"].get(entry, [])}
+
+
+def test_search_finds_identities_by_operator_and_tag(site):
+    import matident
+    from matident.sphinxext import search_words
+    index = search_index(site)
+    for word in ("logdet", "kronecker", "trace", "determinant", "inverse", "hadamard", "transpose",
+                 "norm"):
+        expected = {r.id for r in matident.catalogue() if word in search_words(r)}
+        assert expected, word
+        assert indexed_identities(index, word) == expected, word
+    assert "logdet-derivative" in indexed_identities(index, "logdet")
+    kron = indexed_identities(index, "kronecker")
+    assert {r.id for r in matident.catalogue() if "kron(" in r.lhs_text} <= kron
+
+
+def test_search_finds_identities_by_id(site):
+    import matident
+    index = search_index(site)
+    missing = [r.id for r in matident.catalogue() if indexed_identities(index, r.id) != {r.id}]
+    assert not missing, missing
+
+
+def test_search_finds_identities_by_title(site):
+    import matident
+    titles = {}
+    for title, hits in search_index(site)["alltitles"].items():     # smart quotes made ' into ’
+        titles.setdefault(title.replace("\u2019", "'"), []).extend(hits)
+    missing = [r.id for r in matident.catalogue()
+               if r.id not in {anchor for _, anchor in titles.get(r.title, [])}]
+    assert not missing, missing
+
+
+def test_search_finds_cookbook_equations(site):
+    """"cookbook 101" and "eq 101" land on the records citing eq. 101: objects named <id>: Cookbook eq.101."""
+    import matident
+    index = search_index(site)
+    objects = {(prefix, name): anchor for prefix, entries in index["objects"].items()
+               for _, _, _, anchor, name in entries}
+    for record in matident.catalogue():
+        for n in record.cookbook:
+            key = (f"{record.id}: Cookbook eq", str(n))
+            assert objects.get(key) == record.id, f"{record.id}: no search object for eq. {n}"
+    cited = {r.id for r in matident.catalogue() if 101 in r.cookbook}
+    assert "trace-axb-derivative" in cited
+    assert {a for (prefix, name), a in objects.items() if name == "101"} == cited
+
+
+def test_search_index_holds_no_latex(site):
+    """The catalogue's pages are indexed by their words, not by the LaTeX of their formulas."""
+    index = search_index(site)
+    pages = {i for i, name in enumerate(index["docnames"]) if name.startswith("identities/")}
+    latex = {"frac", "operatornam", "mathrm", "mathbb", "mathbf", "circ", "otim", "lvert", "cdot"}
+    found = {}
+    for word in latex:
+        docs = index["terms"].get(word, [])
+        docs = [docs] if isinstance(docs, int) else docs
+        if pages & set(docs):
+            found[word] = sorted(index["docnames"][i] for i in pages & set(docs))
+    assert not found, f"LaTeX in the search index: {found}"

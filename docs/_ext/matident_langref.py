@@ -10,12 +10,17 @@ modules that define the language:
 ``.. matident-greek::``
     the names that are scalars when undeclared (:data:`matident.shapes.GREEK`);
 ``.. matident-error-codes::``
-    the stable error codes of :data:`matident.errors.CODES`.
+    the stable error codes of :data:`matident.errors.CODES`;
+``.. matident-verify-constants::``
+    the tolerances and limits of :mod:`matident.verify`.
 
 Substitutions ``|MAX_LENGTH|``, ``|MAX_DEPTH|``, ``|MAX_NODES|`` and
-``|MAX_DIGITS|`` give the parser's limits.  A function whose shape rule this
-file does not describe is a build warning (an error under ``-W``): describe
-the rule in ``SHAPE_RULES`` below when adding one.
+``|MAX_DIGITS|`` give the parser's limits; ``|IDENTITY_TOL|``,
+``|DERIVATIVE_TOL|``, ``|FD_STEP|`` and every other number of
+:mod:`matident.verify` the verifier's (``SIZE_RANGE`` as ``|SIZE_MIN|`` and
+``|SIZE_MAX|``).  A function whose shape rule, or a verifier constant whose
+meaning, this file does not describe is a build warning (an error under
+``-W``): describe it in ``SHAPE_RULES`` or ``VERIFY_CONSTANTS`` below.
 """
 from __future__ import annotations
 
@@ -145,11 +150,54 @@ class ErrorCodesTable(_Table):
                            [15, 85])
 
 
+# constant of matident.verify -> what it is (a constant missing here is a build warning)
+VERIFY_CONSTANTS = {
+    "IDENTITY_TOL": "relative error allowed between the two sides of an identity",
+    "DERIVATIVE_TOL": "relative error allowed between a derivative and finite differences",
+    "FD_STEP": "finite-difference step, relative to max(1, ‖X‖_F), along a unit direction",
+    "FD_SETTLE": "how well the differences with steps h and h/2 must agree (relative)",
+    "DIRECTIONS": "random directions per instance for a derivative or differential",
+    "MAX_REDRAWS": "draws per instance before a record is inconclusive",
+    "SIZE_RANGE": "sizes drawn for the dimension names (inclusive)",
+    "COND_LIMIT": "largest condition number of a drawn matrix",
+    "CANCELLATION": "for identity sides far smaller than the values they are computed from: "
+                    "the least scale of the comparison, as a fraction of the largest of those values",
+}
+
+
+def _verify_constants():
+    """name -> value text, for every upper-case number or range of matident.verify."""
+    verify = importlib.import_module("matident.verify")   # not matident.verify(), the function
+    out = {}
+    for name, value in vars(verify).items():
+        if name.isupper() and isinstance(value, (int, float, tuple)) and not isinstance(value, bool):
+            out[name] = (f"{value[0]} to {value[1]}" if isinstance(value, tuple)
+                         else f"{value:,}" if isinstance(value, int) else f"{value:g}")
+    return out
+
+
+class VerifyConstantsTable(_Table):
+    def table(self):
+        rows = []
+        for name, value in _verify_constants().items():
+            meaning = VERIFY_CONSTANTS.get(name)
+            if meaning is None:
+                logger.warning("the docs do not say what matident.verify.%s is; add it to "
+                               "VERIFY_CONSTANTS in docs/_ext/matident_langref.py", name,
+                               location=self.get_location())
+            rows.append([f"``{name}``", value, meaning or ""])
+        return _list_table(["Constant", "Value", "Meaning"], rows, [22, 13, 65])
+
+
 def _limits(app, config):
     parse = importlib.import_module("matident.parse")   # not matident.parse(), the function
-    subs = "\n".join(f".. |{name}| replace:: {getattr(parse, name):,}"
-                     for name in ("MAX_LENGTH", "MAX_DEPTH", "MAX_NODES", "MAX_DIGITS"))
-    config.rst_epilog = (config.rst_epilog or "") + "\n" + subs + "\n"
+    subs = [f".. |{name}| replace:: {getattr(parse, name):,}"
+            for name in ("MAX_LENGTH", "MAX_DEPTH", "MAX_NODES", "MAX_DIGITS")]
+    verify = _verify_constants()
+    low, high = importlib.import_module("matident.verify").SIZE_RANGE
+    verify.update(SIZE_MIN=str(low), SIZE_MAX=str(high))
+    subs += [f".. |{name}| replace:: {value}" for name, value in verify.items() if name != "SIZE_RANGE"]
+    config.rst_epilog = (config.rst_epilog or "") + "\n" + "\n".join(subs) + "\n"
 
 
 def setup(app):
@@ -157,5 +205,6 @@ def setup(app):
     app.add_directive("matident-structures", StructuresTable)
     app.add_directive("matident-greek", GreekList)
     app.add_directive("matident-error-codes", ErrorCodesTable)
+    app.add_directive("matident-verify-constants", VerifyConstantsTable)
     app.connect("config-inited", _limits)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
