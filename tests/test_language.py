@@ -59,7 +59,8 @@ def test_shape_mismatch_names_subexpression_and_shapes():
     with pytest.raises(ShapeError) as exc:
         infer(parse_expr("A @ x"), {"A": "matrix m n", "x": "vector m"})
     assert str(exc.value) == ("MI008 shape mismatch in 'A @ x': the left factor is mxn "
-                              "but 'x' is mx1")
+                              "but 'x' is mx1 (hint: the columns of the left factor must match "
+                              "the rows of the right one; check transposes and declarations)")
 
 
 def test_matrix_power_suggests_matpow():
