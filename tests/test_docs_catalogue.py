@@ -81,7 +81,7 @@ def project(tmp_path):
     (src / "index.rst").write_text(INDEX.replace("{cite}", "mini-trace-derivative"), encoding="utf-8")
 
     def build(*extra, check=True):
-        cmd = [sys.executable, "-m", "sphinx", "-W", "-b", "html", *extra, str(src), str(tmp_path / "out")]
+        cmd = [sys.executable, "-m", "sphinx", "-W", "--no-color", "-b", "html", *extra, str(src), str(tmp_path / "out")]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         if check and proc.returncode != 0:
             pytest.fail(f"sphinx-build failed:\n{proc.stdout}\n{proc.stderr}")

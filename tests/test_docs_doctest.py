@@ -27,7 +27,7 @@ except ImportError:                 # e.g. under --import-mode=importlib
 def test_examples_in_the_docs_run(tmp_path_factory):
     _, doctrees = built_site(tmp_path_factory)
     out = tmp_path_factory.mktemp("doctest")
-    cmd = [sys.executable, "-m", "sphinx", "-W", "-q", "-b", "doctest", "-d", str(doctrees),
+    cmd = [sys.executable, "-m", "sphinx", "-W", "--no-color", "-q", "-b", "doctest", "-d", str(doctrees),
            str(DOCS), str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
     report = (out / "output.txt").read_text(encoding="utf-8") if (out / "output.txt").exists() else ""

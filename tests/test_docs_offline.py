@@ -50,7 +50,7 @@ def build_site(out, doctrees=None):
         import sphinx  # noqa: F401
     except ImportError:
         pytest.fail("Sphinx is not installed: pip install -e '.[docs]'")
-    cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
+    cmd = [sys.executable, "-m", "sphinx", "-W", "--no-color", "--keep-going", "-q", "-b", "html",
            *(["-d", str(doctrees)] if doctrees else []), str(DOCS), str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
     if proc.returncode != 0:
