@@ -17,8 +17,6 @@ import sys
 import time
 import warnings
 
-import sympy
-
 import matident
 from matident.derive import derive
 from matident.shapes import infer

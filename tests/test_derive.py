@@ -3,15 +3,12 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 import matident
 from matident import expr as E
 from matident.derive import derive
 from matident.errors import DeriveError
-from matident.evaluate import evaluate
-from matident.verify import draw_sizes, draw_value
 
 from conftest import ROOT
 

@@ -11,8 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 try:
     from test_docs_offline import DOCS, ROOT, built_site
 except ImportError:                 # e.g. under --import-mode=importlib

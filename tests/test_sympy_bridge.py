@@ -14,6 +14,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from matident import expr as E
 from matident import sympy_bridge
 from matident.errors import MatidentError, ParseError
+from matident.evaluate import evaluate
 from matident.functions import FUNCTIONS
 from matident.parse import parse_expr
 from matident.printing import to_text
@@ -39,33 +40,6 @@ def typed(text, symbols=None):
 def convert(text):
     t = typed(text, DECLS)
     return to_sympy(t.expr, t.symbols)
-
-
-# -- a small numpy evaluator, to check that round trips keep the meaning ----
-
-def evaluate(e, values, sizes):
-    op = e.op
-    if op == E.NUM:
-        return np.array([[float(e.value)]])
-    if op == E.SYM:
-        return values[e.value]
-    if op == E.IDENT:
-        return np.eye(dim_size(e.value, sizes))
-    args = [evaluate(a, values, sizes) for a in e.args]
-    if op == E.MATMUL:
-        out = args[0]
-        for a in args[1:]:
-            out = out @ a
-        return out
-    if op == E.MUL:
-        return np.prod(np.broadcast_arrays(*args), axis=0)
-    if op == E.ADD:
-        return sum(args[1:], args[0])
-    if op == E.POW:
-        return np.power(args[0], args[1])
-    if op == E.TRANSPOSE:
-        return args[0].T
-    return FUNCTIONS[op].numpy(*args)
 
 
 def sample(symbols, seed=0):
