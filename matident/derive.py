@@ -427,9 +427,11 @@ _ZERO_SYM = E.sym("__zero__")
 
 
 def _shape_only(e, dname, wrt):
-    """In ``ones(...)`` only the shape matters: write ``ones(dX)`` as ``ones(X)``."""
+    """In ``ones(M)`` and ``unvec(v, M)`` only M's shape matters: write ``dX`` there as ``X``."""
     if e.op == "ones":
         return E.call("ones", e.args[0].replace({dname: E.sym(wrt)}))
+    if e.op == "unvec":
+        return E.call("unvec", _shape_only(e.args[0], dname, wrt), e.args[1].replace({dname: E.sym(wrt)}))
     if not e.args:
         return e
     return E.rebuild(e, [_shape_only(a, dname, wrt) for a in e.args])

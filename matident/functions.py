@@ -145,4 +145,8 @@ FUNCTIONS = _rows([
              r"{0} \otimes {1}", "Kronecker product"),
     Function("vec", 1, "vec", _vec,
              r"\operatorname{{vec}}\left({0}\right)", "stack the columns into one column vector"),
+    Function("unvec", 2, "unvec", lambda v, m: v.reshape(m.shape, order="F"),
+             r"\operatorname{{vec}}^{{-1}}\left({0}\right)",
+             "unvec(v, M): the column v, of length rows*cols of M, reshaped column by column into "
+             "the shape of M (only M's shape is used); unvec(vec(X), X) = X"),
 ])

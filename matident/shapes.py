@@ -114,10 +114,13 @@ def parse_decl(text):
                                    hint=f"write e.g. '{head} " + " ".join("nm"[:count]) + "'")
         out = []
         for tok in rest[:count]:
-            if not _DIM.match(tok) or tok in STRUCTURES:
+            factors = tok.split("*")
+            if len(factors) > 3 or any(not _DIM.match(f) or f in STRUCTURES for f in factors):
                 raise DeclarationError(f"{tok!r} is not a dimension in {text!r}",
-                                       hint="dimensions are lowercase names (n, m, k) or integers 1-9999")
-            out.append(int(tok) if tok.isdigit() else tok)
+                                       hint="dimensions are lowercase names (n, m, k), integers 1-9999 "
+                                            "or products of them such as m*n")
+            dims_ = [int(f) if f.isdigit() else f for f in factors]
+            out.append(dims_[0] if len(dims_) == 1 else _Dims()._normal(dims_))
         return out
 
     if head == "scalar":
@@ -395,6 +398,14 @@ def _rule_diagonal_of(inf, node, shapes):
     return (n, 1)
 
 
+def _rule_unvec(inf, node, shapes):
+    (r, c), (m, n) = shapes
+    if not (inf.dims.unify(c, 1) and inf.dims.unify(r, Prod((m, n)))):
+        raise ShapeError(f"unvec() needs a column of length {inf.show((Prod((m, n)), 1))[:-2]} "
+                         f"to fill a {inf.show((m, n))} matrix, got {inf.show((r, c))}", code="MI008")
+    return (m, n)
+
+
 SHAPE_RULES = {
     "scalar_of_square": lambda inf, node, s: (_need_square(inf, node, s[0]), (1, 1))[1],
     "same_square": lambda inf, node, s: (lambda n: (n, n))(_need_square(inf, node, s[0])),
@@ -407,6 +418,7 @@ SHAPE_RULES = {
     "diagonal_of": _rule_diagonal_of,
     "kron": lambda inf, node, s: (Prod((s[0][0], s[1][0])), Prod((s[0][1], s[1][1]))),
     "vec": lambda inf, node, s: (Prod((s[0][0], s[0][1])), 1),
+    "unvec": lambda inf, node, s: _rule_unvec(inf, node, s),
 }
 
 
@@ -508,6 +520,8 @@ def shape_of(expr, symbols):
         return (_prod(shapes[0][0], shapes[1][0]), _prod(shapes[0][1], shapes[1][1]))
     if rule == "vec":
         return (_prod(*shapes[0]), 1)
+    if rule == "unvec":
+        return shapes[1]
     raise AssertionError(rule)
 
 

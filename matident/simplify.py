@@ -137,6 +137,12 @@ class Simplifier:
             coeff, rest = _split_scalars(args[0], self)
             if coeff:
                 return self.mul([*coeff, E.call(op, rest)])
+        if op == "unvec" and args[0].op == "vec" and self.shape(args[0].args[0]) == self.shape(args[1]):
+            return args[0].args[0]                       # unvec(vec(M), M') = M
+        if op == "unvec" and args[0].op == E.MUL:
+            coeff, rest = _split_scalars(args[0], self)
+            if coeff:
+                return self.mul([*coeff, self.step(E.call("unvec", rest, args[1]))])
         if op == "sum" and self.scalar(args[0]):
             return args[0]
         if op == "inv" and args[0].op == E.MATMUL and all(self.invertible(a) for a in args[0].args):

@@ -156,6 +156,25 @@ class Vec(MatrixFunction):
         return (self.arg.rows * self.arg.cols, sympy.S.One)
 
 
+class Unvec(_Printing, MatrixExpr):
+    """``unvec(v, M)``: the column ``v`` reshaped into the shape of ``M`` (``M`` only gives the shape)."""
+
+    name = "unvec"
+
+    def __new__(cls, v, template):
+        return super().__new__(cls, _matrix_argument(cls, v), _matrix_argument(cls, template))
+
+    @property
+    def shape(self):
+        return self.args[1].shape
+
+    def _sympystr(self, printer):
+        return f"unvec({printer._print(self.args[0])}, {printer._print(self.args[1])})"
+
+    def _latex(self, printer):
+        return FUNCTIONS["unvec"].latex.format(printer._print(self.args[0]))
+
+
 class DiagVec(MatrixFunction):
     """``diagvec(X)``: the diagonal of a square matrix as a column vector."""
 
@@ -315,6 +334,8 @@ class _ToSympy:
             return MatPow(self.matrix(e.args[0]), self.scalar(e.args[1]))
         if op == "kron":
             return KroneckerProduct(*map(self.matrix, e.args)).doit(deep=False)
+        if op == "unvec":
+            return Unvec(*map(self.matrix, e.args))
         if op in _MATRIX_FUNCTIONS:
             return _MATRIX_FUNCTIONS[op](self.matrix(e.args[0]))
         raise ParseError(f"unknown operation '{op}'", code="MI003")
@@ -566,6 +587,9 @@ class _FromSympy:
     def own(self, e, depth):
         return E.call(e.name, self.convert(e.arg, depth))
 
+    def unvec(self, e, depth):
+        return E.call("unvec", *(self.convert(a, depth) for a in e.args))
+
 
 def _function(name):
     """Handler of a SymPy function of a matrix that is ``name`` in the language."""
@@ -617,6 +641,7 @@ _HANDLERS = {
     sympy.tanh: _scalar_function("tanh"),
     sympy.Abs: _scalar_function("abs"),
     sigmoid: _scalar_function("sigmoid"),
+    Unvec: _FromSympy.unvec,
     MatrixScalar: _FromSympy.own,
     MatrixFunction: _FromSympy.own,
 }

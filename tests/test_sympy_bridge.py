@@ -72,6 +72,8 @@ ROUND_TRIPS = [
     ("sigmoid(a.T @ x) * a", None),
     ("norm(A @ X - B) ** 2", None),
     ("kron(A, B)", None),
+    ("unvec(vec(A @ X), B)", {"A": "matrix m n", "X": "matrix n p", "B": "matrix m p"}),
+    ("unvec(v, X)", {"v": "vector m*n", "X": "matrix m n"}),
     ("vec(A @ X @ B)", None),
     ("diag(x) @ y", None),
     ("exp(x) / sum(exp(x))", None),

@@ -44,6 +44,7 @@ SHAPE_RULES = {
     "diagonal_of": (["A"], "n×n → n-vector"),
     "kron": (["A", "B"], "m×n, p×q → (mp)×(nq)"),
     "vec": (["A"], "m×n → (mn)-vector"),
+    "unvec": (["v", "M"], "(mn)-vector, m×n → m×n (M gives only the shape)"),
 }
 
 
