@@ -512,6 +512,13 @@ def _jacobian(engine, linear, n):
         return _jacobian(engine, linear.args[0], n)
     if op in ("tr", "sum") and is_scalar_shape(simp.shape(engine.retype(linear.args[0]))):
         return _jacobian(engine, linear.args[0], n)
+    if op == "kron":
+        # kron(a, P dx) = kron(a, P) dx and kron(P dx, b) = kron(P, b) dx (mixed products)
+        a, b = linear.args
+        if b.has(engine.dname) and not a.has(engine.dname):
+            return E.call("kron", a, _jacobian(engine, b, n))
+        if a.has(engine.dname) and not b.has(engine.dname):
+            return E.call("kron", _jacobian(engine, a, n), b)
     raise DeriveError(f"cannot read a Jacobian from '{to_text(linear)}'", code="MI040")
 
 

@@ -88,8 +88,6 @@ class Simplifier:
             return E.Expr(op, [self.transpose(e.args[0])])
         if op in ("matpow", "hpow"):
             return E.Expr(op, [self.transpose(e.args[0]), e.args[1]])
-        if op == "kron":
-            return E.Expr(op, [self.transpose(a) for a in e.args])
         return E.transpose(e)
 
     def normal(self, e):

@@ -30,6 +30,11 @@ EXAMPLES = [
     # symmetric convention
     ("tr(S @ X) - logdet(X)", "X", {"X": "spd n", "S": "symmetric n"}, 1, "S - inv(X)"),
     ("x.T @ A @ x", "x", {"A": "symmetric n"}, 1, "2 * A @ x"),
+    # vec and Kronecker products
+    ("vec(X).T @ vec(X)", "X", None, 1, "2 * X"),
+    ("vec(A @ X).T @ b", "X", None, 1, None),
+    ("norm(kron(a, x)) ** 2", "x", None, 1, None),
+    ("kron(a, A @ x)", "x", None, 1, "kron(a, A)"),
     # Jacobians (numerator layout) and scalar variables
     ("A @ x", "x", None, 1, "A"),
     ("sigmoid(W @ x)", "x", None, 1, None),
