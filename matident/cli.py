@@ -15,10 +15,16 @@ from .errors import CatalogueError, MatidentError
 
 EXAMPLES = """\
 examples:
+  matident lookup 'tr(A @ X @ B)' --wrt X  identities that apply, instantiated
+  matident lookup 'inv(A + U @ C @ V)'     finds the Woodbury identity
+  matident derive 'log(x.T @ A @ x)' --wrt x --symbol A='spd n'
+                                           gradient step by step, checked numerically
+  matident derive 'log(1 + exp(a.T @ x))' --wrt x --order 2     Hessian
   matident verify                          verify the whole shipped catalogue
   matident verify my-identities.yaml --trials 10 --seed 7
   matident verify --json > report.json     machine-readable report
   matident show trace-axb-derivative       one record, its LaTeX and verification
+  matident coverage --chapter 2            Cookbook equations -> records, or why not
 """
 
 
