@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+import warnings
 from fractions import Fraction
 
 from . import expr as E
@@ -71,7 +72,9 @@ def parse_expr(text):
                          hint="write an expression such as 'tr(A @ X)'")
     _check_nesting(text)
     try:
-        tree = ast.parse(stripped, mode="eval")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # Python's own SyntaxWarnings ("1and x"): not ours to print
+            tree = ast.parse(stripped, mode="eval")
     except SyntaxError as exc:
         col = (exc.offset or 1) + (len(text) - len(text.lstrip()))
         raise ParseError(f"syntax error: {exc.msg}", code="MI001", column=col,
