@@ -42,11 +42,13 @@ ZERO = None   # the differential of a constant
 
 @dataclass(frozen=True)
 class Step:
-    """One rule application: the record used, the expression before and after."""
+    """One rule application: the record used, the expression before and after (text and LaTeX)."""
     rule: str
     before: str
     after: str
     description: str
+    latex_before: str = ""
+    latex_after: str = ""
 
     def __str__(self):
         return f"{self.before}  =  {self.after}    [{self.rule}: {self.description}]"
@@ -195,8 +197,8 @@ class Derivation:
     def latex(self):
         rows = []
         for s in self.steps:
-            rows.append(_latex_of(s.before, self.symbols) + r" &= " + _latex_of(s.after, self.symbols)
-                        + r" && \text{" + s.rule + "}")
+            if s.latex_before:
+                rows.append(s.latex_before + r" &= " + s.latex_after + r" && \text{" + s.rule + "}")
         wrt = latex_name(self.wrt)
         head = {"gradient": rf"\nabla_{{{wrt}}}", "hessian": rf"\nabla^2_{{{wrt}}}",
                 "jacobian": rf"\frac{{\partial}}{{\partial {wrt}^T}}",
@@ -214,15 +216,6 @@ class Derivation:
                 "symbols": {n: str(d) for n, d in self.symbols.items()},
                 "conditions": list(self.conditions),
                 "steps": [s.__dict__ for s in self.steps]}
-
-
-def _latex_of(text, symbols):
-    from .parse import parse_expr
-    try:
-        return to_latex(parse_expr(text.replace("d(", "dd(")), None) if "d(" in text else \
-            to_latex(parse_expr(text), symbols)
-    except Exception:  # noqa: BLE001 - a step's text always parses; keep LaTeX best-effort
-        return r"\texttt{" + text + "}"
 
 
 class _Claim:
@@ -261,6 +254,15 @@ class _Engine:
         """Re-infer sizes (``shape`` fixes those the expression leaves open) and simplify."""
         return self.simp(infer(e, self.symbols, shape=shape).expr)
 
+    def latex(self, e):
+        return to_latex(e, self.symbols)
+
+    def ip_latex(self, w, linear):
+        """<w, linear> in LaTeX (just ``linear`` when w = 1)."""
+        if w == E.num(1):
+            return self.latex(linear)
+        return r"\left\langle " + self.latex(w) + ", " + self.latex(linear) + r"\right\rangle"
+
     def depends(self, e):
         return e.has(self.wrt)
 
@@ -293,8 +295,9 @@ class _Engine:
             if result is ZERO:
                 return ZERO
             result = self.tidy(result, shape_of(e, self.symbols) if e.op != E.SYM else None)
-            before = "d(" + to_text(E.rebuild(e, operands) if e.op in (E.MATMUL, E.MUL, E.ADD) else e) + ")"
-            self.steps.append(Step(rule.id, before, to_text(result), rule.record.title))
+            node = E.rebuild(e, operands) if e.op in (E.MATMUL, E.MUL, E.ADD) else e
+            self.steps.append(Step(rule.id, f"d({to_text(node)})", to_text(result), rule.record.title,
+                                   r"\mathrm{d}\left(" + self.latex(node) + r"\right)", self.latex(result)))
             for cond in unmet:
                 if cond not in self.conditions:
                     self.conditions.append(cond)
@@ -365,7 +368,9 @@ class _Engine:
         if linear.op == E.ADD:
             if self.linearity is not None:
                 self.steps.append(Step(self.linearity.id, _ip(w, linear),
-                                       " + ".join(_ip(w, t) for t in linear.args), self.linearity.title))
+                                       " + ".join(_ip(w, t) for t in linear.args), self.linearity.title,
+                                       self.ip_latex(w, linear),
+                                       " + ".join(self.ip_latex(w, t) for t in linear.args)))
             return E.add(*[self.adjoint(t, w) for t in linear.args if t.has(self.dname)])
         operands = list(linear.args)
         if linear.op in (E.MATMUL, E.MUL) and len(operands) > 2:
@@ -406,9 +411,9 @@ class _Engine:
                 continue
             # G has the shape of the hole: that sizes an I the rule introduces
             new_w = self.tidy(raw, self.simp.shape(self.retype(inner)))
-            self.steps.append(Step(rule.id, _ip(w, E.rebuild(linear, operands)
-                                                 if linear.op in (E.MATMUL, E.MUL) else linear),
-                                   _ip(new_w, inner), rule.record.title))
+            shown = E.rebuild(linear, operands) if linear.op in (E.MATMUL, E.MUL) else linear
+            self.steps.append(Step(rule.id, _ip(w, shown), _ip(new_w, inner), rule.record.title,
+                                   self.ip_latex(w, shown), self.ip_latex(new_w, inner)))
             return self.adjoint(inner, new_w)
         raise DeriveError(f"no inner-product rule to move '{to_text(linear)}' off d{self.wrt}",
                           code="MI040", hint="add an inner-product record tr(W.T @ F(M)) = tr(G.T @ M)")
