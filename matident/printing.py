@@ -262,9 +262,9 @@ class _Latex:
         others = [f for f in num if not self.scalar(f)]
         lone = len(num) == 1 and top == 1
         for f in scalars:
-            pieces.append(self.go(f)[0] if lone and den else self.wrap(f, P_MUL + 1))
+            pieces.append(self.go(f)[0] if lone and (den or bottom != 1) else self.wrap(f, P_MUL + 1))
         if others:
-            pieces.append(r" \circ ".join(self.go(f)[0] if lone and den else self.wrap(f, P_MUL + 1)
+            pieces.append(r" \circ ".join(self.go(f)[0] if lone and (den or bottom != 1) else self.wrap(f, P_MUL + 1)
                                           for f in others))
         numer = " ".join(pieces) if pieces else "1"
         denom = [self.go(d)[0] if len(den) == 1 and bottom == 1 else self.wrap(d, P_MUL + 1)
