@@ -48,7 +48,7 @@ except ImportError:                 # e.g. under --import-mode=importlib
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-TIMEOUT_MS = 30_000
+TIMEOUT_MS = 120_000    # the catalogue page is large (all identities typeset); a loaded machine is slow
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason=f"{CHROMIUM} is absent (apt-get install chromium)")
