@@ -53,7 +53,8 @@ class Expr:
             return True
         if not isinstance(other, Expr) or self._hash != other._hash:
             return False
-        return (self.op == other.op and _value_key(self.value) == _value_key(other.value)
+        v, w = self.value, other.value       # as _value_key(v) == _value_key(w), without tuples
+        return (self.op == other.op and type(v) is type(w) and (v is w or v == w)
                 and self.args == other.args)
 
     def __ne__(self, other):

@@ -95,10 +95,14 @@ class Pattern:
         :func:`factor_kinds` ``kinds`` (and the shape of the variable)."""
         if size < self.size or not _fits(self.shape, shape):
             return False
-        if (self.needs or self.needs_any) and not any(
-                all(k.get(h, 0) >= c for h, c in self.needs.items())
-                and (not self.needs_any or any(h in k for h in self.needs_any)) for k in kinds):
-            return False
+        needs, needs_any = self.needs, self.needs_any
+        if needs or needs_any:
+            for k in kinds:
+                if all(k.get(h, 0) >= c for h, c in needs.items()) \
+                        and (not needs_any or any(h in k for h in needs_any)):
+                    break
+            else:
+                return False
         return not self.variables or _fits(self.record.symbols[self.variables[0]].shape, var_shape)
 
     def is_wildcard(self, name):

@@ -129,7 +129,9 @@ class Binding:
 
     def but(self, **changes):
         """A copy with some fields replaced."""
-        out = Binding(self.values, self.dims, self.equal, self.absent, self.scale)
+        out = Binding.__new__(Binding)
+        out.values, out.dims, out.equal, out.absent, out.scale = \
+            self.values, self.dims, self.equal, self.absent, self.scale
         for k, v in changes.items():
             setattr(out, k, v)
         return out
@@ -138,12 +140,15 @@ class Binding:
 class _Context:
     """What unification of one pattern against one query needs."""
 
-    __slots__ = ("pattern", "decls", "pnorm", "norm", "wrt", "flexible", "deadline", "steps")
+    __slots__ = ("pattern", "decls", "pnorm", "norm", "wrt", "flexible", "deadline", "steps",
+                 "variables", "several")
 
     def __init__(self, pattern, norm, wrt, flexible, deadline):
         self.pattern, self.decls, self.pnorm = pattern, pattern.record.symbols, pattern.norm
         self.norm, self.wrt, self.flexible = norm, wrt, flexible
         self.deadline, self.steps = deadline, 0
+        self.variables = pattern.variables
+        self.several = len(pattern.variables) >= 2
 
     def tick(self, every=_TICK):
         """Count a step; every ``every`` steps, stop if the time is up."""
@@ -155,8 +160,12 @@ class _Context:
         """Name of a factor ``A`` or ``A^T`` that can absorb a run of factors, else None:
         a wildcard, or a variable of a differential in several variables (it may bind a
         constant, whose differential is 0)."""
-        name = factor_symbol(f)
-        if name is None or (not self.pattern.is_wildcard(name) and len(self.pattern.variables) < 2):
+        if f.op == E.TRANSPOSE:
+            f = f.args[0]
+        if f.op != E.SYM:
+            return None
+        name = f.value
+        if not self.several and name in self.variables:
             return None
         return name
 
@@ -181,12 +190,14 @@ def _equate(ctx, a, b, equal):
 
 def _bind_dims(ctx, pshape, tshape, b):
     """(dims, equal) of ``b`` extended so that pattern shape ``pshape`` fits ``tshape``, or None."""
-    dims, equal = b.dims, b.equal
+    dims, equal, copied = b.dims, b.equal, False
     for p, t in zip(pshape, tshape):
         if isinstance(p, str):
             cur = dims.get(p)
             if cur is None:
-                dims = {**dims, p: t}
+                if not copied:
+                    dims, copied = dict(dims), True
+                dims[p] = t
                 continue
             if cur == t:
                 continue
@@ -215,7 +226,10 @@ def _bind(ctx, name, value, b):
     fit = _bind_dims(ctx, ctx.decls[name].shape, ctx.norm.shape(value), b)
     if fit is None:
         return None
-    return b.but(values={**b.values, name: value}, dims=fit[0], equal=fit[1])
+    out = Binding.__new__(Binding)
+    out.values, out.dims, out.equal, out.absent, out.scale = \
+        {**b.values, name: value}, fit[0], fit[1], b.absent, b.scale
+    return out
 
 
 def unify(pattern, target, norm, wrt=None, *, flexible=frozenset(), binding=None, deadline=None):
@@ -319,13 +333,16 @@ def _run(ctx, pf, tf, i, j, b, scale):
                 yield from _run(ctx, pf, tf, i + 1, j + 1, b2, scale)
         return
     vanish = ctx.pattern.vanish
-    need = sum(1 for f in pf[i + 1:] if ctx.absorber(f) not in vanish)
+    later = [ctx.absorber(f) for f in pf[i + 1:]]
+    need = sum(1 for a in later if a not in vanish)
     shape = ctx.decls[name].shape
     if p.op == E.TRANSPOSE:
         shape = shape[::-1]
     norm = ctx.norm
     constant = ctx.wrt is not None and ctx.pattern.is_wildcard(name)
     lengths = range(j if name in vanish else j + 1, len(tf) - need + 1)
+    if all(a is None for a in later):       # the factors after this one take one target factor each
+        lengths = lengths[-1:]
     bound = b.values.get(name)
     if bound is not None and bound.op != E.MUL:     # the run is as long as the bound product
         k = j + (0 if bound.op == E.IDENT else len(factors(bound, E.MATMUL)))
@@ -352,12 +369,72 @@ def _run(ctx, pf, tf, i, j, b, scale):
             yield from _run(ctx, pf, tf, i + 1, k, b2, scale if taken is None else None)
 
 
+def _plausible(pattern, p, t, norm):
+    """A quick necessary condition for :func:`_unify` of pattern node ``p`` against ``t``
+    to yield anything (it follows ``_unify`` and rejects only what it would reject)."""
+    op = p.op
+    if op == E.SYM:
+        return True
+    if op == E.MUL:
+        return _mul_plausible(pattern, p, t)
+    if op == E.TRANSPOSE:
+        f = p.args[0]
+        if f.op == E.SYM and (len(pattern.variables) >= 2 or f.value not in pattern.variables):
+            return True                       # an absorber takes anything
+        return t.op == E.TRANSPOSE and _plausible(pattern, f, t.args[0], norm)
+    if op == E.NUM:
+        return t.op == E.NUM and t.value == p.value
+    if op == E.IDENT:
+        return t.op == E.IDENT
+    if op == E.MATMUL:                        # every factor but an absent one takes a target factor
+        if t.op == E.MUL:
+            return True
+        vanish, several = pattern.vanish, len(pattern.variables) >= 2
+        need = 0
+        for f in p.args:
+            name = factor_symbol(f)
+            if name is None or name not in vanish or (not several and name in pattern.variables):
+                need += 1
+        return (len(t.args) if t.op == E.MATMUL else 1) >= need
+    if op == E.ADD:                           # every term takes at least one target term
+        return t.op == E.ADD and len(t.args) >= len(p.args)
+    if t.op != op:
+        return False
+    if op == "tr":
+        return True
+    if op in TRANSPOSE_INVARIANT:
+        return _plausible(pattern, p.args[0], t.args[0], norm) \
+            or _plausible(pattern, p.args[0], norm.transpose(t.args[0]), norm)
+    return all(_plausible(pattern, a, b, norm) for a, b in zip(p.args, t.args))
+
+
+def _mul_plausible(pattern, p, t):
+    """Necessary condition for :func:`_product`: each fixed factor takes a target factor, each
+    wildcard at least one, but one of them may take just the ratio of the coefficients."""
+    pc, prest = split_coeff(p)
+    tc, trest = split_coeff(t)
+    if trest is None or prest is None:
+        return trest is not None
+    pfs = factors(prest, E.MUL)
+    need = len(pfs)
+    if _ratio(tc, pc) != 1:
+        several = len(pattern.variables) >= 2
+        for f in pfs:
+            name = factor_symbol(f)
+            if name is not None and (several or name not in pattern.variables):
+                need -= 1                     # a wildcard that may take the ratio alone
+                break
+    return len(factors(trest, E.MUL)) >= need
+
+
 def _may_match(ctx, p, t):
     """A quick necessary condition for ``_unify(ctx, p, t, ...)`` to succeed."""
     op = p.op
     if op == E.SYM:
         return ctx.absorber(p) is not None or (t.op == E.SYM and t.value == ctx.wrt)
-    if op in (E.MATMUL, E.MUL) or (op == E.TRANSPOSE and ctx.absorber(p)):
+    if op == E.MUL:
+        return _mul_plausible(ctx.pattern, p, t)
+    if op == E.MATMUL or (op == E.TRANSPOSE and ctx.absorber(p)):
         return True          # a product may also match a scaled or a single factor
     return t.op == op
 
@@ -824,12 +901,14 @@ def _project(norm, g, how):
     return norm.product([E.num(Fraction(1, 2)), norm.sum([g, norm.product([sign, norm.transpose(g)])])])
 
 
-def _conditions(pattern, query, binding, wrt):
+def _conditions(pattern, query, binding, wrt, var=None):
     out = []
     rec = pattern.record
+    if var is None and wrt is not None:
+        var = E.sym(wrt)
     for name, value in binding.values.items():
         decl = rec.symbols[name]
-        if name in pattern.variables and value == E.sym(wrt):
+        if name in pattern.variables and value == var:
             for word in decl.words:
                 if not query.decls[wrt].has(word):
                     out.append(f"{wrt} is {word}")
@@ -866,7 +945,11 @@ def _matches(group, query, target, scale, wrt, position, deadline):
     """
     rep = group.rep
     var = E.sym(wrt) if wrt is not None else None
+    if not _plausible(rep, rep.expr, target, query.norm):
+        return []
     best, tries = None, 0
+    projection = note = None
+    projected = var is None                  # the projection is the same for every binding
     for b in unify(rep, target, query.norm, wrt if rep.variables else None, flexible=query.flexible,
                    deadline=deadline):
         if rep.variables and not any(b.values.get(v) == var for v in rep.variables):
@@ -874,9 +957,12 @@ def _matches(group, query, target, scale, wrt, position, deadline):
         tries += 1
         if best is not None and tries > MAX_BINDINGS:
             break
-        conditions = _conditions(rep, query, b, wrt)
-        projection, note = _projection(rep.record, query, rep.variables[0], wrt) if var else (None, None)
-        conditions += [note] if note else []
+        conditions = _conditions(rep, query, b, wrt, var)
+        if not projected:
+            projection, note = _projection(rep.record, query, rep.variables[0], wrt)
+            projected = True
+        if note:
+            conditions.append(note)
         rank = (bool(conditions), len(b.absent))
         if best is not None and best[0] <= rank:
             continue
@@ -1044,8 +1130,8 @@ def _lookup_target(index, query, target, position, is_run, variables, deadline):
             ops, shape, size = norm.ops(core), norm.shape(core), target_size(core)
             kinds = factor_kinds(core, (v,), norm)
             for group in index.candidates(head_of(core), count):
-                if group.ops <= ops and group.rep.fits(shape, size, kinds, var_shape) \
-                        and not (is_run and group.rep.record.kind == "derivative"):
+                if group.ops <= ops and not (is_run and group.rep.record.kind == "derivative") \
+                        and group.rep.fits(shape, size, kinds, var_shape):
                     out.extend(_matches(group, query, core, scale, v, position, deadline))
     return out
 

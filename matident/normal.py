@@ -99,6 +99,7 @@ class Normalizer:
         self.decls = decls
         self._normal, self._shape, self._names, self._ops, self._rotations, self._chains = \
             {}, {}, {}, {}, {}, {}
+        self._transposes, self._flips = {}, {}
 
     def __getstate__(self):
         return {"decls": self.decls}
@@ -181,6 +182,12 @@ class Normalizer:
 
     def transpose(self, e):
         """Normal form of ``e^T`` for a normal-form ``e``."""
+        out = self._transposes.get(e)
+        if out is None:
+            out = self._transposes[e] = self._transpose(e)
+        return out
+
+    def _transpose(self, e):
         op = e.op
         if op in (E.NUM, E.IDENT) or self.is_scalar(e):
             return e
@@ -289,8 +296,12 @@ class Normalizer:
 
     def flip(self, c):
         """The other orientation of a 1x1 product ``c`` (``b^T a`` for ``a^T b``), or ``c``."""
-        flipped = self.chain([self.transpose(f) for f in reversed(c.args)], orient=False)
-        return flipped if flipped.op == E.MATMUL else c   # a skew factor would flip the sign
+        out = self._flips.get(c)
+        if out is None:
+            flipped = self.chain([self.transpose(f) for f in reversed(c.args)], orient=False)
+            # (a skew factor would flip the sign)
+            out = self._flips[c] = flipped if flipped.op == E.MATMUL else c
+        return out
 
     def _orient(self, c):
         """The smaller orientation of a 1x1 product ``c`` (``a^T b = b^T a``)."""
