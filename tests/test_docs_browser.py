@@ -35,16 +35,6 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-try:
-    from test_docs_offline import built_site
-except ImportError:                 # e.g. under --import-mode=importlib
-    import importlib.util
-    _spec = importlib.util.spec_from_file_location(
-        "_matident_test_docs_offline", Path(__file__).with_name("test_docs_offline.py"))
-    _offline = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_offline)
-    built_site = _offline.built_site
-
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -60,8 +50,8 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def site_url(tmp_path_factory):
-    root = built_site(tmp_path_factory)[0]
+def site_url(docs_build):
+    root = docs_build[0]
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, name="docs-http", daemon=True)
@@ -220,7 +210,10 @@ def test_search_cookbook_equation(site_url, browser, words):
 def test_catalogue_table_filters(site_url, browser, screenshot_dir):
     page = browser.page
     page.goto(f"{site_url}/catalogue/index.html")
-    page.wait_for_load_state("networkidle")
+    # the page is large: wait for it and its filter, not for "networkidle", which a
+    # persistent Chromium profile may never report on it
+    page.wait_for_load_state("load")
+    page.locator(".mi-filter-count").wait_for()
     rows = page.locator("table.mi-catalogue tbody tr")
     total = len(_catalogue())
     assert rows.count() == total

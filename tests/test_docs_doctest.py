@@ -9,21 +9,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-try:
-    from test_docs_offline import DOCS, ROOT, built_site
-except ImportError:                 # e.g. under --import-mode=importlib
-    import importlib.util
-    _spec = importlib.util.spec_from_file_location(
-        "_matident_test_docs_offline", Path(__file__).with_name("test_docs_offline.py"))
-    _offline = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_offline)
-    DOCS, ROOT, built_site = _offline.DOCS, _offline.ROOT, _offline.built_site
+from conftest import DOCS, ROOT
 
 
-def test_examples_in_the_docs_run(tmp_path_factory):
-    _, doctrees = built_site(tmp_path_factory)
+def test_examples_in_the_docs_run(docs_build, tmp_path_factory):
+    _, doctrees = docs_build
     out = tmp_path_factory.mktemp("doctest")
     cmd = [sys.executable, "-m", "sphinx", "-W", "--no-color", "-q", "-b", "doctest", "-d", str(doctrees),
            str(DOCS), str(out)]

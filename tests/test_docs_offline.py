@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -42,20 +40,6 @@ LOADING_ATTRS = {
     "image": ("href", "xlink:href"), "use": ("href", "xlink:href"), "feimage": ("href", "xlink:href"),
 }
 CSS_URL = re.compile(r"""url\(\s*(['"]?)(.*?)\1\s*\)|@import\s+(['"])(.*?)\3""", re.I | re.S)
-
-
-def build_site(out, doctrees=None):
-    """``sphinx-build -W -b html docs OUT``; returns OUT.  Fails with the build log."""
-    try:
-        import sphinx  # noqa: F401
-    except ImportError:
-        pytest.fail("Sphinx is not installed: pip install -e '.[docs]'")
-    cmd = [sys.executable, "-m", "sphinx", "-W", "--no-color", "--keep-going", "-q", "-b", "html",
-           *(["-d", str(doctrees)] if doctrees else []), str(DOCS), str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
-    if proc.returncode != 0:
-        pytest.fail(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return Path(out)
 
 
 def is_external(url):
@@ -118,21 +102,9 @@ def page_resources(html):
     return scanner.resources
 
 
-_BUILT = {}
-
-
-def built_site(tmp_path_factory):
-    """The site, built once per test session: (html folder, doctree folder)."""
-    if not _BUILT:
-        root = tmp_path_factory.mktemp("docs")
-        _BUILT["html"] = build_site(root / "html", doctrees=root / "doctrees")
-        _BUILT["doctrees"] = root / "doctrees"
-    return _BUILT["html"], _BUILT["doctrees"]
-
-
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    return built_site(tmp_path_factory)[0]
+def site(docs_build):
+    return docs_build[0]
 
 
 def test_scanner_tells_resources_from_prose_links():
