@@ -3,8 +3,9 @@
 Entries are pickles in ``$MATIDENT_CACHE_DIR`` (else ``$XDG_CACHE_HOME/matident``,
 else ``~/.cache/matident``; ``MATIDENT_CACHE_DIR=off`` disables caching), keyed
 by a hash of the identity files and of the modules whose classes are pickled,
-so any edit to either rebuilds the entry.  Only files this process wrote (in a
-directory created with mode 0700) are read back.
+so any edit to either rebuilds the entry.  The directory is created with mode
+0700; as with any pickle, point ``MATIDENT_CACHE_DIR`` only at a directory that
+no one else can write.
 """
 from __future__ import annotations
 
