@@ -65,11 +65,12 @@ class Pattern:
     """
 
     __slots__ = ("record", "order", "norm", "expr", "coeff", "variables", "vanish", "counts",
-                 "heads", "ops", "shape", "trivial", "size", "may_echo", "needs", "needs_any")
+                 "heads", "ops", "shape", "trivial", "size", "may_echo", "needs", "needs_any", "plans")
 
     def __init__(self, record, order=0):
         self.record = record
         self.order = order
+        self.plans = {}                       # memo of the matcher (see matident.match._plan)
         self.norm = Normalizer(record.symbols)
         coeff, rest = split_coeff(self.norm.normal(record.lhs_expr))
         if rest is None:                      # a numeric lhs: nothing to strip
@@ -321,6 +322,34 @@ class Index:
             groups[k].members.append((pattern, {n: rep_names[r] for n, r in ren.items()},
                                       {d: rep_dims[r] for d, r in dims.items()}))
         self.groups = len(groups)
+
+    def fitting(self, head, count, ops, shape, size, kinds, var_shape=None, is_run=False):
+        """The :meth:`candidates` whose functions are among ``ops`` and that :meth:`Pattern.fits`
+        the target (derivative records left out for a run of a product).  The filter depends
+        only on these facts, so it is memoised (bounded)."""
+        memo = self.__dict__.get("_fitting")
+        if memo is None:
+            memo = self._fitting = {}
+        k = (head, count, ops, shape, size, tuple(tuple(sorted(d.items())) for d in kinds),
+             var_shape, is_run and count is not None)
+        out = memo.get(k)
+        if out is None:
+            if len(memo) > 20_000:
+                memo.clear()
+            if count is None:
+                out = [g for g in self.candidates(head, None)
+                       if g.ops <= ops and g.rep.fits(shape, size, kinds)]
+            else:
+                out = [g for g in self.candidates(head, count)
+                       if g.ops <= ops and not (is_run and g.rep.record.kind == "derivative")
+                       and g.rep.fits(shape, size, kinds, var_shape)]
+            memo[k] = out
+        return out
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_fitting", None)
+        return state
 
     def candidates(self, head, count):
         """Groups whose lhs may match a target with this head and variable count."""

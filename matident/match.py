@@ -141,7 +141,7 @@ class _Context:
     """What unification of one pattern against one query needs."""
 
     __slots__ = ("pattern", "decls", "pnorm", "norm", "wrt", "flexible", "deadline", "steps",
-                 "variables", "several")
+                 "variables", "several", "shapes")
 
     def __init__(self, pattern, norm, wrt, flexible, deadline):
         self.pattern, self.decls, self.pnorm = pattern, pattern.record.symbols, pattern.norm
@@ -149,11 +149,20 @@ class _Context:
         self.deadline, self.steps = deadline, 0
         self.variables = pattern.variables
         self.several = len(pattern.variables) >= 2
+        shapes = pattern.plans.get("shapes")
+        if shapes is None:
+            shapes = pattern.plans["shapes"] = {n: d.shape for n, d in self.decls.items()}
+        self.shapes = shapes
 
     def tick(self, every=_TICK):
         """Count a step; every ``every`` steps, stop if the time is up."""
         self.steps += 1
         if self.steps % every == 0 and self.deadline is not None and time.perf_counter() > self.deadline:
+            raise Timeout()
+
+    def check(self):
+        """Stop if the time is up."""
+        if self.deadline is not None and time.perf_counter() > self.deadline:
             raise Timeout()
 
     def absorber(self, f):
@@ -192,7 +201,7 @@ def _bind_dims(ctx, pshape, tshape, b):
     """(dims, equal) of ``b`` extended so that pattern shape ``pshape`` fits ``tshape``, or None."""
     dims, equal, copied = b.dims, b.equal, False
     for p, t in zip(pshape, tshape):
-        if isinstance(p, str):
+        if type(p) is str:
             cur = dims.get(p)
             if cur is None:
                 if not copied:
@@ -202,6 +211,10 @@ def _bind_dims(ctx, pshape, tshape, b):
             if cur == t:
                 continue
             equal = _equate(ctx, cur, t, equal)
+        elif type(p) is int:
+            if p != t:
+                return None
+            continue
         elif isinstance(p, Prod):
             mapped = Prod(tuple(dims.get(f, f) if isinstance(f, str) else f for f in p.factors))
             equal = equal if same_dim(mapped, t) else None
@@ -214,16 +227,16 @@ def _bind_dims(ctx, pshape, tshape, b):
 
 def _bind(ctx, name, value, b):
     """``b`` extended by ``name -> value``, or None if that is inconsistent."""
-    variables = ctx.pattern.variables
-    if name in variables and (value.op != E.SYM or value.value != ctx.wrt):
-        if len(variables) == 1 or ctx.wrt in ctx.norm.names(value):
+    variables, wrt = ctx.variables, ctx.wrt
+    if name in variables:
+        if (value.op != E.SYM or value.value != wrt) and (len(variables) == 1 or wrt in ctx.norm.names(value)):
             return None          # one of several variables may be a constant (its differential is 0)
-    elif name not in variables and ctx.wrt is not None and ctx.wrt in ctx.norm.names(value):
+    elif wrt is not None and wrt in ctx.norm.names(value):
         return None                                   # wildcards are constant
     old = b.values.get(name)
     if old is not None:
-        return b if old == value else None
-    fit = _bind_dims(ctx, ctx.decls[name].shape, ctx.norm.shape(value), b)
+        return b if old is value or old == value else None
+    fit = _bind_dims(ctx, ctx.shapes[name], ctx.norm._shape.get(value) or ctx.norm.shape(value), b)
     if fit is None:
         return None
     out = Binding.__new__(Binding)
@@ -251,7 +264,9 @@ def unify(pattern, target, norm, wrt=None, *, flexible=frozenset(), binding=None
 
 
 def _unify(ctx, p, t, b):
-    ctx.tick()
+    ctx.steps += 1
+    if ctx.steps % _TICK == 0:
+        ctx.check()
     op = p.op
     if op == E.SYM:
         b = _bind(ctx, p.value, t, b)
@@ -287,7 +302,10 @@ def _unify(ctx, p, t, b):
         return
     elif op == "tr":
         pf = factors(p.args[0], E.MATMUL)
+        p0 = pf[0] if ctx.absorber(pf[0]) is None else None
         for rotation in ctx.norm.rotations(t.args[0]):
+            if p0 is not None and not _may_match(ctx, p0, rotation[0]):
+                continue
             yield from _run(ctx, pf, rotation, 0, 0, b, None)
     elif op in TRANSPOSE_INVARIANT:
         yield from _unify(ctx, p.args[0], t.args[0], b)
@@ -327,36 +345,54 @@ def _run(ctx, pf, tf, i, j, b, scale):
         return
     p = pf[i]
     name = ctx.absorber(p)
+    last = i + 1 == len(pf)
     if name is None:
         if j < len(tf) and _may_match(ctx, p, tf[j]):
+            if last and (j + 1 != len(tf) or scale is not None):
+                return
+            if p.op == E.SYM:                 # the variable: bind it directly
+                ctx.tick()
+                b2 = _bind(ctx, p.value, tf[j], b)
+                if b2 is None:
+                    return
+                if last:
+                    yield b2
+                else:
+                    yield from _run(ctx, pf, tf, i + 1, j + 1, b2, scale)
+                return
             for b2 in _unify(ctx, p, tf[j], b):
-                yield from _run(ctx, pf, tf, i + 1, j + 1, b2, scale)
+                if last:
+                    yield b2
+                else:
+                    yield from _run(ctx, pf, tf, i + 1, j + 1, b2, scale)
         return
-    vanish = ctx.pattern.vanish
-    later = [ctx.absorber(f) for f in pf[i + 1:]]
-    need = sum(1 for a in later if a not in vanish)
-    shape = ctx.decls[name].shape
-    if p.op == E.TRANSPOSE:
-        shape = shape[::-1]
+    plan = _plan(ctx, pf, i)
+    need, shape, vanishes, fixed_after, wildcard = plan
     norm = ctx.norm
-    constant = ctx.wrt is not None and ctx.pattern.is_wildcard(name)
-    lengths = range(j if name in vanish else j + 1, len(tf) - need + 1)
-    if all(a is None for a in later):       # the factors after this one take one target factor each
+    constant = ctx.wrt is not None and wildcard
+    lengths = range(j if vanishes else j + 1, len(tf) - need + 1)
+    if fixed_after:                         # the factors after this one take one target factor each
         lengths = lengths[-1:]
     bound = b.values.get(name)
     if bound is not None and bound.op != E.MUL:     # the run is as long as the bound product
         k = j + (0 if bound.op == E.IDENT else len(factors(bound, E.MATMUL)))
         lengths = [k] if k in lengths else []
+    shapes = norm._shape
     for k in lengths:
-        ctx.tick()
+        ctx.steps += 1
+        if ctx.steps % _TICK == 0:
+            ctx.check()
         if k > j:
             if constant and ctx.wrt in norm.names(tf[k - 1]):
                 break                                 # longer runs are not constant either
-            if _bind_dims(ctx, shape, (norm.shape(tf[j])[0], norm.shape(tf[k - 1])[1]), b) is None:
+            first, final = tf[j], tf[k - 1]
+            rows = (shapes.get(first) or norm.shape(first))[0]
+            cols = (shapes.get(final) or norm.shape(final))[1]
+            if _bind_dims(ctx, shape, (rows, cols), b) is None:
                 continue
             value = norm.chain(tf[j:k])
         else:
-            value = E.identity(norm.shape(tf[j])[0] if j < len(tf) else norm.shape(tf[j - 1])[1])
+            value = norm.ident(norm.shape(tf[j])[0] if j < len(tf) else norm.shape(tf[j - 1])[1])
         for taken in ((None, scale) if scale is not None else (None,)):
             v = value if taken is None else norm.product([taken, value])
             if p.op == E.TRANSPOSE:
@@ -366,7 +402,31 @@ def _run(ctx, pf, tf, i, j, b, scale):
                 continue
             if k == j:
                 b2 = b2.but(absent=b2.absent + (name,))
+            if last:
+                if k == len(tf) and (taken is not None or scale is None):
+                    yield b2
+                continue
             yield from _run(ctx, pf, tf, i + 1, k, b2, scale if taken is None else None)
+
+
+def _plan(ctx, pf, i):
+    """Facts about absorbing pattern factor ``pf[i]`` that depend on the pattern only (memoised
+    on it): (factors after it that need a target factor, its shape, whether it may vanish,
+    whether no absorber follows it, whether it is a wildcard)."""
+    plans = ctx.pattern.plans
+    key = (pf, i)
+    out = plans.get(key)
+    if out is None:
+        p = pf[i]
+        name = ctx.absorber(p)
+        vanish = ctx.pattern.vanish
+        later = [ctx.absorber(f) for f in pf[i + 1:]]
+        shape = ctx.decls[name].shape
+        if p.op == E.TRANSPOSE:
+            shape = shape[::-1]
+        out = plans[key] = (sum(1 for a in later if a not in vanish), shape, name in vanish,
+                            all(a is None for a in later), ctx.pattern.is_wildcard(name))
+    return out
 
 
 def _plausible(pattern, p, t, norm):
@@ -427,6 +487,46 @@ def _mul_plausible(pattern, p, t):
     return len(factors(trest, E.MUL)) >= need
 
 
+def _end_gate(pattern, f):
+    """What a target factor must be for the fixed pattern factor ``f`` to pass :func:`_may_match`:
+    None (anything, or ``f`` absorbs), ("var",), ("var^T",) or ("op", op)."""
+    name = factor_symbol(f)
+    if name is not None and (len(pattern.variables) >= 2 or name not in pattern.variables):
+        return None                           # an absorber
+    if f.op == E.SYM:
+        return ("var",)
+    if f.op in (E.MUL, E.MATMUL):
+        return None
+    if f.op == E.TRANSPOSE and f.args[0].op == E.SYM:
+        return ("var^T",)
+    return ("op", f.op)
+
+
+def _gate_passes(gate, t, wrt):
+    if gate is None:
+        return True
+    if gate[0] == "var":
+        return t.op == E.SYM and t.value == wrt
+    if gate[0] == "var^T":
+        return t.op == E.TRANSPOSE and t.args[0].op == E.SYM and t.args[0].value == wrt
+    return t.op == gate[1]
+
+
+def _ends_plausible(pattern, t, wrt):
+    """For a product pattern against a product target (one orientation only): its first and
+    last factors, when fixed, must pass :func:`_may_match` against the target's."""
+    gates = pattern.plans.get("ends")
+    if gates is None:
+        p = pattern.expr
+        gates = ()
+        if p.op == E.MATMUL and not pattern.norm.is_scalar(p):
+            gates = (_end_gate(pattern, p.args[0]), _end_gate(pattern, p.args[-1]))
+        pattern.plans["ends"] = gates
+    if not gates or t.op != E.MATMUL:
+        return True
+    return _gate_passes(gates[0], t.args[0], wrt) and _gate_passes(gates[1], t.args[-1], wrt)
+
+
 def _may_match(ctx, p, t):
     """A quick necessary condition for ``_unify(ctx, p, t, ...)`` to succeed."""
     op = p.op
@@ -436,6 +536,11 @@ def _may_match(ctx, p, t):
         return _mul_plausible(ctx.pattern, p, t)
     if op == E.MATMUL or (op == E.TRANSPOSE and ctx.absorber(p)):
         return True          # a product may also match a scaled or a single factor
+    if op == E.TRANSPOSE and p.args[0].op == E.SYM:   # the variable transposed
+        if t.op != E.TRANSPOSE:
+            return False
+        t = t.args[0]
+        return t.op == E.SYM and t.value == ctx.wrt
     return t.op == op
 
 
@@ -471,6 +576,8 @@ def _product(ctx, p, t, b, root=False):
 
 def _ratio(a, b):
     """a / b for numbers, exact unless one is a float."""
+    if type(a) is int and type(b) is int and (b == 1 or a == b):
+        return a // b                         # exact: b divides a
     if isinstance(a, float) or isinstance(b, float):
         return a / b
     q = Fraction(a) / Fraction(b)
@@ -543,6 +650,7 @@ class Query:
             from . import _typed
             typed = _typed(expr, symbols)
         self.typed = typed
+        self._vars, self._norms = {}, {}
         self.decls = typed.symbols
         self.norm = Normalizer(self.decls)
         self.structure = Structure(self.norm)
@@ -552,6 +660,13 @@ class Query:
         rigid = {d for n in declared if n in self.decls for d in self.decls[n].shape}
         self.flexible = frozenset(d for n, decl in self.decls.items() if n not in declared
                                   for d in decl.shape if isinstance(d, str) and d not in rigid)
+
+    def var(self, name):
+        """The tree of symbol ``name`` (shared)."""
+        out = self._vars.get(name)
+        if out is None:
+            out = self._vars[name] = E.sym(name)
+        return out
 
     def specialised(self, equal):
         """Declarations with the dimension equalities ``equal`` applied."""
@@ -715,10 +830,19 @@ class Match:
                 decl = self.query.decls[self.wrt]
                 extra[f"d{self.wrt}"] = Decl(decl.kind, decl.rows, decl.cols,
                                              tuple(w for w in decl.words if w in _TANGENT))
-            if self.equal:
-                self._norm = Normalizer({**self.query.specialised(self.equal), **extra})
+            equal = self.equal
+            if equal or extra:               # shared by the matches of the query (memo tables too)
+                k = (frozenset(equal.items()), frozenset(extra.items()))
+                norm = self.query._norms.get(k)
+                if norm is None:
+                    if equal:
+                        norm = Normalizer({**self.query.specialised(equal), **extra})
+                    else:
+                        norm = self.query.norm.extended(extra)
+                    self.query._norms[k] = norm
+                self._norm = norm
             else:
-                self._norm = self.query.norm.extended(extra) if extra else self.query.norm
+                self._norm = self.query.norm
         return self._norm
 
     def _free(self):
@@ -902,11 +1026,18 @@ def _project(norm, g, how):
 
 
 def _conditions(pattern, query, binding, wrt, var=None):
-    out = []
     rec = pattern.record
+    worded = pattern.plans.get("worded")
+    if worded is None:
+        worded = pattern.plans["worded"] = frozenset(n for n, d in rec.symbols.items() if d.words)
+    if not binding.equal and worded.isdisjoint(binding.values):
+        return []
+    out = []
     if var is None and wrt is not None:
         var = E.sym(wrt)
     for name, value in binding.values.items():
+        if name not in worded:
+            continue
         decl = rec.symbols[name]
         if name in pattern.variables and value == var:
             for word in decl.words:
@@ -944,15 +1075,16 @@ def _matches(group, query, target, scale, wrt, position, deadline):
     conditions and its triviality are found once and renamed for each.
     """
     rep = group.rep
-    var = E.sym(wrt) if wrt is not None else None
-    if not _plausible(rep, rep.expr, target, query.norm):
+    if not _plausible(rep, rep.expr, target, query.norm) \
+            or not _ends_plausible(rep, target, wrt if rep.variables else None):
         return []
+    var = query.var(wrt) if wrt is not None else None
     best, tries = None, 0
     projection = note = None
     projected = var is None                  # the projection is the same for every binding
     for b in unify(rep, target, query.norm, wrt if rep.variables else None, flexible=query.flexible,
                    deadline=deadline):
-        if rep.variables and not any(b.values.get(v) == var for v in rep.variables):
+        if rep.variables and not any(_is_sym(b.values.get(v), wrt) for v in rep.variables):
             continue
         tries += 1
         if best is not None and tries > MAX_BINDINGS:
@@ -977,14 +1109,25 @@ def _matches(group, query, target, scale, wrt, position, deadline):
     m = best[1]
     found = m.conditions
     out = []
+    new, binding = Match.__new__, m.binding
     for pattern, names, dims in group.members:
         if pattern is rep:
             m.conditions = found + rep.record.conditions
             out.append(m)
-        else:
-            out.append(Match(pattern, query, target, scale, m.binding, m.wrt,
-                             found + pattern.record.conditions, m.projection, position, (names, dims)))
+        else:                            # like Match(pattern, ..., names=(names, dims)), cheaper
+            c = new(Match)
+            c.pattern, c.identity, c.query, c.core, c.scale, c.wrt = \
+                pattern, pattern.record, query, target, scale, m.wrt
+            c.conditions = tuple(found + pattern.record.conditions)
+            c.projection, c.position, c._binding, c._names = m.projection, position, binding, (names, dims)
+            c._result = c._norm = c._sympy = None
+            out.append(c)
     return out
+
+
+def _is_sym(e, name):
+    """Whether tree ``e`` (or None) is the symbol ``name`` (``e == E.sym(name)``)."""
+    return e is not None and e.op == E.SYM and not e.args and type(e.value) is str and e.value == name
 
 
 def match_record(record, query, target=None, wrt=None, *, deadline=None):
@@ -1021,15 +1164,28 @@ def _ranked(matches, wrt_given):
     """Sort (see the module docstring) and drop duplicates: a record once per target (the
     whole query counts as one) and variable."""
     kinds = _KIND_RANK[wrt_given]
-    matches.sort(key=lambda m: (m.position, bool(m.conditions), kinds[m.identity.kind],
-                                len(m._binding.absent), _compound_bindings(m),
-                                m.pattern.order, m.wrt or ""))
+    compound = {}                        # the members of a group share their binding
+
+    def sort_key(m):
+        b = m._binding
+        c = compound.get(id(b))
+        if c is None:
+            c = compound[id(b)] = _compound_bindings(m)
+        return (m.position, bool(m.conditions), kinds[m.identity.kind], len(b.absent), c,
+                m.pattern.order, m.wrt or "")
+    matches.sort(key=sort_key)
     seen, out = set(), []
     for m in matches:
-        keys = [(m.identity.id, m.core, m.wrt)] + ([(m.identity.id, None, m.wrt)] if m.whole else [])
-        if not any(k in seen for k in keys):
-            seen.update(keys)
-            out.append(m)
+        key = (m.identity.id, m.core, m.wrt)
+        if key in seen:
+            continue
+        if m.position == 0:
+            whole = (m.identity.id, None, m.wrt)
+            if whole in seen:
+                continue
+            seen.add(whole)
+        seen.add(key)
+        out.append(m)
     return out
 
 
@@ -1118,9 +1274,8 @@ def _lookup_target(index, query, target, position, is_run, variables, deadline):
     for scale, core in _scale_split(norm, target, None):
         ops, shape, size = norm.ops(core), norm.shape(core), target_size(core)
         kinds = factor_kinds(core, (), norm)
-        for group in index.candidates(head_of(core), None):
-            if group.ops <= ops and group.rep.fits(shape, size, kinds):
-                out.extend(_matches(group, query, core, scale, None, position, deadline))
+        for group in index.fitting(head_of(core), None, ops, shape, size, kinds):
+            out.extend(_matches(group, query, core, scale, None, position, deadline))
     for v in variables:
         var_shape = query.decls[v].shape
         for scale, core in _scale_split(norm, target, v):
@@ -1129,10 +1284,8 @@ def _lookup_target(index, query, target, position, is_run, variables, deadline):
                 continue
             ops, shape, size = norm.ops(core), norm.shape(core), target_size(core)
             kinds = factor_kinds(core, (v,), norm)
-            for group in index.candidates(head_of(core), count):
-                if group.ops <= ops and not (is_run and group.rep.record.kind == "derivative") \
-                        and group.rep.fits(shape, size, kinds, var_shape):
-                    out.extend(_matches(group, query, core, scale, v, position, deadline))
+            for group in index.fitting(head_of(core), count, ops, shape, size, kinds, var_shape, is_run):
+                out.extend(_matches(group, query, core, scale, v, position, deadline))
     return out
 
 

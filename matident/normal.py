@@ -99,7 +99,7 @@ class Normalizer:
         self.decls = decls
         self._normal, self._shape, self._names, self._ops, self._rotations, self._chains = \
             {}, {}, {}, {}, {}, {}
-        self._transposes, self._flips = {}, {}
+        self._transposes, self._flips, self._idents = {}, {}, {}
 
     def __getstate__(self):
         return {"decls": self.decls}
@@ -118,6 +118,13 @@ class Normalizer:
         if s is None:
             s = self._shape[e] = shape_of(e, self.decls)
         return s
+
+    def ident(self, d):
+        """``E.identity(d)``, one shared tree per size (so memo lookups hit by identity)."""
+        out = self._idents.get(d)
+        if out is None:
+            out = self._idents[d] = E.identity(d)
+        return out
 
     def is_scalar(self, e):
         r, c = self.shape(e)
