@@ -290,6 +290,37 @@ def directional_derivative(f, x, v):
     return fine
 
 
+@dataclass
+class _Claim:
+    """A derivative claim shaped like a record (what :func:`check_record` reads)."""
+    id: str
+    lhs_expr: object
+    rhs_expr: object
+    symbols: dict
+    wrt: str
+    lhs_shape: tuple
+    layout: str = "numerator"
+    kind: str = "derivative"
+    file: str = "<claim>"
+    line: int = 0
+    differentials: tuple = ()
+
+    @property
+    def wrts(self):
+        return (self.wrt,)
+
+    @property
+    def variables(self):
+        return self.symbols
+
+
+def check_derivative(lhs, rhs, symbols, wrt, *, layout="numerator", trials=3, seed=0, label="claim"):
+    """Verify that ``rhs`` is the derivative of ``lhs`` by ``wrt`` (typed trees), like a record."""
+    from .shapes import infer
+    claim = _Claim(label, lhs, rhs, symbols, wrt, infer(lhs, symbols).shape, layout)
+    return check_record(claim, trials=trials, seed=seed)
+
+
 def check_record(record, *, trials=3, seed=0, rhs=None):
     """Verify one record; ``rhs`` (a typed tree) replaces the record's rhs if given."""
     rhs = record.rhs_expr if rhs is None else rhs
