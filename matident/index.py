@@ -37,6 +37,7 @@ from .normal import Normalizer, key, same_dim, split_coeff
 from .shapes import Decl, Prod
 
 ANY = "?"                       # head of a pattern that is a lone wildcard
+UNBOUNDED = 1 << 30             # target_repeats of a target with a symbol-free part
 #: structure words the identity matrix has (a wildcard declared with others cannot be I)
 IDENTITY_WORDS = frozenset({"square", "symmetric", "spd", "psd", "invertible", "orthogonal",
                             "diagonal", "lower", "upper"})
@@ -65,7 +66,8 @@ class Pattern:
     """
 
     __slots__ = ("record", "order", "norm", "expr", "coeff", "variables", "vanish", "counts",
-                 "heads", "ops", "shape", "trivial", "size", "may_echo", "needs", "needs_any", "plans")
+                 "heads", "ops", "shape", "trivial", "size", "may_echo", "needs", "needs_any", "repeats",
+                 "plans")
 
     def __init__(self, record, order=0):
         self.record = record
@@ -86,15 +88,17 @@ class Pattern:
         self.shape = self.norm.shape(self.expr)
         self.size = _size(self.expr, self.vanish)
         self.needs, self.needs_any = _needs(self)
+        self.repeats = _repeats(self, wildcards)
         lhs, rhs = self.norm.normal(record.lhs_expr), self.norm.normal(record.rhs_expr)
         self.trivial = record.kind == "identity" and lhs == rhs
         self.may_echo = record.kind == "identity" and self.norm.ops(lhs) == self.norm.ops(rhs) \
             and set(rhs.symbols()) <= set(lhs.symbols())
 
-    def fits(self, shape, size, kinds, var_shape=None):
+    def fits(self, shape, size, kinds, var_shape=None, repeats=UNBOUNDED):
         """Whether a target can match, judging by its ``shape``, :func:`target_size` ``size``,
-        :func:`factor_kinds` ``kinds`` (and the shape of the variable)."""
-        if size < self.size or not _fits(self.shape, shape):
+        :func:`factor_kinds` ``kinds``, :func:`target_repeats` ``repeats`` (and the shape of
+        the variable)."""
+        if size < self.size or self.repeats > repeats or not _fits(self.shape, shape):
             return False
         needs, needs_any = self.needs, self.needs_any
         if needs or needs_any:
@@ -111,6 +115,32 @@ class Pattern:
 
     def __repr__(self):
         return f"<Pattern {self.record.id}: {self.expr}>"
+
+
+def target_repeats(e, norm):
+    """How many disjoint copies of one sub-expression ``e`` holds at most: the most
+    occurrences of one symbol (:data:`UNBOUNDED` if a part of ``e`` has no symbol, a number say)."""
+    counts = {}
+    for node in e.walk():
+        if node.op == E.SYM:
+            counts[node.value] = counts.get(node.value, 0) + 1
+        elif not norm.names(node):
+            return UNBOUNDED
+    return max(counts.values(), default=UNBOUNDED)
+
+
+def _repeats(p, wildcards):
+    """The most occurrences of one wildcard that cannot be absent (1: none repeats).
+
+    Its occurrences bind disjoint parts of the target to equal values, so
+    the target must hold that many copies of a symbol (:func:`target_repeats`).
+    A pattern with a number is left alone: a wildcard may take a ratio of
+    numbers that the target does not contain.
+    """
+    if p.coeff != 1 or any(n.op == E.NUM for n in p.expr.walk()):
+        return 1
+    counts = [p.norm.count(p.expr, w) for w in set(wildcards) if w not in p.vanish]
+    return max(counts, default=1)
 
 
 def target_size(e):
@@ -323,7 +353,8 @@ class Index:
                                       {d: rep_dims[r] for d, r in dims.items()}))
         self.groups = len(groups)
 
-    def fitting(self, head, count, ops, shape, size, kinds, var_shape=None, is_run=False):
+    def fitting(self, head, count, ops, shape, size, kinds, var_shape=None, is_run=False,
+                repeats=UNBOUNDED):
         """The :meth:`candidates` whose functions are among ``ops`` and that :meth:`Pattern.fits`
         the target (derivative records left out for a run of a product).  The filter depends
         only on these facts, so it is memoised (bounded)."""
@@ -331,18 +362,18 @@ class Index:
         if memo is None:
             memo = self._fitting = {}
         k = (head, count, ops, shape, size, tuple(tuple(sorted(d.items())) for d in kinds),
-             var_shape, is_run and count is not None)
+             var_shape, is_run and count is not None, repeats)
         out = memo.get(k)
         if out is None:
             if len(memo) > 20_000:
                 memo.clear()
             if count is None:
                 out = [g for g in self.candidates(head, None)
-                       if g.ops <= ops and g.rep.fits(shape, size, kinds)]
+                       if g.ops <= ops and g.rep.fits(shape, size, kinds, repeats=repeats)]
             else:
                 out = [g for g in self.candidates(head, count)
                        if g.ops <= ops and not (is_run and g.rep.record.kind == "derivative")
-                       and g.rep.fits(shape, size, kinds, var_shape)]
+                       and g.rep.fits(shape, size, kinds, var_shape, repeats)]
             memo[k] = out
         return out
 

@@ -84,6 +84,7 @@ Match's SymPy attributes are read.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import time
@@ -92,7 +93,7 @@ from fractions import Fraction
 from . import expr as E
 from .errors import UsageError
 from .index import (Group, Index, Pattern, factor_symbol, factor_kinds, head_of, rename, shipped_index,
-                    target_size)
+                    target_repeats, target_size)
 from .normal import TRANSPOSE_INVARIANT, Normalizer, Structure, factors, same_dim, split_coeff
 from .printing import latex_name, to_latex, to_text
 from .shapes import Decl, Prod, Typed
@@ -650,7 +651,7 @@ class Query:
             from . import _typed
             typed = _typed(expr, symbols)
         self.typed = typed
-        self._vars, self._norms = {}, {}
+        self._vars, self._norms, self._atomic = {}, {}, {}
         self.decls = typed.symbols
         self.norm = Normalizer(self.decls)
         self.structure = Structure(self.norm)
@@ -997,7 +998,13 @@ _TANGENT = ("diagonal", "symmetric", "skew", "lower", "upper")
 
 def _tangent(decl):
     """The space a structured variable's gradient lies in (None: all matrices)."""
-    return next((w for w in _TANGENT if decl.has(w)), None)
+    return _tangent_of(tuple(decl.words))
+
+
+@functools.lru_cache(maxsize=None)
+def _tangent_of(words):
+    structure = Decl("matrix", 1, 1, words).structure
+    return next((w for w in _TANGENT if w in structure), None)
 
 
 def _projection(record, query, var_name, wrt):
@@ -1025,11 +1032,41 @@ def _project(norm, g, how):
     return norm.product([E.num(Fraction(1, 2)), norm.sum([g, norm.product([sign, norm.transpose(g)])])])
 
 
-def _conditions(pattern, query, binding, wrt, var=None):
-    rec = pattern.record
+def _worded(pattern):
+    """The pattern's symbols declared with structure words."""
     worded = pattern.plans.get("worded")
     if worded is None:
-        worded = pattern.plans["worded"] = frozenset(n for n, d in rec.symbols.items() if d.words)
+        worded = pattern.plans["worded"] = frozenset(n for n, d in pattern.record.symbols.items() if d.words)
+    return worded
+
+
+def _conditional(pattern, query, binding, wrt, var=None):
+    """Whether :func:`_conditions` is not empty (without writing them out)."""
+    if binding.equal:
+        return True
+    worded = _worded(pattern)
+    if worded.isdisjoint(binding.values):
+        return False
+    if var is None and wrt is not None:
+        var = E.sym(wrt)
+    rec, holds = pattern.record, query.structure.holds
+    for name, value in binding.values.items():
+        if name not in worded:
+            continue
+        words = rec.symbols[name].words
+        if name in pattern.variables and value == var:
+            declared = query.decls[wrt]
+            if not all(declared.has(w) for w in words):
+                return True
+        elif not all(holds(w, value) for w in words):
+            return True
+    return False
+
+
+def _conditions(pattern, query, binding, wrt, var=None):
+    """What the binding needs and the declarations do not establish, in words."""
+    rec = pattern.record
+    worded = _worded(pattern)
     if not binding.equal and worded.isdisjoint(binding.values):
         return []
     out = []
@@ -1056,9 +1093,8 @@ def _size_conditions(query, equal):
     if not equal:
         return []
     out, explained = [], set()
-    for name, decl in query.specialised(equal).items():
-        old = query.decls[name]
-        if old.rows != old.cols and decl.rows == decl.cols:
+    for name, old in query.decls.items():
+        if old.rows != old.cols and _find(old.rows, equal) == _find(old.cols, equal):
             out.append(f"{name} is square")
             explained |= {old.rows, old.cols}
     out += [f"sizes {a} = {b}" for a, b in equal.items() if a not in explained]
@@ -1089,25 +1125,22 @@ def _matches(group, query, target, scale, wrt, position, deadline):
         tries += 1
         if best is not None and tries > MAX_BINDINGS:
             break
-        conditions = _conditions(rep, query, b, wrt, var)
         if not projected:
             projection, note = _projection(rep.record, query, rep.variables[0], wrt)
             projected = True
-        if note:
-            conditions.append(note)
-        rank = (bool(conditions), len(b.absent))
+        rank = (bool(note) or _conditional(rep, query, b, wrt, var), len(b.absent))
         if best is not None and best[0] <= rank:
             continue
-        m = Match(rep, query, target, scale, b, wrt if var else None, conditions, projection, position)
+        m = Match(rep, query, target, scale, b, wrt if var else None, (), projection, position)
         if rep.may_echo and m.result_normal == m.target_normal:
             continue                     # an identity giving back the target says nothing
         best = (rank, m)
-        if rank == (False, 0):
-            break
+        if rank == (False, 0) or rank == (True, 0) and (note or _unavoidable(rep, query, target, wrt)):
+            break                        # no later binding can rank higher
     if best is None:
         return []
     m = best[1]
-    found = m.conditions
+    found = tuple(_conditions(rep, query, m._binding, wrt, var)) + ((note,) if note else ())
     out = []
     new, binding = Match.__new__, m.binding
     for pattern, names, dims in group.members:
@@ -1123,6 +1156,55 @@ def _matches(group, query, target, scale, wrt, position, deadline):
             c._result = c._norm = c._sympy = None
             out.append(c)
     return out
+
+
+#: structure words that only some parts of an expression can have (see _atomic_words)
+_ATOMIC_WORDS = frozenset({"diagonal", "lower", "upper", "orthogonal"})
+
+
+def _atomic_words(query, core):
+    """The :data:`_ATOMIC_WORDS` that a part of ``core`` (not ``core`` itself) might be shown to have.
+
+    :class:`~matident.normal.Structure` establishes these words for a product,
+    sum, transpose, inverse, ... only through parts that have them: ``I``,
+    symbols declared so, ``diag(...)`` (diagonal), scalars (diagonal,
+    triangular).  A wildcard binds parts of the target, so when no part has
+    such a word, no binding establishes it.
+    """
+    memo = query._atomic
+    out = memo.get(core)
+    if out is None:
+        norm, words = query.norm, set()
+        for node in itertools.islice(core.walk(), 1, None):
+            if node.op == E.IDENT:
+                words = set(_ATOMIC_WORDS)
+                break
+            if node.op == E.SYM:
+                words |= query.decls[node.value].structure & _ATOMIC_WORDS
+            if node.op == "diag" or norm.is_scalar(node):
+                words.add("diagonal")
+        if "diagonal" in words:
+            words |= {"lower", "upper"}
+        out = memo[core] = frozenset(words)
+    return out
+
+
+def _unavoidable(pattern, query, core, wrt):
+    """Whether every binding of ``pattern`` to ``core`` has a condition, judging by the declared
+    structure: of the variable (when it is the only one), or of a wildcard (an atomic word)."""
+    if pattern.expr.op == E.SYM:
+        return False                     # a lone wildcard binds ``core`` itself
+    rec = pattern.record
+    if len(pattern.variables) == 1:
+        declared = query.decls[wrt]
+        if not all(declared.has(w) for w in rec.symbols[pattern.variables[0]].words):
+            return True
+    needed = pattern.plans.get("atomic")
+    if needed is None:
+        needed = pattern.plans["atomic"] = frozenset(
+            w for n, d in rec.symbols.items() if n not in pattern.variables
+            for w in d.structure & _ATOMIC_WORDS)
+    return bool(needed) and not needed <= _atomic_words(query, core)
 
 
 def _is_sym(e, name):
@@ -1273,8 +1355,8 @@ def _lookup_target(index, query, target, position, is_run, variables, deadline):
     out = []
     for scale, core in _scale_split(norm, target, None):
         ops, shape, size = norm.ops(core), norm.shape(core), target_size(core)
-        kinds = factor_kinds(core, (), norm)
-        for group in index.fitting(head_of(core), None, ops, shape, size, kinds):
+        kinds, repeats = factor_kinds(core, (), norm), target_repeats(core, norm)
+        for group in index.fitting(head_of(core), None, ops, shape, size, kinds, repeats=repeats):
             out.extend(_matches(group, query, core, scale, None, position, deadline))
     for v in variables:
         var_shape = query.decls[v].shape
@@ -1283,8 +1365,9 @@ def _lookup_target(index, query, target, position, is_run, variables, deadline):
             if not count:
                 continue
             ops, shape, size = norm.ops(core), norm.shape(core), target_size(core)
-            kinds = factor_kinds(core, (v,), norm)
-            for group in index.fitting(head_of(core), count, ops, shape, size, kinds, var_shape, is_run):
+            kinds, repeats = factor_kinds(core, (v,), norm), target_repeats(core, norm)
+            for group in index.fitting(head_of(core), count, ops, shape, size, kinds, var_shape, is_run,
+                                       repeats):
                 out.extend(_matches(group, query, core, scale, v, position, deadline))
     return out
 

@@ -18,6 +18,7 @@ digits: column vector, a Greek name: scalar).
 from __future__ import annotations
 
 import difflib
+import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -62,6 +63,15 @@ class Prod:
         return "*".join(str(f) for f in self.factors)
 
 
+@functools.lru_cache(maxsize=None)
+def _implied(words):
+    """The structure words ``words`` imply (memoised: matching asks for them constantly)."""
+    out = set()
+    for w in words:
+        out |= STRUCTURES[w]
+    return frozenset(out)
+
+
 @dataclass(frozen=True)
 class Decl:
     """A symbol's declaration: kind, dimensions and structure words."""
@@ -77,10 +87,7 @@ class Decl:
     @property
     def structure(self):
         """The declared words together with everything they imply."""
-        out = set()
-        for w in self.words:
-            out |= STRUCTURES[w]
-        return frozenset(out)
+        return _implied(tuple(self.words))
 
     def has(self, word):
         return word in self.structure
