@@ -43,7 +43,8 @@ bind to (:class:`matident.normal.Structure`); what is not established is
 listed in :attr:`Match.conditions`, as are the record's own ``conditions``
 (free text, never established).  Sizes that shape inference invented for
 undeclared symbols may be equated, and that too is a condition (``C is
-square`` for ``inv(A + U @ C @ V)`` against the Woodbury identity).  A match
+square`` for ``inv(A + U @ C @ V)`` against the Woodbury identity), but
+never with 1 (that would make a matrix a vector, a vector a scalar).  A match
 with conditions is still returned, after the unconditional ones.
 
 *Structured variables.*  When the query's variable is more structured than
@@ -187,10 +188,16 @@ def _find(d, equal):
 
 
 def _equate(ctx, a, b, equal):
-    """``equal`` extended so that target dimensions a and b agree, or None."""
+    """``equal`` extended so that target dimensions a and b agree, or None.
+
+    A size is never equated with 1: that would turn a matrix into a vector
+    (or a vector into a scalar), which nobody means by leaving it undeclared.
+    """
     a, b = _find(a, equal), _find(b, equal)
     if same_dim(a, b):
         return equal
+    if a == 1 or b == 1:
+        return None
     if b in ctx.flexible:
         return {**equal, b: a}
     if a in ctx.flexible:

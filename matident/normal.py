@@ -170,6 +170,8 @@ class Normalizer:
 
     def _build(self, e):
         op = e.op
+        if op == E.IDENT and e.value == 1:
+            return E.num(1)                   # the 1x1 identity
         if op in (E.SYM, E.NUM, E.IDENT):
             return e
         args = [self.normal(a) for a in e.args]
@@ -274,8 +276,11 @@ class Normalizer:
                 elif f.op == E.MUL:
                     inner = [g for g in f.args if not self.is_scalar(g)]
                     scalars.extend(g for g in f.args if self.is_scalar(g))
-                    mats.extend(factors(self.product(inner), E.MATMUL) if len(inner) == 1
-                                else [self.product(inner)])
+                    body = self.product(inner)
+                    if body.op == E.IDENT:    # (2 I) @ x = 2 x
+                        ident = body
+                    else:
+                        mats.extend(factors(body, E.MATMUL) if len(inner) == 1 else [body])
                 else:
                     mats.append(f)
         rest, i = [], 0

@@ -407,6 +407,29 @@ def test_shipped_catalogue_trace_axb():
     assert m is not None and not m.conditions and text(m.result_tree) == "A.T @ B.T"
 
 
+def test_an_undeclared_size_is_never_equated_with_1():
+    # x.T @ x is no product of two square matrices: the vector x must not become a 1x1 "square"
+    found = matident.lookup("x.T @ x")
+    assert found and not any("square" in c or "= 1" in c for m in found for c in m.conditions)
+    assert find(found, "diagonal-matrices-commute") is None
+    assert find(found, "orthogonal-times-transpose-right") is None
+
+
+def test_results_drop_identity_factors_and_the_1x1_identity():
+    found = matident.lookup("x.T @ x", wrt="x")
+    m = find(found, "xtbx-derivative")                    # (B + B^T) x at B = I
+    assert m is not None and m.binding_text() == "B = I" and text(m.result_tree) == "2 * x"
+    m = find(matident.lookup("lam * tr(X)", wrt="lam"), "scaled-identity-jacobian")
+    assert m is not None and text(m.result_tree) == "tr(X)"     # not I * tr(X) with a 1x1 I
+
+
+def test_normal_form_of_scaled_identity_factors():
+    norm = Normalizer({"x": infer(parse_expr("x"), {"x": "vector n"}).symbols["x"]})
+    two_i_x = parse_expr("(2 * I) @ x")
+    typed = infer(two_i_x, {"x": "vector n"}, implicit=True)
+    assert text(norm.normal(typed.expr)) == "2 * x"
+
+
 def test_cli_lookup_trace():
     out = run_cli("tr(A @ X @ B)", "--wrt", "X")
     assert out.returncode == 0, out.stderr
