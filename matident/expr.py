@@ -37,10 +37,13 @@ class Expr:
     __slots__ = ("op", "args", "value", "_hash")
 
     def __init__(self, op, args=(), value=None):
-        object.__setattr__(self, "op", op)
-        object.__setattr__(self, "args", tuple(args))
-        object.__setattr__(self, "value", value)
-        object.__setattr__(self, "_hash", hash((op, self.args, _value_key(value))))
+        args = tuple(args)
+        _set_op(self, op)
+        _set_args(self, args)
+        _set_value(self, value)
+        # from the children's stored hashes: no Python-level __hash__ call per child
+        _set_hash(self, hash((op, tuple([a._hash for a in args]),
+                              (type(value).__name__, value) if type(value) in _NUMBER_TYPES else value)))
 
     def __setattr__(self, name, value):
         raise AttributeError("Expr is immutable")
@@ -114,6 +117,7 @@ class Expr:
 
 
 _NUMBER_TYPES = (int, float, Fraction)
+_set_op, _set_args, _set_value, _set_hash = (Expr.__dict__[k].__set__ for k in ("op", "args", "value", "_hash"))
 
 
 def _value_key(value):

@@ -658,7 +658,7 @@ class Query:
             from . import _typed
             typed = _typed(expr, symbols)
         self.typed = typed
-        self._vars, self._norms, self._atomic = {}, {}, {}
+        self._vars, self._norms, self._atomic, self._repeats = {}, {}, {}, {}
         self.decls = typed.symbols
         self.norm = Normalizer(self.decls)
         self.structure = Structure(self.norm)
@@ -674,6 +674,13 @@ class Query:
         out = self._vars.get(name)
         if out is None:
             out = self._vars[name] = E.sym(name)
+        return out
+
+    def repeats(self, core):
+        """:func:`~matident.index.target_repeats` of a sub-tree (memoised)."""
+        out = self._repeats.get(core)
+        if out is None:
+            out = self._repeats[core] = target_repeats(core, self.norm)
         return out
 
     def specialised(self, equal):
@@ -1362,7 +1369,7 @@ def _lookup_target(index, query, target, position, is_run, variables, deadline):
     out = []
     for scale, core in _scale_split(norm, target, None):
         ops, shape, size = norm.ops(core), norm.shape(core), target_size(core)
-        kinds, repeats = factor_kinds(core, (), norm), target_repeats(core, norm)
+        kinds, repeats = factor_kinds(core, (), norm), query.repeats(core)
         for group in index.fitting(head_of(core), None, ops, shape, size, kinds, repeats=repeats):
             out.extend(_matches(group, query, core, scale, None, position, deadline))
     for v in variables:
@@ -1372,7 +1379,7 @@ def _lookup_target(index, query, target, position, is_run, variables, deadline):
             if not count:
                 continue
             ops, shape, size = norm.ops(core), norm.shape(core), target_size(core)
-            kinds, repeats = factor_kinds(core, (v,), norm), target_repeats(core, norm)
+            kinds, repeats = factor_kinds(core, (v,), norm), query.repeats(core)
             for group in index.fitting(head_of(core), count, ops, shape, size, kinds, var_shape, is_run,
                                        repeats):
                 out.extend(_matches(group, query, core, scale, v, position, deadline))
