@@ -113,6 +113,15 @@ class Pattern:
     def is_wildcard(self, name):
         return name not in self.variables
 
+    def __getstate__(self):
+        # ``plans`` is the matcher's memo (keyed by node identity in part): never pickled
+        return {k: getattr(self, k) for k in self.__slots__ if k != "plans"}
+
+    def __setstate__(self, state):
+        for k, v in state.items():
+            setattr(self, k, v)
+        self.plans = {}
+
     def __repr__(self):
         return f"<Pattern {self.record.id}: {self.expr}>"
 

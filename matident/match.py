@@ -143,7 +143,7 @@ class _Context:
     """What unification of one pattern against one query needs."""
 
     __slots__ = ("pattern", "decls", "pnorm", "norm", "wrt", "flexible", "deadline", "steps",
-                 "variables", "several", "shapes")
+                 "variables", "several", "shapes", "absorbers")
 
     def __init__(self, pattern, norm, wrt, flexible, deadline):
         self.pattern, self.decls, self.pnorm = pattern, pattern.record.symbols, pattern.norm
@@ -154,7 +154,11 @@ class _Context:
         shapes = pattern.plans.get("shapes")
         if shapes is None:
             shapes = pattern.plans["shapes"] = {n: d.shape for n, d in self.decls.items()}
+            # absorber() of every node of the pattern, by identity (the nodes live as long as
+            # the pattern; a node that is not one of them is simply not found)
+            pattern.plans["absorbers"] = {id(n): self.absorber(n) for n in pattern.expr.walk()}
         self.shapes = shapes
+        self.absorbers = pattern.plans["absorbers"]
 
     def tick(self, every=_TICK):
         """Count a step; every ``every`` steps, stop if the time is up."""
@@ -179,6 +183,9 @@ class _Context:
         if not self.several and name in self.variables:
             return None
         return name
+
+
+_UNKNOWN = object()
 
 
 def _find(d, equal):
@@ -352,7 +359,9 @@ def _run(ctx, pf, tf, i, j, b, scale):
             yield b
         return
     p = pf[i]
-    name = ctx.absorber(p)
+    name = ctx.absorbers.get(id(p), _UNKNOWN)
+    if name is _UNKNOWN:
+        name = ctx.absorber(p)
     last = i + 1 == len(pf)
     if name is None:
         if j < len(tf) and _may_match(ctx, p, tf[j]):

@@ -366,6 +366,18 @@ def test_renamed_copies_share_a_group(cat):
     assert index.groups == len([r for r in cat if not Pattern(r).trivial])
 
 
+
+def test_an_index_pickled_after_lookups_matches_alike(cat):
+    # the matcher memoises facts on the patterns, some by node identity: never pickled
+    import pickle
+    index = Index(cat)
+    before = [str(m) for m in lookup("tr(A @ X @ B)", "X", catalogue=index)]
+    assert any(g.rep.plans for gs in index.buckets.values() for g in gs)
+    copy = pickle.loads(pickle.dumps(index))
+    assert not any(g.rep.plans for gs in copy.buckets.values() for g in gs)
+    assert [str(m) for m in lookup("tr(A @ X @ B)", "X", catalogue=copy)] == before
+
+
 # -- SymPy boundary and display ------------------------------------------------------------
 
 def test_sympy_in_and_out(cat):
