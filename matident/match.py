@@ -231,6 +231,8 @@ def _bind_dims(ctx, pshape, tshape, b):
                 return None
             continue
         elif isinstance(p, Prod):
+            if any(type(f) is str and f not in dims for f in p.factors):
+                continue                      # checked when the binding is complete (_settled)
             mapped = Prod(tuple(dims.get(f, f) if isinstance(f, str) else f for f in p.factors))
             equal = equal if same_dim(mapped, t) else None
         elif p != t:
@@ -274,8 +276,56 @@ def unify(pattern, target, norm, wrt=None, *, flexible=frozenset(), binding=None
         raise UsageError("a derivative or differential pattern needs the variable (wrt)")
     ctx = _Context(pattern, norm, wrt if pattern.variables else None, flexible, deadline)
     if pattern.expr.op == E.MUL:
-        return _product(ctx, pattern.expr, target, binding or Binding(), root=True)
-    return _unify(ctx, pattern.expr, target, binding or Binding())
+        found = _product(ctx, pattern.expr, target, binding or Binding(), root=True)
+    else:
+        found = _unify(ctx, pattern.expr, target, binding or Binding())
+    products = pattern.plans.get("products")
+    if products is None:
+        products = pattern.plans["products"] = tuple(
+            n for n, shape in ctx.shapes.items() if any(isinstance(d, Prod) for d in shape))
+    return _settled(ctx, found, products) if products else found
+
+
+def _settled(ctx, found, products):
+    """The bindings of ``found`` whose product dimensions (``vector m*n``) hold.
+
+    A product dimension is checked when its factors are bound: usually by
+    another symbol (``M: matrix m n``).  Factors bound nowhere else take the
+    target's remaining factors in order.
+    """
+    for b in found:
+        dims = dict(b.dims)
+        for name in products:
+            value = b.values.get(name)
+            if value is None or not _settle_dims(ctx, ctx.shapes[name], ctx.norm.shape(value), dims):
+                break
+        else:
+            yield b.but(dims=dims)
+
+
+def _settle_dims(ctx, pshape, tshape, dims):
+    """Bind the free factors of the product dimensions of ``pshape`` and check them (in place)."""
+    for p, t in zip(pshape, tshape):
+        if not isinstance(p, Prod):
+            continue
+        free = [f for f in p.factors if type(f) is str and f not in dims]
+        if free:
+            rest = list(t.factors) if isinstance(t, Prod) else [t]
+            for f in p.factors:
+                if f in free:
+                    continue
+                d = dims.get(f, f) if type(f) is str else f
+                match = next((i for i, r in enumerate(rest) if same_dim(r, d)), None)
+                if match is None:
+                    return False
+                del rest[match]
+            if len(rest) != len(free):
+                return False
+            dims.update(zip(free, rest))
+        mapped = Prod(tuple(dims.get(f, f) if type(f) is str else f for f in p.factors))
+        if not same_dim(mapped, t):
+            return False
+    return True
 
 
 def _unify(ctx, p, t, b):

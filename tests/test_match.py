@@ -442,6 +442,13 @@ def test_normal_form_of_scaled_identity_factors():
     assert text(norm.normal(typed.expr)) == "2 * x"
 
 
+def test_product_dimensions_bind_under_any_names():
+    # inner-product-vec declares w: vector m*n; the query's sizes have other names
+    for decls in ({"v": "vector p*q", "A": "matrix p q"}, {"v": "vector q*p", "A": "matrix p q"}):
+        m = find(matident.lookup("tr(v.T @ vec(A))", symbols=decls), "inner-product-vec")
+        assert m is not None and not m.conditions and m.binding_text() == "w = v, M = A"
+
+
 def test_cli_lookup_trace():
     out = run_cli("tr(A @ X @ B)", "--wrt", "X")
     assert out.returncode == 0, out.stderr
