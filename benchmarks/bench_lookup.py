@@ -10,7 +10,10 @@
 
 In-process times are CPU times (``time.process_time``, median of
 ``--repeat`` runs), so that other load on the machine does not distort the
-ratios; (c) is wall-clock time, the median of interleaved runs.
+ratios, and the four timings of a query (lookup, 10x lookup, the two
+parses) are interleaved round by round, so that the machine's speed
+drifting between phases does not either; (c) is wall-clock time, the
+median of interleaved runs.
 
 Run from the repository root::
 
@@ -66,15 +69,6 @@ QUERIES = [
 ]
 
 
-def _median_time(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t = time.process_time()
-        fn()
-        times.append(time.process_time() - t)
-    return statistics.median(times)
-
-
 def _inflated(records, copies):
     """``records`` plus ``copies - 1`` renamed copies of each (new ids, names and dimensions)."""
     out = list(records)
@@ -94,12 +88,28 @@ def _inflated(records, copies):
     return Catalogue(out)
 
 
-def _lookup_times(index, repeat):
+def _interleaved(fns, repeat):
+    """Median CPU time of each of ``fns``, timed in turn within each of ``repeat`` rounds."""
+    times = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, out in zip(fns, times):
+            t = time.process_time()
+            fn()
+            out.append(time.process_time() - t)
+    return [statistics.median(t) for t in times]
+
+
+def _query_times(index, big, repeat):
+    """Per query: (lookup, lookup in the 10x catalogue, matident.parse, parse_expr + infer)."""
     out = []
     for text, wrt, symbols in QUERIES:
-        lookup(text, wrt, symbols=symbols, catalogue=index)          # warm memo tables
-        out.append(_median_time(lambda: lookup(text, wrt, symbols=symbols, catalogue=index), repeat))
-    return out
+        for where in (index, big):
+            lookup(text, wrt, symbols=symbols, catalogue=where)     # warm memo tables
+        out.append(_interleaved([lambda: lookup(text, wrt, symbols=symbols, catalogue=index),
+                                 lambda: lookup(text, wrt, symbols=symbols, catalogue=big),
+                                 lambda: matident.parse(text, symbols),
+                                 lambda: infer(parse_expr(text), symbols, implicit=True)], repeat))
+    return [list(column) for column in zip(*out)]
 
 
 LOOKUP_CMD = [sys.executable, "-m", "matident", "lookup", "tr(A @ X @ B)", "--wrt", "X"]
@@ -139,10 +149,8 @@ def main(argv=None):
     index = Index(records)
     print(f"catalogue: {len(records)} records; {len(QUERIES)} queries; time limit {TIME_LIMIT} s")
 
-    t_lookup = _lookup_times(index, args.repeat)
-    t_sympy = [_median_time(lambda: matident.parse(q, s), args.repeat) for q, _, s in QUERIES]
-    t_tree = [_median_time(lambda: infer(parse_expr(q), s, implicit=True), args.repeat)
-              for q, _, s in QUERIES]
+    big = Index(_inflated(records, 10))
+    t_lookup, t_big, t_sympy, t_tree = _query_times(index, big, args.repeat)
     med_l, med_s, med_t = map(statistics.median, (t_lookup, t_sympy, t_tree))
     counts = [len(lookup(q, w, symbols=s, catalogue=index)) for q, w, s in QUERIES]
     print(f"(a) median lookup {med_l * 1e3:.3f} ms ({statistics.median(counts)} matches median, "
@@ -153,8 +161,6 @@ def main(argv=None):
           f" (to matident.parse), {statistics.median(a / b for a, b in zip(t_lookup, t_tree)):.2f}"
           f" (to parse_expr+infer)")
 
-    big = Index(_inflated(records, 10))
-    t_big = _lookup_times(big, args.repeat)
     med_b = statistics.median(t_big)
     print(f"(b) 10x catalogue ({len(big)} records, {big.groups} groups): median lookup "
           f"{med_b * 1e3:.3f} ms, growth {med_b / med_l:.2f}x  (goal <= 1.5)")
