@@ -297,13 +297,13 @@ def _settled(ctx, found, products):
         dims = dict(b.dims)
         for name in products:
             value = b.values.get(name)
-            if value is None or not _settle_dims(ctx, ctx.shapes[name], ctx.norm.shape(value), dims):
+            if value is None or not _settle_dims(ctx.shapes[name], ctx.norm.shape(value), dims):
                 break
         else:
             yield b.but(dims=dims)
 
 
-def _settle_dims(ctx, pshape, tshape, dims):
+def _settle_dims(pshape, tshape, dims):
     """Bind the free factors of the product dimensions of ``pshape`` and check them (in place)."""
     for p, t in zip(pshape, tshape):
         if not isinstance(p, Prod):
