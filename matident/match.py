@@ -242,8 +242,11 @@ def _bind_dims(ctx, pshape, tshape, b):
     return dims, equal
 
 
-def _bind(ctx, name, value, b):
-    """``b`` extended by ``name -> value``, or None if that is inconsistent."""
+def _bind(ctx, name, value, b, fit=None):
+    """``b`` extended by ``name -> value``, or None if that is inconsistent.
+
+    ``fit``: :func:`_bind_dims` of the value's shape, when the caller has it.
+    """
     variables, wrt = ctx.variables, ctx.wrt
     if name in variables:
         if (value.op != E.SYM or value.value != wrt) and (len(variables) == 1 or wrt in ctx.norm.names(value)):
@@ -253,9 +256,10 @@ def _bind(ctx, name, value, b):
     old = b.values.get(name)
     if old is not None:
         return b if old is value or old == value else None
-    fit = _bind_dims(ctx, ctx.shapes[name], ctx.norm._shape.get(value) or ctx.norm.shape(value), b)
     if fit is None:
-        return None
+        fit = _bind_dims(ctx, ctx.shapes[name], ctx.norm._shape.get(value) or ctx.norm.shape(value), b)
+        if fit is None:
+            return None
     out = Binding.__new__(Binding)
     out.values, out.dims, out.equal, out.absent, out.scale = \
         {**b.values, name: value}, fit[0], fit[1], b.absent, b.scale
@@ -371,7 +375,7 @@ def _unify(ctx, p, t, b):
         for rotation in ctx.norm.rotations(t.args[0]):
             if p0 is not None and not _may_match(ctx, p0, rotation[0]):
                 continue
-            yield from _run(ctx, pf, rotation, 0, 0, b, None)
+            yield from _chain_all(ctx, pf, rotation, b, None)
     elif op in TRANSPOSE_INVARIANT:
         yield from _unify(ctx, p.args[0], t.args[0], b)
         flipped = ctx.norm.transpose(t.args[0])
@@ -392,21 +396,30 @@ def _sequence(ctx, ps, ts, b):
 def _chain(ctx, pf, t, b):
     """Pattern product factors ``pf`` against target ``t``."""
     if t.op == E.MATMUL:
-        yield from _run(ctx, pf, t.args, 0, 0, b, None)
+        yield from _chain_all(ctx, pf, t.args, b, None)
         return
     if t.op == E.MUL:           # s * (P @ Q): one wildcard may take the scalar s
         scal = [f for f in t.args if ctx.norm.is_scalar(f)]
         mats = [f for f in t.args if not ctx.norm.is_scalar(f)]
         if scal and len(mats) == 1:
-            yield from _run(ctx, pf, factors(mats[0], E.MATMUL), 0, 0, b, ctx.norm.product(scal))
-    yield from _run(ctx, pf, (t,), 0, 0, b, None)
+            yield from _chain_all(ctx, pf, factors(mats[0], E.MATMUL), b, ctx.norm.product(scal))
+    yield from _chain_all(ctx, pf, (t,), b, None)
 
 
-def _run(ctx, pf, tf, i, j, b, scale):
-    """Match pattern factors pf[i:] to target factors tf[j:]; ``scale`` must go to a wildcard."""
+def _chain_all(ctx, pf, tf, b, scale):
+    """The bindings of pattern factors ``pf`` to target factors ``tf``, in order (a list: the runs
+    are short, and building it in one go costs less than a generator per factor)."""
+    out = []
+    _run(ctx, pf, tf, 0, 0, b, scale, out)
+    return out
+
+
+def _run(ctx, pf, tf, i, j, b, scale, out):
+    """Append to ``out`` the matches of pattern factors pf[i:] to target factors tf[j:];
+    ``scale`` must go to a wildcard."""
     if i == len(pf):
         if j == len(tf) and scale is None:
-            yield b
+            out.append(b)
         return
     p = pf[i]
     name = ctx.absorbers.get(id(p), _UNKNOWN)
@@ -423,15 +436,15 @@ def _run(ctx, pf, tf, i, j, b, scale):
                 if b2 is None:
                     return
                 if last:
-                    yield b2
+                    out.append(b2)
                 else:
-                    yield from _run(ctx, pf, tf, i + 1, j + 1, b2, scale)
+                    _run(ctx, pf, tf, i + 1, j + 1, b2, scale, out)
                 return
             for b2 in _unify(ctx, p, tf[j], b):
                 if last:
-                    yield b2
+                    out.append(b2)
                 else:
-                    yield from _run(ctx, pf, tf, i + 1, j + 1, b2, scale)
+                    _run(ctx, pf, tf, i + 1, j + 1, b2, scale, out)
         return
     plan = _plan(ctx, pf, i)
     need, shape, vanishes, fixed_after, wildcard = plan
@@ -445,35 +458,40 @@ def _run(ctx, pf, tf, i, j, b, scale):
         k = j + (0 if bound.op == E.IDENT else len(factors(bound, E.MATMUL)))
         lengths = [k] if k in lengths else []
     shapes = norm._shape
+    transposed = p.op == E.TRANSPOSE
     for k in lengths:
         ctx.steps += 1
         if ctx.steps % _TICK == 0:
             ctx.check()
+        fit = None
         if k > j:
             if constant and ctx.wrt in norm.names(tf[k - 1]):
                 break                                 # longer runs are not constant either
             first, final = tf[j], tf[k - 1]
             rows = (shapes.get(first) or norm.shape(first))[0]
             cols = (shapes.get(final) or norm.shape(final))[1]
-            if _bind_dims(ctx, shape, (rows, cols), b) is None:
+            fit = _bind_dims(ctx, shape, (rows, cols), b)
+            if fit is None:
                 continue
+            if transposed:
+                fit = None                            # _bind pairs the dimensions in another order
             value = norm.chain(tf[j:k])
         else:
             value = norm.ident(norm.shape(tf[j])[0] if j < len(tf) else norm.shape(tf[j - 1])[1])
         for taken in ((None, scale) if scale is not None else (None,)):
             v = value if taken is None else norm.product([taken, value])
-            if p.op == E.TRANSPOSE:
+            if transposed:
                 v = norm.transpose(v)
-            b2 = _bind(ctx, name, v, b)
+            b2 = _bind(ctx, name, v, b, fit if taken is None else None)
             if b2 is None:
                 continue
             if k == j:
                 b2 = b2.but(absent=b2.absent + (name,))
             if last:
                 if k == len(tf) and (taken is not None or scale is None):
-                    yield b2
+                    out.append(b2)
                 continue
-            yield from _run(ctx, pf, tf, i + 1, k, b2, scale if taken is None else None)
+            _run(ctx, pf, tf, i + 1, k, b2, scale if taken is None else None, out)
 
 
 def _plan(ctx, pf, i):
@@ -825,7 +843,7 @@ class Match:
     """
 
     __slots__ = ("pattern", "identity", "query", "core", "scale", "wrt", "conditions", "projection",
-                 "position", "_binding", "_names", "_result", "_norm", "_sympy")
+                 "position", "_binding", "_names", "_result", "_norm", "_memo")
 
     def __init__(self, pattern, query, target, scale, binding, wrt, conditions, projection, position,
                  names=None):
@@ -841,7 +859,7 @@ class Match:
         self._binding = binding              # of the group's representative when names is given
         self._names = names                  # (symbol, dimension) renamings to the representative
         self._result = self._norm = None
-        self._sympy = None
+        self._memo = None
 
     @property
     def binding(self):
@@ -910,7 +928,7 @@ class Match:
                 norm = self.query._norms.get(k)
                 if norm is None:
                     if equal:
-                        norm = Normalizer({**self.query.specialised(equal), **extra})
+                        norm = self.query.norm.over({**self.query.specialised(equal), **extra})
                     else:
                         norm = self.query.norm.extended(extra)
                     self.query._norms[k] = norm
@@ -921,6 +939,14 @@ class Match:
 
     def _free(self):
         """Symbols of the rhs that the lhs does not bind (an expansion point, say): new names, decls."""
+        if self._memo is None:
+            self._memo = {}
+        out = self._memo.get("free")
+        if out is None:
+            out = self._memo["free"] = self._free_symbols()
+        return out
+
+    def _free_symbols(self):
         rec = self.identity
         bound = set(self.binding.values) | set(rec.differentials)
         taken = set(self.query.decls)
@@ -964,12 +990,12 @@ class Match:
 
     # -- SymPy ---------------------------------------------------------------
     def _to_sympy(self, name, tree):
-        if self._sympy is None:
-            self._sympy = {}
-        if name not in self._sympy:
+        if self._memo is None:
+            self._memo = {}
+        if name not in self._memo:
             from .sympy_bridge import to_sympy
-            self._sympy[name] = to_sympy(tree, self._result_norm().decls)
-        return self._sympy[name]
+            self._memo[name] = to_sympy(tree, self._result_norm().decls)
+        return self._memo[name]
 
     @property
     def target(self):
@@ -1205,7 +1231,8 @@ def _matches(group, query, target, scale, wrt, position, deadline):
         if best is not None and best[0] <= rank:
             continue
         m = Match(rep, query, target, scale, b, wrt if var else None, (), projection, position)
-        if rep.may_echo and m.result_normal == m.target_normal:
+        if rep.may_echo and _may_give_back(rep, query, target, scale, b) \
+                and m.result_normal == m.target_normal:
             continue                     # an identity giving back the target says nothing
         best = (rank, m)
         if rank == (False, 0) or rank == (True, 0) and (note or _unavoidable(rep, query, target, wrt)):
@@ -1226,9 +1253,30 @@ def _matches(group, query, target, scale, wrt, position, deadline):
                 pattern, pattern.record, query, target, scale, m.wrt
             c.conditions = tuple(found + pattern.record.conditions)
             c.projection, c.position, c._binding, c._names = m.projection, position, binding, (names, dims)
-            c._result = c._norm = c._sympy = None
+            c._result = c._norm = c._memo = None
             out.append(c)
     return out
+
+
+def _may_give_back(pattern, query, core, scale, b):
+    """Whether the instantiated rhs might normalise to the target (``scale * core``).
+
+    Normal forms never gain a symbol, so each symbol of ``core`` must come
+    from a value the rhs uses or from a carried factor; this rules out most
+    bindings without building the rhs (``Q Q^T = I`` never gives back ``A A^T``).
+    """
+    used = pattern.plans.get("rhs symbols")
+    if used is None:
+        used = pattern.plans["rhs symbols"] = frozenset(pattern.record.rhs_expr.symbols())
+    names = query.norm.names
+    have = set()
+    for name, value in b.values.items():
+        if name in used:
+            have |= names(value)
+    for factor in (scale, b.scale):
+        if factor is not None:
+            have |= names(factor)
+    return names(core) <= have
 
 
 #: structure words that only some parts of an expression can have (see _atomic_words)

@@ -109,7 +109,22 @@ class Normalizer:
 
     def extended(self, extra):
         """A normalizer over these declarations plus ``extra``."""
-        return Normalizer({**self.decls, **extra})
+        return self.over({**self.decls, **extra})
+
+    def over(self, decls):
+        """A normalizer over ``decls``, which must declare this one's symbols with the same
+        structure words and the same sizes, up to equating sizes other than 1 (``decls``
+        may add symbols).
+
+        Normal forms depend on sizes only through which of them are 1, so the two
+        share their memo tables (a new one starts warm), all but the shapes.
+        """
+        out = Normalizer.__new__(Normalizer)
+        out.decls, out._shape = decls, {}
+        out._normal, out._names, out._ops, out._rotations, out._chains = \
+            self._normal, self._names, self._ops, self._rotations, self._chains
+        out._transposes, out._flips, out._idents = self._transposes, self._flips, self._idents
+        return out
 
     # -- facts about trees ---------------------------------------------------
 

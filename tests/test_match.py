@@ -258,6 +258,34 @@ def test_an_identity_that_gives_the_target_back_is_dropped_alone(cat):
     assert find(lookup("y.T @ B @ y", catalogue=cat), "t-quad-symmetric-part") is not None
 
 
+@pytest.mark.parametrize("query, decls, expected", [
+    ("X @ X", None, False),                          # D E = E D with D = E = X
+    ("D @ D @ D", {"D": "diagonal n"}, False),       # with D = D, E = D @ D (or the other way)
+    ("A @ B", {"A": "diagonal n", "B": "diagonal n"}, True),
+    ("B @ A @ C", {"A": "diagonal n", "B": "diagonal n", "C": "diagonal n"}, True),
+])
+def test_a_commutation_that_gives_the_target_back_is_dropped(query, decls, expected):
+    found = matident.lookup(query, symbols=decls)
+    assert (find(found, "diagonal-matrices-commute") is not None) == expected
+
+
+def test_an_identity_whose_rhs_drops_symbols_is_kept():
+    # Q Q^T = I cannot give Q Q^T back: its rhs keeps no symbol of the target
+    m = find(matident.lookup("Q @ Q.T", symbols={"Q": "orthogonal n"}), "orthogonal-times-transpose-right")
+    assert m is not None and not m.conditions and text(m.result_tree) == "I"
+
+
+def test_a_normalizer_over_equated_sizes_shares_normal_forms_not_shapes():
+    decls = infer(parse_expr("A @ B"), {}, implicit=True).symbols
+    base = Normalizer(decls)
+    tree = infer(parse_expr("(A @ B).T"), decls).expr
+    rows, cols = decls["A"].rows, decls["A"].cols
+    square = base.over({**decls, "A": type(decls["A"])("matrix", rows, rows, ())})
+    assert base.normal(tree) is square.normal(tree)          # one memo table
+    assert base.shape(parse_expr("A")) == (rows, cols)
+    assert square.shape(parse_expr("A")) == (rows, rows)
+
+
 # -- structure and conditions -----------------------------------------------------------
 
 def test_a_side_condition_that_is_not_established_is_reported(cat):
