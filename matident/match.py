@@ -430,9 +430,11 @@ def _run(ctx, pf, tf, i, j, b, scale, out):
         if j < len(tf) and _may_match(ctx, p, tf[j]):
             if last and (j + 1 != len(tf) or scale is not None):
                 return
-            if p.op == E.SYM:                 # the variable: bind it directly
-                ctx.tick()
-                b2 = _bind(ctx, p.value, tf[j], b)
+            op = p.op
+            if op == E.SYM or op == E.TRANSPOSE and p.args[0].op == E.SYM:
+                ctx.tick()                    # the variable or its transpose: bind it directly
+                b2 = _bind(ctx, p.value, tf[j], b) if op == E.SYM else \
+                    _bind(ctx, p.args[0].value, tf[j].args[0], b)     # _may_match: tf[j] is var^T
                 if b2 is None:
                     return
                 if last:
@@ -534,12 +536,15 @@ def _plausible(pattern, p, t, norm):
     if op == E.MATMUL:                        # every factor but an absent one takes a target factor
         if t.op == E.MUL:
             return True
-        vanish, several = pattern.vanish, len(pattern.variables) >= 2
-        need = 0
-        for f in p.args:
-            name = factor_symbol(f)
-            if name is None or name not in vanish or (not several and name in pattern.variables):
-                need += 1
+        needs = pattern.plans.get("needs")
+        if needs is None:
+            needs = pattern.plans["needs"] = {}
+        need = needs.get(id(p))               # by identity: p is a node of the pattern
+        if need is None:
+            vanish, several = pattern.vanish, len(pattern.variables) >= 2
+            need = needs[id(p)] = sum(
+                1 for f in p.args if (name := factor_symbol(f)) is None or name not in vanish
+                or (not several and name in pattern.variables))
         return (len(t.args) if t.op == E.MATMUL else 1) >= need
     if op == E.ADD:                           # every term takes at least one target term
         return t.op == E.ADD and len(t.args) >= len(p.args)
@@ -1239,8 +1244,10 @@ def _matches(group, query, target, scale, wrt, position, deadline):
             break                        # no later binding can rank higher
     if best is None:
         return []
-    m = best[1]
-    found = tuple(_conditions(rep, query, m._binding, wrt, var)) + ((note,) if note else ())
+    (conditional, _), m = best
+    found = ()                       # _conditional() is False exactly when _conditions() is empty
+    if conditional:
+        found = tuple(_conditions(rep, query, m._binding, wrt, var)) + ((note,) if note else ())
     out = []
     new, binding = Match.__new__, m.binding
     for pattern, names, dims in group.members:
