@@ -952,13 +952,13 @@ class Match:
         return out
 
     def _free_symbols(self):
-        rec = self.identity
-        bound = set(self.binding.values) | set(rec.differentials)
-        taken = set(self.query.decls)
+        rec, values = self.identity, self.binding.values
+        free = [n for n in _rhs_symbols(self.pattern) if n not in values and n not in rec.differentials]
         mapping, decls = {}, {}
-        for name in rec.rhs_expr.symbols():
-            if name in bound:
-                continue
+        if not free:
+            return mapping, decls
+        taken, dims = set(self.query.decls), self.dims
+        for name in free:
             new, i = name, 0
             while new in taken:
                 i += 1
@@ -966,7 +966,7 @@ class Match:
             taken.add(new)
             d = rec.symbols[name]
             mapping[name] = E.sym(new)
-            decls[new] = Decl(d.kind, self.dims.get(d.rows, d.rows), self.dims.get(d.cols, d.cols), d.words)
+            decls[new] = Decl(d.kind, dims.get(d.rows, d.rows), dims.get(d.cols, d.cols), d.words)
         return mapping, decls
 
     @property
@@ -1272,9 +1272,7 @@ def _may_give_back(pattern, query, core, scale, b):
     from a value the rhs uses or from a carried factor; this rules out most
     bindings without building the rhs (``Q Q^T = I`` never gives back ``A A^T``).
     """
-    used = pattern.plans.get("rhs symbols")
-    if used is None:
-        used = pattern.plans["rhs symbols"] = frozenset(pattern.record.rhs_expr.symbols())
+    used = _rhs_symbols(pattern)
     names = query.norm.names
     have = set()
     for name, value in b.values.items():
@@ -1284,6 +1282,14 @@ def _may_give_back(pattern, query, core, scale, b):
         if factor is not None:
             have |= names(factor)
     return names(core) <= have
+
+
+def _rhs_symbols(pattern):
+    """The symbol names of the record's rhs, sorted (memoised on the pattern)."""
+    out = pattern.plans.get("rhs symbols")
+    if out is None:
+        out = pattern.plans["rhs symbols"] = tuple(pattern.record.rhs_expr.symbols())
+    return out
 
 
 #: structure words that only some parts of an expression can have (see _atomic_words)
