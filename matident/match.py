@@ -864,7 +864,7 @@ class Match:
         self._binding = binding              # of the group's representative when names is given
         self._names = names                  # (symbol, dimension) renamings to the representative
         self._result = self._norm = None
-        self._memo = None
+        self._memo = None                    # computed on first use: "free" symbols, SymPy forms
 
     @property
     def binding(self):
@@ -932,10 +932,12 @@ class Match:
                 k = (frozenset(equal.items()), frozenset(extra.items()))
                 norm = self.query._norms.get(k)
                 if norm is None:
-                    if equal:
-                        norm = self.query.norm.over({**self.query.specialised(equal), **extra})
-                    else:
+                    if not equal:
                         norm = self.query.norm.extended(extra)
+                    elif not extra:
+                        norm = self.query.norm.over(self.query.specialised(equal))
+                    else:
+                        norm = Normalizer({**self.query.specialised(equal), **extra})
                     self.query._norms[k] = norm
                 self._norm = norm
             else:

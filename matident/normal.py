@@ -109,15 +109,15 @@ class Normalizer:
 
     def extended(self, extra):
         """A normalizer over these declarations plus ``extra``."""
-        return self.over({**self.decls, **extra})
+        return Normalizer({**self.decls, **extra})
 
     def over(self, decls):
-        """A normalizer over ``decls``, which must declare this one's symbols with the same
-        structure words and the same sizes, up to equating sizes other than 1 (``decls``
-        may add symbols).
+        """A normalizer over ``decls``, which must declare exactly this one's symbols, with the
+        same structure words and the same sizes up to equating sizes other than 1.
 
         Normal forms depend on sizes only through which of them are 1, so the two
-        share their memo tables (a new one starts warm), all but the shapes.
+        share their memo tables (a new one starts warm), all but the shapes.  (Not for
+        added symbols: two extensions could declare one new name differently.)
         """
         out = Normalizer.__new__(Normalizer)
         out.decls, out._shape = decls, {}

@@ -284,6 +284,11 @@ def test_a_normalizer_over_equated_sizes_shares_normal_forms_not_shapes():
     assert base.normal(tree) is square.normal(tree)          # one memo table
     assert base.shape(parse_expr("A")) == (rows, cols)
     assert square.shape(parse_expr("A")) == (rows, rows)
+    # extensions never share: two matches may each bring their own free symbol c
+    c_t = parse_expr("c.T")
+    as_scalar = base.extended({"c": infer(parse_expr("c"), {"c": "scalar"}).symbols["c"]})
+    as_vector = base.extended({"c": infer(parse_expr("c"), {"c": "vector k"}).symbols["c"]})
+    assert text(as_scalar.normal(c_t)) == "c" and text(as_vector.normal(c_t)) == "c.T"
 
 
 # -- structure and conditions -----------------------------------------------------------
