@@ -34,7 +34,7 @@ import itertools
 from . import cache
 from . import expr as E
 from .normal import Normalizer, key, same_dim, split_coeff
-from .shapes import Decl, Prod
+from .shapes import Decl, Prod, rename_dim
 
 ANY = "?"                       # head of a pattern that is a lone wildcard
 UNBOUNDED = 1 << 30             # target_repeats of a target with a symbol-free part
@@ -103,7 +103,7 @@ class Pattern:
         needs, needs_any = self.needs, self.needs_any
         if needs or needs_any:
             for k in kinds:
-                if all(k.get(h, 0) >= c for h, c in needs.items()) \
+                if all(k.count(h) >= c for h, c in needs.items()) \
                         and (not needs_any or any(h in k for h in needs_any)):
                     break
             else:
@@ -126,16 +126,21 @@ class Pattern:
         return f"<Pattern {self.record.id}: {self.expr}>"
 
 
-def target_repeats(e, norm):
+def target_repeats(e, norm, memo=None):
     """How many disjoint copies of one sub-expression ``e`` holds at most: the most
-    occurrences of one symbol (:data:`UNBOUNDED` if a part of ``e`` has no symbol, a number say)."""
-    counts = {}
-    for node in e.walk():
-        if node.op == E.SYM:
-            counts[node.value] = counts.get(node.value, 0) + 1
-        elif not norm.names(node):
-            return UNBOUNDED
-    return max(counts.values(), default=UNBOUNDED)
+    occurrences of one symbol (:data:`UNBOUNDED` if a part of ``e`` has no symbol, a number
+    say).  ``memo``: a dict of earlier results (sub-trees are looked up in it too)."""
+    if memo is None:
+        memo = {}
+    out = memo.get(e)
+    if out is None:
+        names = norm.names(e)
+        if not names or any(target_repeats(a, norm, memo) == UNBOUNDED for a in e.args):
+            out = UNBOUNDED
+        else:
+            out = max(norm.count(e, n) for n in names)
+        memo[e] = out
+    return out
 
 
 def _repeats(p, wildcards):
@@ -182,16 +187,13 @@ _SWAP = {"var": "var^T", "var^T": "var"}
 
 
 def factor_kinds(e, variables, norm):
-    """Counts of the kinds of factors of the product at the root (or inside ``tr``), for each
+    """The kinds of factors of the product at the root (or inside ``tr``), sorted, for each
     orientation in which it may be matched (a trace or a 1x1 product: both)."""
     inner = e.args[0] if e.op == "tr" else e
-    counts = {}
-    for f in (inner.args if inner.op == E.MATMUL else (inner,)):
-        k = _kind(f, variables)
-        counts[k] = counts.get(k, 0) + 1
+    kinds = [_kind(f, variables) for f in (inner.args if inner.op == E.MATMUL else (inner,))]
     if e.op == "tr" or norm.is_scalar(e):
-        return (counts, {_SWAP.get(k, k): c for k, c in counts.items()})
-    return (counts,)
+        return (tuple(sorted(kinds)), tuple(sorted(_SWAP.get(k, k) for k in kinds)))
+    return (tuple(sorted(kinds)),)
 
 
 def _needs(p):
@@ -318,14 +320,8 @@ def _skeleton(record, with_rhs=False):
     return k, ren, dims
 
 
-def _rename_dim(d, dims):
-    if isinstance(d, Prod):
-        return Prod(tuple(_rename_dim(f, dims) for f in d.factors))
-    return dims.get(d, d) if isinstance(d, str) else d
-
-
 def _rename_decl(decl, dims):
-    return Decl(decl.kind, _rename_dim(decl.rows, dims), _rename_dim(decl.cols, dims), decl.words)
+    return Decl(decl.kind, rename_dim(decl.rows, dims), rename_dim(decl.cols, dims), decl.words)
 
 
 def rename(e, mapping, dims):
@@ -333,7 +329,7 @@ def rename(e, mapping, dims):
     if e.op == E.SYM:
         return mapping.get(e.value, e)
     if e.op == E.IDENT:
-        return E.identity(_rename_dim(e.value, dims))
+        return E.identity(rename_dim(e.value, dims))
     if not e.args:
         return e
     return E.rebuild(e, [rename(a, mapping, dims) for a in e.args])
@@ -370,7 +366,7 @@ class Index:
         memo = self.__dict__.get("_fitting")
         if memo is None:
             memo = self._fitting = {}
-        k = (head, count, ops, shape, size, tuple(tuple(sorted(d.items())) for d in kinds),
+        k = (head, count, ops, shape, size, kinds,
              var_shape, is_run and count is not None, repeats)
         out = memo.get(k)
         if out is None:

@@ -714,7 +714,7 @@ def _distribute(ctx, wild, left, ratio, b, combine):
                 continue
             b2 = b
             for f, part in zip(wild, parts):
-                value = combine(part)
+                value = part[0] if len(part) == 1 else combine(part)   # a normal form already
                 if f.op == E.TRANSPOSE:
                     value = ctx.norm.transpose(value)
                 b2 = _bind(ctx, ctx.absorber(f), value, b2)
@@ -760,10 +760,7 @@ class Query:
 
     def repeats(self, core):
         """:func:`~matident.index.target_repeats` of a sub-tree (memoised)."""
-        out = self._repeats.get(core)
-        if out is None:
-            out = self._repeats[core] = target_repeats(core, self.norm)
-        return out
+        return target_repeats(core, self.norm, self._repeats)
 
     def specialised(self, equal):
         """Declarations with the dimension equalities ``equal`` applied."""
@@ -984,12 +981,15 @@ class Match:
         return _present(self.result_normal)
 
     def _instantiate(self):
-        rec, norm = self.identity, self._result_norm()
-        mapping = {**self._free()[0], **self.binding.values}
+        rec, (free, extra) = self.identity, self._free()
+        # normal forms depend on sizes only through which are 1 (never equated): the query's
+        # normalizer builds the same tree as one over equated sizes, and its tables are warm
+        norm = self.query.norm if not extra and rec.kind != "differential" else self._result_norm()
+        mapping = {**free, **self.binding.values}
         if rec.kind == "differential":        # d<variable bound to a constant> = 0
             mapping.update({f"d{v}": E.sym(f"d{self.wrt}") if mapping[v] == E.sym(self.wrt)
                             else E.mul(E.num(0), mapping[v]) for v in rec.wrts})
-        tree = norm.normal(rename(rec.rhs_expr, mapping, self.dims))
+        tree = norm.substituted(rec.rhs_expr, mapping, self.dims)
         if rec.kind == "derivative" and rec.layout == "denominator":
             tree = norm.transpose(tree)
         tree = _project(norm, tree, self.projection)

@@ -32,7 +32,7 @@ from fractions import Fraction
 
 from . import expr as E
 from .functions import FUNCTIONS
-from .shapes import Prod, shape_of
+from .shapes import Prod, rename_dim, shape_of
 
 #: functions f with f(A^T) = f(A)^T (the transpose moves inside)
 THROUGH_TRANSPOSE = frozenset({"inv", "pinv", "adj", "matpow", "hpow", "ones"}
@@ -99,7 +99,7 @@ class Normalizer:
         self.decls = decls
         self._normal, self._shape, self._names, self._ops, self._rotations, self._chains = \
             {}, {}, {}, {}, {}, {}
-        self._transposes, self._flips, self._idents = {}, {}, {}
+        self._transposes, self._flips, self._idents, self._counts = {}, {}, {}, {}
 
     def __getstate__(self):
         return {"decls": self.decls}
@@ -123,7 +123,8 @@ class Normalizer:
         out.decls, out._shape = decls, {}
         out._normal, out._names, out._ops, out._rotations, out._chains = \
             self._normal, self._names, self._ops, self._rotations, self._chains
-        out._transposes, out._flips, out._idents = self._transposes, self._flips, self._idents
+        out._transposes, out._flips, out._idents, out._counts = \
+            self._transposes, self._flips, self._idents, self._counts
         return out
 
     # -- facts about trees ---------------------------------------------------
@@ -170,7 +171,13 @@ class Normalizer:
         """Occurrences of symbol ``name`` in ``e``."""
         if name not in self.names(e):
             return 0
-        return 1 if e.op == E.SYM else sum(self.count(a, name) for a in e.args)
+        if e.op == E.SYM:
+            return 1
+        k = (e, name)
+        out = self._counts.get(k)
+        if out is None:
+            out = self._counts[k] = sum(self.count(a, name) for a in e.args)
+        return out
 
     # -- normal form -----------------------------------------------------------
 
@@ -189,7 +196,23 @@ class Normalizer:
             return E.num(1)                   # the 1x1 identity
         if op in (E.SYM, E.NUM, E.IDENT):
             return e
-        args = [self.normal(a) for a in e.args]
+        return self.combine(op, [self.normal(a) for a in e.args])
+
+    def substituted(self, e, mapping, dims):
+        """``self.normal(rename(e, mapping, dims))`` (see :func:`matident.index.rename`), built
+        without the renamed tree."""
+        op = e.op
+        if op == E.SYM:
+            value = mapping.get(e.value)
+            return e if value is None else self.normal(value)
+        if op == E.IDENT:
+            return self.normal(E.identity(rename_dim(e.value, dims)))
+        if not e.args:
+            return e
+        return self.combine(op, [self.substituted(a, mapping, dims) for a in e.args])
+
+    def combine(self, op, args):
+        """Normal form of operator ``op`` (not a leaf) applied to normal-form ``args``."""
         if op == E.TRANSPOSE:
             return self.transpose(args[0])
         if op == E.MATMUL:

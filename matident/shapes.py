@@ -532,6 +532,13 @@ def shape_of(expr, symbols):
     raise AssertionError(rule)
 
 
+def rename_dim(d, dims):
+    """Dimension ``d`` with its names renamed by ``dims`` (name -> dimension)."""
+    if isinstance(d, Prod):
+        return Prod(tuple(rename_dim(f, dims) for f in d.factors))
+    return dims.get(d, d) if isinstance(d, str) else d
+
+
 def _prod(*dims):
     return _Dims()._normal(list(dims))
 
