@@ -358,11 +358,11 @@ def _unify(ctx, p, t, b):
             if fit is not None:
                 yield b.but(dims=fit[0], equal=fit[1])
     elif op == E.MATMUL:
-        yield from _chain(ctx, p.args, t, b)
+        yield from _chain(ctx, p, t, b)
         if ctx.pnorm.is_scalar(p) and t.op == E.MATMUL:     # a^T b = b^T a
             flipped = ctx.norm.flip(t)
             if flipped != t:
-                yield from _chain(ctx, p.args, flipped, b)
+                yield from _chain(ctx, p, flipped, b)
     elif op == E.MUL:
         yield from _product(ctx, p, t, b)
     elif op == E.ADD:
@@ -370,12 +370,14 @@ def _unify(ctx, p, t, b):
     elif t.op != op:
         return
     elif op == "tr":
-        pf = factors(p.args[0], E.MATMUL)
-        p0 = pf[0] if ctx.absorber(pf[0]) is None else None
+        steps = _steps(ctx, p.args[0])
+        p0 = p.args[0].args[0] if p.args[0].op == E.MATMUL else p.args[0]
+        if steps[0][0] is _RUN:
+            p0 = None
         for rotation in ctx.norm.rotations(t.args[0]):
             if p0 is not None and not _may_match(ctx, p0, rotation[0]):
                 continue
-            yield from _chain_all(ctx, pf, rotation, b, None)
+            yield from _chain_all(ctx, steps, rotation, b, None)
     elif op in TRANSPOSE_INVARIANT:
         yield from _unify(ctx, p.args[0], t.args[0], b)
         flipped = ctx.norm.transpose(t.args[0])
@@ -393,66 +395,71 @@ def _sequence(ctx, ps, ts, b):
         yield from _sequence(ctx, ps[1:], ts[1:], b2)
 
 
-def _chain(ctx, pf, t, b):
-    """Pattern product factors ``pf`` against target ``t``."""
+def _chain(ctx, p, t, b):
+    """Product pattern ``p`` against target ``t``."""
+    steps = _steps(ctx, p)
     if t.op == E.MATMUL:
-        yield from _chain_all(ctx, pf, t.args, b, None)
+        yield from _chain_all(ctx, steps, t.args, b, None)
         return
     if t.op == E.MUL:           # s * (P @ Q): one wildcard may take the scalar s
         scal = [f for f in t.args if ctx.norm.is_scalar(f)]
         mats = [f for f in t.args if not ctx.norm.is_scalar(f)]
         if scal and len(mats) == 1:
-            yield from _chain_all(ctx, pf, factors(mats[0], E.MATMUL), b, ctx.norm.product(scal))
-    yield from _chain_all(ctx, pf, (t,), b, None)
+            yield from _chain_all(ctx, steps, factors(mats[0], E.MATMUL), b, ctx.norm.product(scal))
+    yield from _chain_all(ctx, steps, (t,), b, None)
 
 
-def _chain_all(ctx, pf, tf, b, scale):
-    """The bindings of pattern factors ``pf`` to target factors ``tf``, in order (a list: the runs
-    are short, and building it in one go costs less than a generator per factor)."""
+def _chain_all(ctx, steps, tf, b, scale):
+    """The bindings of the pattern factors of ``steps`` (see :func:`_steps`) to target factors
+    ``tf``, in order (a list: the runs are short, and building it in one go costs less than a
+    generator per factor)."""
     out = []
-    _run(ctx, pf, tf, 0, 0, b, scale, out)
+    _run(ctx, steps, tf, 0, 0, b, scale, out)
     return out
 
 
-def _run(ctx, pf, tf, i, j, b, scale, out):
-    """Append to ``out`` the matches of pattern factors pf[i:] to target factors tf[j:];
+def _run(ctx, steps, tf, i, j, b, scale, out):
+    """Append to ``out`` the matches of pattern factors i, i+1, ... to target factors tf[j:];
     ``scale`` must go to a wildcard."""
-    if i == len(pf):
+    if i == len(steps):
         if j == len(tf) and scale is None:
             out.append(b)
         return
-    p = pf[i]
-    name = ctx.absorbers.get(id(p), _UNKNOWN)
-    if name is _UNKNOWN:
-        name = ctx.absorber(p)
-    last = i + 1 == len(pf)
-    if name is None:
-        if j < len(tf) and _may_match(ctx, p, tf[j]):
-            if last and (j + 1 != len(tf) or scale is not None):
-                return
-            op = p.op
-            if op == E.SYM or op == E.TRANSPOSE and p.args[0].op == E.SYM:
-                ctx.tick()                    # the variable or its transpose: bind it directly
-                b2 = _bind(ctx, p.value, tf[j], b) if op == E.SYM else \
-                    _bind(ctx, p.args[0].value, tf[j].args[0], b)     # _may_match: tf[j] is var^T
-                if b2 is None:
+    step = steps[i]
+    how, last = step[0], step[1]
+    if how is not _RUN:
+        if j == len(tf) or last and (j + 1 != len(tf) or scale is not None):
+            return
+        t = tf[j]
+        if how is _VAR or how is _VAR_T:      # the variable or its transpose: bind it directly
+            if how is _VAR_T:
+                if t.op != E.TRANSPOSE:
                     return
-                if last:
-                    out.append(b2)
-                else:
-                    _run(ctx, pf, tf, i + 1, j + 1, b2, scale, out)
+                t = t.args[0]
+            if t.op != E.SYM or t.value != ctx.wrt:
                 return
-            for b2 in _unify(ctx, p, tf[j], b):
-                if last:
-                    out.append(b2)
-                else:
-                    _run(ctx, pf, tf, i + 1, j + 1, b2, scale, out)
+            ctx.tick()
+            b2 = _bind(ctx, step[2], t, b)
+            if b2 is None:
+                return
+            if last:
+                out.append(b2)
+            else:
+                _run(ctx, steps, tf, i + 1, j + 1, b2, scale, out)
+            return
+        p = step[2]
+        if not _may_match(ctx, p, t):
+            return
+        for b2 in _unify(ctx, p, t, b):
+            if last:
+                out.append(b2)
+            else:
+                _run(ctx, steps, tf, i + 1, j + 1, b2, scale, out)
         return
-    plan = _plan(ctx, pf, i)
-    need, shape, vanishes, fixed_after, wildcard = plan
+    _, _, name, need, shape, vanishes, fixed_after, constant, transposed = step
     norm = ctx.norm
-    constant = ctx.wrt is not None and wildcard
-    lengths = range(j if vanishes else j + 1, len(tf) - need + 1)
+    n = len(tf)
+    lengths = range(j if vanishes else j + 1, n - need + 1)
     if fixed_after:                         # the factors after this one take one target factor each
         lengths = lengths[-1:]
     bound = b.values.get(name)
@@ -460,16 +467,15 @@ def _run(ctx, pf, tf, i, j, b, scale, out):
         k = j + (0 if bound.op == E.IDENT else len(factors(bound, E.MATMUL)))
         lengths = [k] if k in lengths else []
     shapes = norm._shape
-    transposed = p.op == E.TRANSPOSE
     for k in lengths:
         ctx.steps += 1
         if ctx.steps % _TICK == 0:
             ctx.check()
         fit = None
         if k > j:
-            if constant and ctx.wrt in norm.names(tf[k - 1]):
-                break                                 # longer runs are not constant either
             first, final = tf[j], tf[k - 1]
+            if constant and ctx.wrt in norm.names(final):
+                break                                 # longer runs are not constant either
             rows = (shapes.get(first) or norm.shape(first))[0]
             cols = (shapes.get(final) or norm.shape(final))[1]
             fit = _bind_dims(ctx, shape, (rows, cols), b)
@@ -477,9 +483,9 @@ def _run(ctx, pf, tf, i, j, b, scale, out):
                 continue
             if transposed:
                 fit = None                            # _bind pairs the dimensions in another order
-            value = norm.chain(tf[j:k])
+            value = first if k == j + 1 else norm.chain(tf[j:k])
         else:
-            value = norm.ident(norm.shape(tf[j])[0] if j < len(tf) else norm.shape(tf[j - 1])[1])
+            value = norm.ident(norm.shape(tf[j])[0] if j < n else norm.shape(tf[j - 1])[1])
         for taken in ((None, scale) if scale is not None else (None,)):
             v = value if taken is None else norm.product([taken, value])
             if transposed:
@@ -490,29 +496,49 @@ def _run(ctx, pf, tf, i, j, b, scale, out):
             if k == j:
                 b2 = b2.but(absent=b2.absent + (name,))
             if last:
-                if k == len(tf) and (taken is not None or scale is None):
+                if k == n and (taken is not None or scale is None):
                     out.append(b2)
                 continue
-            _run(ctx, pf, tf, i + 1, k, b2, scale if taken is None else None, out)
+            _run(ctx, steps, tf, i + 1, k, b2, scale if taken is None else None, out)
 
 
-def _plan(ctx, pf, i):
-    """Facts about absorbing pattern factor ``pf[i]`` that depend on the pattern only (memoised
-    on it): (factors after it that need a target factor, its shape, whether it may vanish,
-    whether no absorber follows it, whether it is a wildcard)."""
+_RUN, _VAR, _VAR_T, _OTHER = "run", "var", "var^T", "other"
+
+
+def _steps(ctx, node):
+    """How :func:`_run` matches each factor of product pattern ``node`` (memoised on the
+    pattern by node identity): ``(_RUN, last, name, factors after it that need a target
+    factor, its shape, whether it may vanish, whether no absorber follows it, whether it must
+    be constant, whether it is transposed)`` for a factor that absorbs a run, ``(_VAR or
+    _VAR_T, last, name)`` for the variable or its transpose, ``(_OTHER, last, factor)``."""
     plans = ctx.pattern.plans
-    key = (pf, i)
-    out = plans.get(key)
-    if out is None:
-        p = pf[i]
-        name = ctx.absorber(p)
-        vanish = ctx.pattern.vanish
-        later = [ctx.absorber(f) for f in pf[i + 1:]]
-        shape = ctx.decls[name].shape
-        if p.op == E.TRANSPOSE:
-            shape = shape[::-1]
-        out = plans[key] = (sum(1 for a in later if a not in vanish), shape, name in vanish,
-                            all(a is None for a in later), ctx.pattern.is_wildcard(name))
+    memo = plans.get("steps")
+    if memo is None:
+        memo = plans["steps"] = {}
+    entry = memo.get(id(node))
+    if entry is not None and entry[0] is node:
+        return entry[1]
+    pf = factors(node, E.MATMUL)
+    names = [ctx.absorber(f) for f in pf]
+    vanish, out = ctx.pattern.vanish, []
+    for i, (f, name) in enumerate(zip(pf, names)):
+        last = i + 1 == len(pf)
+        if name is not None:
+            later = names[i + 1:]
+            shape = ctx.decls[name].shape
+            transposed = f.op == E.TRANSPOSE
+            out.append((_RUN, last, name, sum(1 for a in later if a not in vanish),
+                        shape[::-1] if transposed else shape, name in vanish,
+                        all(a is None for a in later),
+                        bool(ctx.pattern.variables) and ctx.pattern.is_wildcard(name), transposed))
+        elif f.op == E.SYM:
+            out.append((_VAR, last, f.value))
+        elif f.op == E.TRANSPOSE and f.args[0].op == E.SYM:
+            out.append((_VAR_T, last, f.args[0].value))
+        else:
+            out.append((_OTHER, last, f))
+    out = tuple(out)
+    memo[id(node)] = (node, out)              # the node too: an id is only unique while it lives
     return out
 
 
