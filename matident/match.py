@@ -372,7 +372,7 @@ def _unify(ctx, p, t, b):
     elif op == "tr":
         steps = _steps(ctx, p.args[0])
         p0 = p.args[0].args[0] if p.args[0].op == E.MATMUL else p.args[0]
-        if steps[0][0] is _RUN:
+        if steps[0][0] == _RUN:
             p0 = None
         for rotation in ctx.norm.rotations(t.args[0]):
             if p0 is not None and not _may_match(ctx, p0, rotation[0]):
@@ -427,12 +427,12 @@ def _run(ctx, steps, tf, i, j, b, scale, out):
         return
     step = steps[i]
     how, last = step[0], step[1]
-    if how is not _RUN:
+    if how != _RUN:
         if j == len(tf) or last and (j + 1 != len(tf) or scale is not None):
             return
         t = tf[j]
-        if how is _VAR or how is _VAR_T:      # the variable or its transpose: bind it directly
-            if how is _VAR_T:
+        if how != _OTHER:                     # the variable or its transpose: bind it directly
+            if how == _VAR_T:
                 if t.op != E.TRANSPOSE:
                     return
                 t = t.args[0]
@@ -502,7 +502,7 @@ def _run(ctx, steps, tf, i, j, b, scale, out):
             _run(ctx, steps, tf, i + 1, k, b2, scale if taken is None else None, out)
 
 
-_RUN, _VAR, _VAR_T, _OTHER = "run", "var", "var^T", "other"
+_RUN, _VAR, _VAR_T, _OTHER = range(4)       # how _run matches a factor (see _steps)
 
 
 def _steps(ctx, node):
