@@ -42,7 +42,9 @@ class Expr:
         _set_args(self, args)
         _set_value(self, value)
         # from the children's stored hashes: no Python-level __hash__ call per child
-        _set_hash(self, hash((op, tuple([a._hash for a in args]), _value_key(value))))
+        # (and _value_key inlined: this is the hottest constructor)
+        _set_hash(self, hash((op, tuple([a._hash for a in args]),
+                              (type(value).__name__, value) if type(value) in _NUMBER_TYPES else value)))
 
     def __setattr__(self, name, value):
         raise AttributeError("Expr is immutable")

@@ -1019,7 +1019,10 @@ class Match:
         if rec.kind == "derivative" and rec.layout == "denominator":
             tree = norm.transpose(tree)
         tree = _project(norm, tree, self.projection)
-        return norm.product([E.num(_ratio(1, self.pattern.coeff)), *self.carry, tree])
+        carry = self.carry
+        if self.pattern.coeff == 1 and not carry:
+            return tree                       # norm.product([1, tree]) is tree
+        return norm.product([E.num(_ratio(1, self.pattern.coeff)), *carry, tree])
 
     # -- SymPy ---------------------------------------------------------------
     def _to_sympy(self, name, tree):
@@ -1250,9 +1253,11 @@ def _matches(group, query, target, scale, wrt, position, deadline):
     best, tries = None, 0
     projection = note = None
     projected = var is None                  # the projection is the same for every binding
+    # a single variable that occurs binds only to the query's
+    check = len(rep.variables) >= 2 or 0 in rep.counts
     for b in unify(rep, target, query.norm, wrt if rep.variables else None, flexible=query.flexible,
                    deadline=deadline):
-        if rep.variables and not any(_is_sym(b.values.get(v), wrt) for v in rep.variables):
+        if check and not any(_is_sym(b.values.get(v), wrt) for v in rep.variables):
             continue
         tries += 1
         if best is not None and tries > MAX_BINDINGS:
