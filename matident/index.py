@@ -33,11 +33,12 @@ import itertools
 
 from . import cache
 from . import expr as E
+from .functions import FUNCTIONS
 from .normal import Normalizer, key, same_dim, split_coeff
 from .shapes import Decl, Prod, rename_dim
 
 ANY = "?"                       # head of a pattern that is a lone wildcard
-UNBOUNDED = 1 << 30             # target_repeats of a target with a symbol-free part
+UNBOUNDED = 1 << 30             # target_facts repeats of a target with a symbol-free part
 #: structure words the identity matrix has (a wildcard declared with others cannot be I)
 IDENTITY_WORDS = frozenset({"square", "symmetric", "spd", "psd", "invertible", "orthogonal",
                             "diagonal", "lower", "upper"})
@@ -96,7 +97,7 @@ class Pattern:
 
     def fits(self, shape, size, kinds, var_shape=None, repeats=UNBOUNDED):
         """Whether a target can match, judging by its ``shape``, :func:`target_size` ``size``,
-        :func:`factor_kinds` ``kinds``, :func:`target_repeats` ``repeats`` (and the shape of
+        :func:`factor_kinds` ``kinds``, :func:`target_facts` ``repeats`` (and the shape of
         the variable)."""
         if size < self.size or self.repeats > repeats or not _fits(self.shape, shape):
             return False
@@ -126,28 +127,34 @@ class Pattern:
         return f"<Pattern {self.record.id}: {self.expr}>"
 
 
-def target_repeats(e, norm, memo=None):
-    """How many disjoint copies of one sub-expression ``e`` holds at most: the most
-    occurrences of one symbol (:data:`UNBOUNDED` if a part of ``e`` has no symbol, a number
-    say).  ``memo``: a dict of earlier results (sub-trees are looked up in it too)."""
-    if memo is None:
-        memo = {}
-    out = memo.get(e)
-    if out is None:
-        names = norm.names(e)
-        if not names or any(target_repeats(a, norm, memo) == UNBOUNDED for a in e.args):
-            out = UNBOUNDED
+def target_facts(e):
+    """(the functions and ``**`` in ``e``, as :meth:`~matident.normal.Normalizer.ops` gives them;
+    how many disjoint copies of one sub-expression ``e`` holds at most), in one walk.
+
+    The second is the most occurrences of one symbol, or :data:`UNBOUNDED` when a part
+    of ``e`` has no symbol (a number, ``I``): exactly when a leaf is not a symbol.
+    """
+    ops, counts, bounded = set(), {}, True
+    stack = [e]
+    while stack:
+        node = stack.pop()
+        op = node.op
+        if node.args:
+            stack.extend(node.args)
+            if op in FUNCTIONS or op == E.POW:
+                ops.add(op)
+        elif op == E.SYM:
+            counts[node.value] = counts.get(node.value, 0) + 1
         else:
-            out = max(norm.count(e, n) for n in names)
-        memo[e] = out
-    return out
+            bounded = False
+    return frozenset(ops), max(counts.values()) if bounded else UNBOUNDED
 
 
 def _repeats(p, wildcards):
     """The most occurrences of one wildcard that cannot be absent (1: none repeats).
 
     Its occurrences bind disjoint parts of the target to equal values, so
-    the target must hold that many copies of a symbol (:func:`target_repeats`).
+    the target must hold that many copies of a symbol (:func:`target_facts`).
     A pattern with a number is left alone: a wildcard may take a ratio of
     numbers that the target does not contain.
     """

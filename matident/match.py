@@ -93,8 +93,8 @@ from fractions import Fraction
 
 from . import expr as E
 from .errors import UsageError
-from .index import (Group, Index, Pattern, factor_symbol, factor_kinds, head_of, rename, shipped_index,
-                    target_repeats, target_size)
+from .index import (Group, Index, Pattern, factor_symbol, factor_kinds, head_of, shipped_index,
+                    target_facts, target_size)
 from .normal import TRANSPOSE_INVARIANT, Normalizer, Structure, factors, same_dim, split_coeff
 from .printing import latex_name, to_latex, to_text
 from .shapes import Decl, Prod, Typed
@@ -766,7 +766,7 @@ class Query:
             from . import _typed
             typed = _typed(expr, symbols)
         self.typed = typed
-        self._vars, self._norms, self._atomic, self._repeats = {}, {}, {}, {}
+        self._vars, self._norms, self._atomic, self._facts = {}, {}, {}, {}
         self.decls = typed.symbols
         self.norm = Normalizer(self.decls)
         self.structure = Structure(self.norm)
@@ -784,9 +784,12 @@ class Query:
             out = self._vars[name] = E.sym(name)
         return out
 
-    def repeats(self, core):
-        """:func:`~matident.index.target_repeats` of a sub-tree (memoised)."""
-        return target_repeats(core, self.norm, self._repeats)
+    def facts(self, core):
+        """:func:`~matident.index.target_facts` of a sub-tree (memoised)."""
+        out = self._facts.get(core)
+        if out is None:
+            out = self._facts[core] = target_facts(core)
+        return out
 
     def specialised(self, equal):
         """Declarations with the dimension equalities ``equal`` applied."""
@@ -1521,8 +1524,8 @@ def _lookup_target(index, query, target, position, is_run, variables, deadline):
     norm = query.norm
     out = []
     for scale, core in _scale_split(norm, target, None):
-        ops, shape, size = norm.ops(core), norm.shape(core), target_size(core)
-        kinds, repeats = factor_kinds(core, (), norm), query.repeats(core)
+        (ops, repeats), shape, size = query.facts(core), norm.shape(core), target_size(core)
+        kinds = factor_kinds(core, (), norm)
         for group in index.fitting(head_of(core), None, ops, shape, size, kinds, repeats=repeats):
             out.extend(_matches(group, query, core, scale, None, position, deadline))
     for v in variables:
@@ -1531,8 +1534,8 @@ def _lookup_target(index, query, target, position, is_run, variables, deadline):
             count = norm.count(core, v)
             if not count:
                 continue
-            ops, shape, size = norm.ops(core), norm.shape(core), target_size(core)
-            kinds, repeats = factor_kinds(core, (v,), norm), query.repeats(core)
+            (ops, repeats), shape, size = query.facts(core), norm.shape(core), target_size(core)
+            kinds = factor_kinds(core, (v,), norm)
             for group in index.fitting(head_of(core), count, ops, shape, size, kinds, var_shape, is_run,
                                        repeats):
                 out.extend(_matches(group, query, core, scale, v, position, deadline))
