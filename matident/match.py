@@ -873,10 +873,10 @@ class Match:
     ``whole`` whether the target is the whole query.
     """
 
-    __slots__ = ("pattern", "identity", "query", "core", "scale", "wrt", "conditions", "projection",
-                 "position", "_binding", "_names", "_result", "_norm", "_memo")
+    __slots__ = ("pattern", "identity", "query", "core", "scale", "wrt", "projection",
+                 "position", "_unmet", "_binding", "_names", "_result", "_norm", "_memo")
 
-    def __init__(self, pattern, query, target, scale, binding, wrt, conditions, projection, position,
+    def __init__(self, pattern, query, target, scale, binding, wrt, unmet, projection, position,
                  names=None):
         self.pattern = pattern
         self.identity = pattern.record
@@ -884,7 +884,7 @@ class Match:
         self.core = target                   # the target without the split-off scale
         self.scale = scale
         self.wrt = wrt
-        self.conditions = tuple(conditions)
+        self._unmet = unmet                  # an _Unmet, or None when everything is established
         self.projection = projection
         self.position = position
         self._binding = binding              # of the group's representative when names is given
@@ -942,8 +942,14 @@ class Match:
         return self.core if self.scale is None else self.query.norm.product([self.scale, self.core])
 
     @property
+    def conditions(self):
+        """What the match needs and the declarations do not establish, in words, then the
+        record's own conditions."""
+        return (self._unmet.text() if self._unmet is not None else ()) + self.identity.conditions
+
+    @property
     def conditional(self):
-        return bool(self.conditions)
+        return self._unmet is not None or bool(self.identity.conditions)
 
     def _result_norm(self):
         """The query's normalizer, extended by ``d<wrt>`` and the rhs's free symbols."""
@@ -1226,6 +1232,24 @@ def _conditions(pattern, query, binding, wrt, var=None):
     return list(dict.fromkeys(out))
 
 
+class _Unmet:
+    """The :func:`_conditions` of a group's binding (and a projection's note), written out on
+    first use: ranking needs only to know that there are some.  Shared by the group's matches
+    (renamed records need the same of the same values)."""
+
+    __slots__ = ("_args", "_text")
+
+    def __init__(self, pattern, query, binding, wrt, var, note):
+        self._args, self._text = (pattern, query, binding, wrt, var, note), None
+
+    def text(self):
+        if self._text is None:
+            pattern, query, binding, wrt, var, note = self._args
+            self._text = tuple(_conditions(pattern, query, binding, wrt, var)) + ((note,) if note else ())
+            self._args = None
+        return self._text
+
+
 def _size_conditions(query, equal):
     """Dimension equalities in words: ``C is square`` where one makes a symbol square."""
     if not equal:
@@ -1271,7 +1295,7 @@ def _matches(group, query, target, scale, wrt, position, deadline):
         rank = (bool(note) or _conditional(rep, query, b, wrt, var), len(b.absent))
         if best is not None and best[0] <= rank:
             continue
-        m = Match(rep, query, target, scale, b, wrt if var else None, (), projection, position)
+        m = Match(rep, query, target, scale, b, wrt if var else None, None, projection, position)
         if rep.may_echo and _may_give_back(rep, query, target, scale, b) \
                 and m.result_normal == m.target_normal:
             continue                     # an identity giving back the target says nothing
@@ -1281,20 +1305,19 @@ def _matches(group, query, target, scale, wrt, position, deadline):
     if best is None:
         return []
     (conditional, _), m = best
-    found = ()                       # _conditional() is False exactly when _conditions() is empty
-    if conditional:
-        found = tuple(_conditions(rep, query, m._binding, wrt, var)) + ((note,) if note else ())
+    # _conditional() is False exactly when _conditions() is empty
+    unmet = _Unmet(rep, query, m._binding, wrt, var, note) if conditional else None
     out = []
     new, binding = Match.__new__, m.binding
     for pattern, names, dims in group.members:
         if pattern is rep:
-            m.conditions = found + rep.record.conditions
+            m._unmet = unmet
             out.append(m)
         else:                            # like Match(pattern, ..., names=(names, dims)), cheaper
             c = new(Match)
             c.pattern, c.identity, c.query, c.core, c.scale, c.wrt = \
                 pattern, pattern.record, query, target, scale, m.wrt
-            c.conditions = tuple(found + pattern.record.conditions)
+            c._unmet = unmet
             c.projection, c.position, c._binding, c._names = m.projection, position, binding, (names, dims)
             c._result = c._norm = c._memo = None
             out.append(c)
@@ -1423,7 +1446,7 @@ def _ranked(matches, wrt_given):
         c = compound.get(id(b))
         if c is None:
             c = compound[id(b)] = _compound_bindings(m)
-        return (m.position, bool(m.conditions), kinds[m.identity.kind], len(b.absent), c,
+        return (m.position, m.conditional, kinds[m.identity.kind], len(b.absent), c,
                 m.pattern.order, m.wrt or "")
     matches.sort(key=sort_key)
     seen, out = set(), []
