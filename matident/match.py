@@ -139,26 +139,35 @@ class Binding:
         return out
 
 
+_EMPTY = Binding()                 # bindings are never changed in place: one empty one will do
+
+
 class _Context:
     """What unification of one pattern against one query needs."""
 
     __slots__ = ("pattern", "decls", "pnorm", "norm", "wrt", "flexible", "deadline", "steps",
-                 "variables", "several", "shapes", "absorbers")
+                 "variables", "several", "shapes", "absorbers", "products")
 
     def __init__(self, pattern, norm, wrt, flexible, deadline):
-        self.pattern, self.decls, self.pnorm = pattern, pattern.record.symbols, pattern.norm
+        static = pattern.plans.get("context")
+        if static is None:
+            static = pattern.plans["context"] = self._static(pattern)
+        (self.pattern, self.decls, self.pnorm, self.variables, self.several, self.shapes,
+         self.absorbers, self.products) = static
         self.norm, self.wrt, self.flexible = norm, wrt, flexible
         self.deadline, self.steps = deadline, 0
-        self.variables = pattern.variables
-        self.several = len(pattern.variables) >= 2
-        shapes = pattern.plans.get("shapes")
-        if shapes is None:
-            shapes = pattern.plans["shapes"] = {n: d.shape for n, d in self.decls.items()}
-            # absorber() of every node of the pattern, by identity (the nodes live as long as
-            # the pattern; a node that is not one of them is simply not found)
-            pattern.plans["absorbers"] = {id(n): self.absorber(n) for n in pattern.expr.walk()}
-        self.shapes = shapes
-        self.absorbers = pattern.plans["absorbers"]
+
+    def _static(self, pattern):
+        """The fields that depend on the pattern only (memoised on it)."""
+        self.variables, self.several = pattern.variables, len(pattern.variables) >= 2
+        decls = pattern.record.symbols
+        shapes = {n: d.shape for n, d in decls.items()}
+        # absorber() of every node of the pattern, by identity (the nodes live as long as
+        # the pattern; a node that is not one of them is simply not found)
+        absorbers = {id(n): self.absorber(n) for n in pattern.expr.walk()}
+        # symbols with a product dimension (vector m*n): checked when complete (_settled)
+        products = tuple(n for n, shape in shapes.items() if any(isinstance(d, Prod) for d in shape))
+        return (pattern, decls, pattern.norm, self.variables, self.several, shapes, absorbers, products)
 
     def tick(self, every=_TICK):
         """Count a step; every ``every`` steps, stop if the time is up."""
@@ -280,14 +289,10 @@ def unify(pattern, target, norm, wrt=None, *, flexible=frozenset(), binding=None
         raise UsageError("a derivative or differential pattern needs the variable (wrt)")
     ctx = _Context(pattern, norm, wrt if pattern.variables else None, flexible, deadline)
     if pattern.expr.op == E.MUL:
-        found = _product(ctx, pattern.expr, target, binding or Binding(), root=True)
+        found = _product(ctx, pattern.expr, target, binding or _EMPTY, root=True)
     else:
-        found = _unify(ctx, pattern.expr, target, binding or Binding())
-    products = pattern.plans.get("products")
-    if products is None:
-        products = pattern.plans["products"] = tuple(
-            n for n, shape in ctx.shapes.items() if any(isinstance(d, Prod) for d in shape))
-    return _settled(ctx, found, products) if products else found
+        found = _unify(ctx, pattern.expr, target, binding or _EMPTY)
+    return _settled(ctx, found, ctx.products) if ctx.products else found
 
 
 def _settled(ctx, found, products):
