@@ -68,12 +68,12 @@ class Pattern:
 
     __slots__ = ("record", "order", "norm", "expr", "coeff", "variables", "vanish", "counts",
                  "heads", "ops", "shape", "trivial", "size", "may_echo", "needs", "needs_any", "repeats",
-                 "plans")
+                 "numeric", "plans")
 
     def __init__(self, record, order=0):
         self.record = record
         self.order = order
-        self.plans = {}                       # memo of the matcher (see matident.match._plan)
+        self.plans = {}                       # memo of the matcher (see matident.match._steps)
         self.norm = Normalizer(record.symbols)
         coeff, rest = split_coeff(self.norm.normal(record.lhs_expr))
         if rest is None:                      # a numeric lhs: nothing to strip
@@ -90,16 +90,20 @@ class Pattern:
         self.size = _size(self.expr, self.vanish)
         self.needs, self.needs_any = _needs(self)
         self.repeats = _repeats(self, wildcards)
+        self.numeric = any(type(d) is int and d > 1 for n in self.expr.symbols()
+                           for d in record.symbols[n].shape)
         lhs, rhs = self.norm.normal(record.lhs_expr), self.norm.normal(record.rhs_expr)
         self.trivial = record.kind == "identity" and lhs == rhs
         self.may_echo = record.kind == "identity" and self.norm.ops(lhs) == self.norm.ops(rhs) \
             and set(rhs.symbols()) <= set(lhs.symbols())
 
-    def fits(self, shape, size, kinds, var_shape=None, repeats=UNBOUNDED):
+    def fits(self, shape, size, kinds, var_shape=None, repeats=UNBOUNDED, numeric=True):
         """Whether a target can match, judging by its ``shape``, :func:`target_size` ``size``,
-        :func:`factor_kinds` ``kinds``, :func:`target_facts` ``repeats`` (and the shape of
-        the variable)."""
-        if size < self.size or self.repeats > repeats or not _fits(self.shape, shape):
+        :func:`factor_kinds` ``kinds``, :func:`target_facts` ``repeats``, the shape of the
+        variable, and whether any of its sizes may be a number other than 1 (``numeric``:
+        a symbol bound to a wildcard declared 3 x 3 must be 3 x 3)."""
+        if size < self.size or self.repeats > repeats or not _fits(self.shape, shape) \
+                or self.numeric and not numeric:
             return False
         needs, needs_any = self.needs, self.needs_any
         if needs or needs_any:
@@ -366,7 +370,7 @@ class Index:
         self.groups = len(groups)
 
     def fitting(self, head, count, ops, shape, size, kinds, var_shape=None, is_run=False,
-                repeats=UNBOUNDED):
+                repeats=UNBOUNDED, numeric=True):
         """The :meth:`candidates` whose functions are among ``ops`` and that :meth:`Pattern.fits`
         the target (derivative records left out for a run of a product).  The filter depends
         only on these facts, so it is memoised (bounded)."""
@@ -374,18 +378,18 @@ class Index:
         if memo is None:
             memo = self._fitting = {}
         k = (head, count, ops, shape, size, kinds,
-             var_shape, is_run and count is not None, repeats)
+             var_shape, is_run and count is not None, repeats, numeric)
         out = memo.get(k)
         if out is None:
             if len(memo) > 20_000:
                 memo.clear()
             if count is None:
                 out = [g for g in self.candidates(head, None)
-                       if g.ops <= ops and g.rep.fits(shape, size, kinds, repeats=repeats)]
+                       if g.ops <= ops and g.rep.fits(shape, size, kinds, repeats=repeats, numeric=numeric)]
             else:
                 out = [g for g in self.candidates(head, count)
                        if g.ops <= ops and not (is_run and g.rep.record.kind == "derivative")
-                       and g.rep.fits(shape, size, kinds, var_shape, repeats)]
+                       and g.rep.fits(shape, size, kinds, var_shape, repeats, numeric)]
             memo[k] = out
         return out
 

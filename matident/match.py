@@ -781,6 +781,9 @@ class Query:
         rigid = {d for n in declared if n in self.decls for d in self.decls[n].shape}
         self.flexible = frozenset(d for n, decl in self.decls.items() if n not in declared
                                   for d in decl.shape if isinstance(d, str) and d not in rigid)
+        # whether a size may be a number other than 1 (one declared, or a product of them)
+        self.numeric = any(type(f) is int and f > 1 for decl in self.decls.values() for d in decl.shape
+                           for f in (d.factors if isinstance(d, Prod) else (d,)))
 
     def var(self, name):
         """The tree of symbol ``name`` (shared)."""
@@ -1554,7 +1557,8 @@ def _lookup_target(index, query, target, position, is_run, variables, deadline):
     for scale, core in _scale_split(norm, target, None):
         (ops, repeats), shape, size = query.facts(core), norm.shape(core), target_size(core)
         kinds = factor_kinds(core, (), norm)
-        for group in index.fitting(head_of(core), None, ops, shape, size, kinds, repeats=repeats):
+        for group in index.fitting(head_of(core), None, ops, shape, size, kinds, repeats=repeats,
+                                   numeric=query.numeric):
             out.extend(_matches(group, query, core, scale, None, position, deadline))
     for v in variables:
         var_shape = query.decls[v].shape
@@ -1565,7 +1569,7 @@ def _lookup_target(index, query, target, position, is_run, variables, deadline):
             (ops, repeats), shape, size = query.facts(core), norm.shape(core), target_size(core)
             kinds = factor_kinds(core, (v,), norm)
             for group in index.fitting(head_of(core), count, ops, shape, size, kinds, var_shape, is_run,
-                                       repeats):
+                                       repeats, query.numeric):
                 out.extend(_matches(group, query, core, scale, v, position, deadline))
     return out
 

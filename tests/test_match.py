@@ -361,6 +361,21 @@ def test_shapes_must_agree(cat):
     assert find(lookup("A @ X @ b", "X", catalogue=cat), "t-atxb") is None
 
 
+@pytest.mark.parametrize("decls, found", [
+    ({"A": "matrix 3 3"}, True),
+    ({"A": "matrix 2 2"}, False),
+    (None, False),                                   # undeclared sizes are never 3
+    ({"A": "matrix n n", "B": "matrix 3 3"}, False),
+])
+def test_a_record_stated_for_a_numeric_size_needs_that_size(decls, found):
+    # det(-A) = -det(A) is stated for 3 x 3 matrices; the index skips it for queries without
+    # numeric sizes, and must not skip it when there are some
+    got = [m.identity.id for m in lookup("det(-A)", symbols=decls)]
+    assert ("det-of-negated-matrix-odd-size" in got) is found
+    kron = lookup("det(-kron(A, B))", symbols={"A": "matrix 3 3", "B": "matrix 1 1"})
+    assert "det-of-negated-matrix-odd-size" in [m.identity.id for m in kron]
+
+
 def test_wrt_must_occur():
     with pytest.raises(UsageError):
         lookup("tr(A @ X)", "Z")
