@@ -376,11 +376,16 @@ def _unify(ctx, p, t, b):
         return
     elif op == "tr":
         steps = _steps(ctx, p.args[0])
-        p0 = p.args[0].args[0] if p.args[0].op == E.MATMUL else p.args[0]
-        if steps[0][0] == _RUN:
-            p0 = None
+        how, wrt = steps[0][0], ctx.wrt
         for rotation in ctx.norm.rotations(t.args[0]):
-            if p0 is not None and not _may_match(ctx, p0, rotation[0]):
+            f = rotation[0]                       # the first factor rules out most rotations
+            if how == _VAR:
+                if f.op != E.SYM or f.value != wrt:
+                    continue
+            elif how == _VAR_T:
+                if f.op != E.TRANSPOSE or f.args[0].op != E.SYM or f.args[0].value != wrt:
+                    continue
+            elif how == _OTHER and not _may_match(ctx, steps[0][2], f):
                 continue
             yield from _chain_all(ctx, steps, rotation, b, None)
     elif op in TRANSPOSE_INVARIANT:
@@ -388,6 +393,8 @@ def _unify(ctx, p, t, b):
         flipped = ctx.norm.transpose(t.args[0])
         if flipped != t.args[0]:
             yield from _unify(ctx, p.args[0], flipped, b)
+    elif len(p.args) == 1:
+        yield from _unify(ctx, p.args[0], t.args[0], b)
     else:
         yield from _sequence(ctx, p.args, t.args, b)
 
