@@ -210,10 +210,12 @@ def factor_kinds(e, variables, norm):
 def _needs(p):
     """(kinds of factors every target of a product pattern has, kinds of which it has one).
 
-    See :func:`factor_kinds`.  Wildcards (which take runs) and ``*`` products
-    (which may take a coefficient) are left out; the variables of a
-    differential in several variables may bind constants, but one of them
-    binds the variable, so the target has one of their kinds.
+    See :func:`factor_kinds`.  Wildcards (which take runs) are left out, and so
+    are ``*`` products with a coefficient (a wildcard of theirs may take the ratio
+    of the coefficients and another one the whole target factor); one without
+    needs a ``*`` factor.  The variables of a differential in several variables
+    may bind constants, but one of them binds the variable, so the target has one
+    of their kinds.
     """
     inner = p.expr.args[0] if p.expr.op == "tr" else p.expr
     if inner.op != E.MATMUL:
@@ -224,7 +226,10 @@ def _needs(p):
         name = factor_symbol(f)
         if several and name in p.variables:
             any_of.add(_kind(f, p.variables))
-        elif not ((name is not None and name not in p.variables) or f.op == E.MUL):
+        elif f.op == E.MUL:
+            if split_coeff(f)[0] == 1:        # (A * B) matches only a * product (see _mul_plausible)
+                out[E.MUL] = out.get(E.MUL, 0) + 1
+        elif name is None or name in p.variables:
             k = _kind(f, p.variables)
             out[k] = out.get(k, 0) + 1
     return out, frozenset(any_of)
