@@ -364,7 +364,7 @@ def _unify(ctx, p, t, b):
                 yield b.but(dims=fit[0], equal=fit[1])
     elif op == E.MATMUL:
         yield from _chain(ctx, p, t, b)
-        if ctx.pnorm.is_scalar(p) and t.op == E.MATMUL:     # a^T b = b^T a
+        if t.op == E.MATMUL and ctx.pnorm.is_scalar(p):     # a^T b = b^T a
             flipped = ctx.norm.flip(t)
             if flipped != t:
                 yield from _chain(ctx, p, flipped, b)
@@ -1168,11 +1168,11 @@ def _tangent_of(words):
 
 def _projection(record, query, var_name, wrt):
     """(projection to apply to the result or None, condition or None)."""
-    if record.kind != "derivative" or record.lhs_shape != (1, 1):
-        return None, None
-    qdecl = query.decls[wrt]
-    have, want = _tangent(record.symbols[var_name]), _tangent(qdecl)
-    if want is None or have == want or (have == "diagonal" and want == "symmetric"):
+    want = _tangent(query.decls[wrt])
+    if want is None or record.kind != "derivative" or record.lhs_shape != (1, 1):
+        return None, None                     # (a general variable: the usual case)
+    have = _tangent(record.symbols[var_name])
+    if have == want or (have == "diagonal" and want == "symmetric"):
         return None, None
     if have is None or (have == "symmetric" and want == "diagonal"):
         if want in ("lower", "upper"):
