@@ -133,7 +133,8 @@ class Pattern:
 
 def target_facts(e):
     """(the functions and ``**`` in ``e``, as :meth:`~matident.normal.Normalizer.ops` gives them;
-    how many disjoint copies of one sub-expression ``e`` holds at most), in one walk.
+    how many disjoint copies of one sub-expression ``e`` holds at most; occurrences of each
+    symbol), in one walk.
 
     The second is the most occurrences of one symbol, or :data:`UNBOUNDED` when a part
     of ``e`` has no symbol (a number, ``I``): exactly when a leaf is not a symbol.
@@ -151,7 +152,7 @@ def target_facts(e):
             counts[node.value] = counts.get(node.value, 0) + 1
         else:
             bounded = False
-    return frozenset(ops), max(counts.values()) if bounded else UNBOUNDED
+    return frozenset(ops), max(counts.values()) if bounded else UNBOUNDED, counts
 
 
 def _repeats(p, wildcards):

@@ -1562,7 +1562,7 @@ def _lookup_target(index, query, target, position, is_run, variables, deadline):
     norm = query.norm
     out = []
     for scale, core in _scale_split(norm, target, None):
-        (ops, repeats), shape, size = query.facts(core), norm.shape(core), target_size(core)
+        (ops, repeats, _), shape, size = query.facts(core), norm.shape(core), target_size(core)
         kinds = factor_kinds(core, (), norm)
         for group in index.fitting(head_of(core), None, ops, shape, size, kinds, repeats=repeats,
                                    numeric=query.numeric):
@@ -1570,10 +1570,11 @@ def _lookup_target(index, query, target, position, is_run, variables, deadline):
     for v in variables:
         var_shape = query.decls[v].shape
         for scale, core in _scale_split(norm, target, v):
-            count = norm.count(core, v)
+            ops, repeats, counts = query.facts(core)
+            count = counts.get(v)
             if not count:
                 continue
-            (ops, repeats), shape, size = query.facts(core), norm.shape(core), target_size(core)
+            shape, size = norm.shape(core), target_size(core)
             kinds = factor_kinds(core, (v,), norm)
             for group in index.fitting(head_of(core), count, ops, shape, size, kinds, var_shape, is_run,
                                        repeats, query.numeric):
