@@ -414,7 +414,12 @@ class Normalizer:
         for i, f in enumerate(fs):           # tr(A x y^T) = y^T A x
             if self.shape(f)[0] == 1:
                 return self.chain(fs[i:] + fs[:i])
-        best = min(self.rotations(a), key=lambda fs: key(E.matmul(*fs)))
+        rotations = self.rotations(a)
+        if len({len(fs) for fs in rotations}) == 1 and len(rotations[0]) > 1:
+            # products of as many factors compare as their factors: no tree per rotation
+            best = min(rotations, key=lambda fs: tuple([key(f) for f in fs]))
+        else:
+            best = min(rotations, key=lambda fs: key(E.matmul(*fs)))
         return E.Expr("tr", [E.matmul(*best)])
 
 
