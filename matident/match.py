@@ -889,7 +889,7 @@ class Match:
     """
 
     __slots__ = ("pattern", "identity", "query", "core", "scale", "wrt", "projection",
-                 "position", "_unmet", "_binding", "_names", "_result", "_norm", "_memo")
+                 "position", "_unmet", "_literal", "_binding", "_names", "_result", "_norm", "_memo")
 
     def __init__(self, pattern, query, target, scale, binding, wrt, unmet, projection, position,
                  names=None):
@@ -900,6 +900,7 @@ class Match:
         self.scale = scale
         self.wrt = wrt
         self._unmet = unmet                  # an _Unmet, or None when everything is established
+        self._literal = None                 # (absent factors, compound bindings): see _ranked
         self.projection = projection
         self.position = position
         self._binding = binding              # of the group's representative when names is given
@@ -1319,20 +1320,21 @@ def _matches(group, query, target, scale, wrt, position, deadline):
             break                        # no later binding can rank higher
     if best is None:
         return []
-    (conditional, _), m = best
+    (conditional, absent), m = best
     # _conditional() is False exactly when _conditions() is empty
     unmet = _Unmet(rep, query, m._binding, wrt, var, note) if conditional else None
+    literal = (absent, _compound_bindings(m._binding))
     out = []
     new, binding = Match.__new__, m.binding
     for pattern, names, dims in group.members:
         if pattern is rep:
-            m._unmet = unmet
+            m._unmet, m._literal = unmet, literal
             out.append(m)
         else:                            # like Match(pattern, ..., names=(names, dims)), cheaper
             c = new(Match)
             c.pattern, c.identity, c.query, c.core, c.scale, c.wrt = \
                 pattern, pattern.record, query, target, scale, m.wrt
-            c._unmet = unmet
+            c._unmet, c._literal = unmet, literal
             c.projection, c.position, c._binding, c._names = m.projection, position, binding, (names, dims)
             c._result = c._norm = c._memo = None
             out.append(c)
@@ -1454,16 +1456,8 @@ def _ranked(matches, wrt_given):
     """Sort (see the module docstring) and drop duplicates: a record once per target (the
     whole query counts as one) and variable."""
     kinds = _KIND_RANK[wrt_given]
-    compound = {}                        # the members of a group share their binding
-
-    def sort_key(m):
-        b = m._binding
-        c = compound.get(id(b))
-        if c is None:
-            c = compound[id(b)] = _compound_bindings(m)
-        return (m.position, m.conditional, kinds[m.identity.kind], len(b.absent), c,
-                m.pattern.order, m.wrt or "")
-    matches.sort(key=sort_key)
+    matches.sort(key=lambda m: (m.position, m._unmet is not None or bool(m.identity.conditions),
+                                kinds[m.identity.kind], m._literal, m.pattern.order, m.wrt or ""))
     seen, out = set(), []
     for m in matches:
         key = (m.identity.id, m.core, m.wrt)
@@ -1479,10 +1473,10 @@ def _ranked(matches, wrt_given):
     return out
 
 
-def _compound_bindings(m):
+def _compound_bindings(binding):
     """How many wildcards bound to more than a symbol: the most literal match comes first
     (tr(A @ X @ B) is answered by the tr(A X B) record before the tr(X A) one)."""
-    return sum(1 for v in m._binding.values.values() if getattr(v, "op", "sym") != "sym")
+    return sum(1 for v in binding.values.values() if v.op != E.SYM)
 
 
 class Lookup(list):
