@@ -3,6 +3,8 @@
 (a) median lookup time over the queries below, as a ratio to parsing the same
     text: to ``matident.parse`` (which converts to SymPy) and to
     ``parse_expr`` + ``shapes.infer`` (the term tree lookup itself starts from);
+    for scale, also a lookup followed by ``str()`` of every match (a match
+    writes out its result and conditions only when they are read);
 (b) the same median with the catalogue inflated 10x by renamed copies, as a
     ratio to (a);
 (c) a cold ``matident lookup`` process (disk cache warm) against
@@ -100,7 +102,8 @@ def _interleaved(fns, repeat):
 
 
 def _query_times(index, big, repeat):
-    """Per query: (lookup, lookup in the 10x catalogue, matident.parse, parse_expr + infer)."""
+    """Per query: (lookup, lookup in the 10x catalogue, matident.parse, parse_expr + infer,
+    lookup and str() of every match)."""
     out = []
     for text, wrt, symbols in QUERIES:
         for where in (index, big):
@@ -108,7 +111,9 @@ def _query_times(index, big, repeat):
         out.append(_interleaved([lambda: lookup(text, wrt, symbols=symbols, catalogue=index),
                                  lambda: lookup(text, wrt, symbols=symbols, catalogue=big),
                                  lambda: matident.parse(text, symbols),
-                                 lambda: infer(parse_expr(text), symbols, implicit=True)], repeat))
+                                 lambda: infer(parse_expr(text), symbols, implicit=True),
+                                 lambda: [str(m) for m in lookup(text, wrt, symbols=symbols,
+                                                                 catalogue=index)]], repeat))
     return [list(column) for column in zip(*out)]
 
 
@@ -150,7 +155,7 @@ def main(argv=None):
     print(f"catalogue: {len(records)} records; {len(QUERIES)} queries; time limit {TIME_LIMIT} s")
 
     big = Index(_inflated(records, 10))
-    t_lookup, t_big, t_sympy, t_tree = _query_times(index, big, args.repeat)
+    t_lookup, t_big, t_sympy, t_tree, t_shown = _query_times(index, big, args.repeat)
     med_l, med_s, med_t = map(statistics.median, (t_lookup, t_sympy, t_tree))
     counts = [len(lookup(q, w, symbols=s, catalogue=index)) for q, w, s in QUERIES]
     print(f"(a) median lookup {med_l * 1e3:.3f} ms ({statistics.median(counts)} matches median, "
@@ -160,6 +165,9 @@ def main(argv=None):
     print(f"    per-query ratios, median: {statistics.median(a / b for a, b in zip(t_lookup, t_sympy)):.2f}"
           f" (to matident.parse), {statistics.median(a / b for a, b in zip(t_lookup, t_tree)):.2f}"
           f" (to parse_expr+infer)")
+    med_shown = statistics.median(t_shown)
+    print(f"    lookup and str() of every match: median {med_shown * 1e3:.3f} ms, "
+          f"ratio {med_shown / med_s:.2f} to matident.parse (for scale; no goal)")
 
     med_b = statistics.median(t_big)
     print(f"(b) 10x catalogue ({len(big)} records, {big.groups} groups): median lookup "
