@@ -1,11 +1,12 @@
-"""A/B benchmark of the matcher: ``matident/match.py`` at a git revision against the working tree.
+"""A/B benchmark of lookup: the ``matident`` package at a git revision against the working tree.
 
-Both versions of the module are loaded into one process and share the rest
-of the package, the index and the queries of ``bench_lookup.py``; each query
-is timed with both in turn, the order alternating round by round, so that
-the machine's drifting speed (several percent between runs here) cancels
-out.  Prints the median lookup time of each, their total-time ratio and the
-median of the per-query ratios.
+The package as of the revision is extracted into a temporary directory as
+``matident_at_rev`` (its imports are relative, so it loads beside the current
+one) and reads the working tree's identities; each version builds its own
+index of them.  Each query is timed with both in turn, the order alternating
+round by round, so that the machine's drifting speed (several percent between
+runs here) cancels out.  Prints the median lookup time of each, their
+total-time ratio and the median of the per-query ratios.
 
 Run from the repository root::
 
@@ -14,10 +15,13 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
+import io
+import os
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -27,22 +31,26 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_lookup import QUERIES  # noqa: E402
-from matident import match as current  # noqa: E402
-from matident.catalogue import catalogue  # noqa: E402
+
+import matident  # noqa: E402
 from matident.index import Index  # noqa: E402
+from matident.match import lookup  # noqa: E402
 
 
-def _module_at(rev, workdir):
-    """``matident.match`` as of git revision ``rev``, loaded beside the current one."""
-    source = subprocess.run(["git", "show", f"{rev}:matident/match.py"], cwd=ROOT, check=True,
-                            capture_output=True, text=True).stdout
-    path = Path(workdir) / "match_at_rev.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("matident.match_at_rev", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def _package_at(rev, workdir):
+    """(catalogue, lookup) of the matident package as of git revision ``rev``."""
+    archive = subprocess.run(["git", "archive", rev, "matident"], cwd=ROOT, check=True,
+                             capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(workdir, filter="data")
+    (Path(workdir) / "matident").rename(Path(workdir) / "matident_at_rev")
+    for name in ("identities", "schema"):          # the data folders beside the package
+        os.symlink(ROOT / name, Path(workdir) / name)
+    sys.path.insert(0, workdir)
+    package = importlib.import_module("matident_at_rev")
+    match = importlib.import_module("matident_at_rev.match")
+    index = importlib.import_module("matident_at_rev.index").Index(list(package.catalogue()))
+    return lambda text, wrt, symbols: match.lookup(text, wrt, symbols=symbols, catalogue=index)
 
 
 def _cpu(fn, loops):
@@ -54,22 +62,23 @@ def _cpu(fn, loops):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("rev", help="git revision of the baseline matident/match.py")
-    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("rev", help="git revision of the baseline package")
+    ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--loops", type=int, default=4, help="lookups per timing")
     args = ap.parse_args(argv)
-    index = Index(list(catalogue()))
+    os.environ["MATIDENT_CACHE_DIR"] = "off"          # each version builds its own index
+    index = Index(list(matident.catalogue()))
     with tempfile.TemporaryDirectory() as tmp:
-        versions = [_module_at(args.rev, tmp), current]
+        versions = [_package_at(args.rev, tmp),
+                    lambda text, wrt, symbols: lookup(text, wrt, symbols=symbols, catalogue=index)]
         best = [[], []]
         for text, wrt, symbols in QUERIES:
             runs = [[], []]
-            for module in versions:
-                module.lookup(text, wrt, symbols=symbols, catalogue=index)     # warm memo tables
+            for version in versions:
+                version(text, wrt, symbols)                                   # warm memo tables
             for r in range(args.rounds):
                 for k in ((0, 1) if r % 2 == 0 else (1, 0)):
-                    runs[k].append(_cpu(lambda: versions[k].lookup(text, wrt, symbols=symbols,
-                                                                   catalogue=index), args.loops))
+                    runs[k].append(_cpu(lambda: versions[k](text, wrt, symbols), args.loops))
             for k in (0, 1):
                 best[k].append(min(runs[k]))
     old, new = best
