@@ -420,7 +420,8 @@ class Normalizer:
             best = min(rotations, key=lambda fs: tuple([key(f) for f in fs]))
         else:
             best = min(rotations, key=lambda fs: key(E.matmul(*fs)))
-        return E.Expr("tr", [E.matmul(*best)])
+        # the argument itself when it is the best rotation: its rotations are known already
+        return E.Expr("tr", [a if a.op == E.MATMUL and best == a.args else E.matmul(*best)])
 
 
 # -- structure inference -------------------------------------------------------
