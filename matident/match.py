@@ -146,28 +146,26 @@ class _Context:
     """What unification of one pattern against one query needs."""
 
     __slots__ = ("pattern", "decls", "pnorm", "norm", "wrt", "flexible", "deadline", "steps",
-                 "variables", "several", "shapes", "absorbers", "products")
+                 "variables", "several", "shapes", "products")
 
     def __init__(self, pattern, norm, wrt, flexible, deadline):
         static = pattern.plans.get("context")
         if static is None:
             static = pattern.plans["context"] = self._static(pattern)
         (self.pattern, self.decls, self.pnorm, self.variables, self.several, self.shapes,
-         self.absorbers, self.products) = static
+         self.products) = static
         self.norm, self.wrt, self.flexible = norm, wrt, flexible
         self.deadline, self.steps = deadline, 0
 
-    def _static(self, pattern):
+    @staticmethod
+    def _static(pattern):
         """The fields that depend on the pattern only (memoised on it)."""
-        self.variables, self.several = pattern.variables, len(pattern.variables) >= 2
         decls = pattern.record.symbols
         shapes = {n: d.shape for n, d in decls.items()}
-        # absorber() of every node of the pattern, by identity (the nodes live as long as
-        # the pattern; a node that is not one of them is simply not found)
-        absorbers = {id(n): self.absorber(n) for n in pattern.expr.walk()}
         # symbols with a product dimension (vector m*n): checked when complete (_settled)
         products = tuple(n for n, shape in shapes.items() if any(isinstance(d, Prod) for d in shape))
-        return (pattern, decls, pattern.norm, self.variables, self.several, shapes, absorbers, products)
+        return (pattern, decls, pattern.norm, pattern.variables, len(pattern.variables) >= 2, shapes,
+                products)
 
     def tick(self, every=_TICK):
         """Count a step; every ``every`` steps, stop if the time is up."""
@@ -192,9 +190,6 @@ class _Context:
         if not self.several and name in self.variables:
             return None
         return name
-
-
-_UNKNOWN = object()
 
 
 def _find(d, equal):
