@@ -99,7 +99,7 @@ class Normalizer:
         self.decls = decls
         self._normal, self._shape, self._names, self._ops, self._rotations, self._chains = \
             {}, {}, {}, {}, {}, {}
-        self._transposes, self._flips, self._idents, self._counts = {}, {}, {}, {}
+        self._transposes, self._flips, self._idents = {}, {}, {}
 
     def __getstate__(self):
         return {"decls": self.decls}
@@ -123,8 +123,7 @@ class Normalizer:
         out.decls, out._shape = decls, {}
         out._normal, out._names, out._ops, out._rotations, out._chains = \
             self._normal, self._names, self._ops, self._rotations, self._chains
-        out._transposes, out._flips, out._idents, out._counts = \
-            self._transposes, self._flips, self._idents, self._counts
+        out._transposes, out._flips, out._idents = self._transposes, self._flips, self._idents
         return out
 
     # -- facts about trees ---------------------------------------------------
@@ -171,13 +170,7 @@ class Normalizer:
         """Occurrences of symbol ``name`` in ``e``."""
         if name not in self.names(e):
             return 0
-        if e.op == E.SYM:
-            return 1
-        k = (e, name)
-        out = self._counts.get(k)
-        if out is None:
-            out = self._counts[k] = sum(self.count(a, name) for a in e.args)
-        return out
+        return 1 if e.op == E.SYM else sum(self.count(a, name) for a in e.args)
 
     # -- normal form -----------------------------------------------------------
 
