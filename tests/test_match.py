@@ -372,6 +372,9 @@ def test_a_record_stated_for_a_numeric_size_needs_that_size(decls, found):
     # numeric sizes, and must not skip it when there are some
     got = [m.identity.id for m in lookup("det(-A)", symbols=decls)]
     assert ("det-of-negated-matrix-odd-size" in got) is found
+
+
+def test_a_numeric_size_made_by_a_product_of_sizes_counts():
     kron = lookup("det(-kron(A, B))", symbols={"A": "matrix 3 3", "B": "matrix 1 1"})
     assert "det-of-negated-matrix-odd-size" in [m.identity.id for m in kron]
 
