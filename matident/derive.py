@@ -34,7 +34,8 @@ from fractions import Fraction
 from . import expr as E
 from .errors import DeriveError, ParseError
 from .printing import _negated, latex_name, to_latex, to_text
-from .shapes import Decl, infer, is_scalar_shape, shape_of
+from .normal import same_dim
+from .shapes import Decl, Prod, infer, is_scalar_shape, shape_of
 from .simplify import Simplifier
 
 ZERO = None   # the differential of a constant
@@ -264,8 +265,12 @@ class _Engine:
     def apply(self, e, operands):
         candidates = self.rules.get((e.op, len(operands)), [])
         errors = []
-        for rule in self._ranked(candidates, operands):
-            binding, unmet = self._bind(rule, operands, errors)
+        orders = [operands]
+        if e.op == E.MUL and len(operands) == 2:
+            orders.append(operands[::-1])          # * is commutative: phi * X also reads X * phi
+        tries = [(rule, order) for order in orders for rule in candidates]
+        for rule, order in sorted(tries, key=lambda t: self._unmet_count(*t)):
+            binding, unmet = self._bind(rule, order, errors)
             if binding is None:
                 continue
             subst = dict(binding)
@@ -292,10 +297,8 @@ class _Engine:
         raise DeriveError(f"no differential rule for {name} in '{what}'{detail}", code="MI040",
                           hint="add a differential record for it to identities/ (see Contributing)")
 
-    def _ranked(self, candidates, operands):
-        def unmet_count(rule):
-            return len(self._unmet(rule, dict(zip([a.value for a in rule.pattern.args], operands))))
-        return sorted(candidates, key=unmet_count)
+    def _unmet_count(self, rule, operands):
+        return len(self._unmet(rule, dict(zip([a.value for a in rule.pattern.args], operands))))
 
     def _bind(self, rule, operands, errors):
         binding = {}
@@ -304,12 +307,12 @@ class _Engine:
                 if operand != p:
                     return None, ()
                 continue
-            if not self._fits(rule.record.symbols[p.value], operand):
-                return None, ()
             if p.value not in rule.variables and self.depends(operand):
                 errors.append(f"{rule.id} needs '{to_text(operand)}' to be constant")
                 return None, ()
             binding[p.value] = operand
+        if not self._fits_all(rule.record.symbols, binding):
+            return None, ()
         return binding, self._unmet(rule, binding)
 
     def _unmet(self, rule, binding):
@@ -384,10 +387,10 @@ class _Engine:
                     continue
                 order = operands[::-1]          # * is commutative
             binding = dict(zip(names, order))
-            if not all(self._fits(rule.record.symbols[n], v) for n, v in binding.items()):
+            binding[cotangent] = w
+            if not self._fits_all(rule.record.symbols, binding, sized=cotangent):
                 continue
             inner = binding[hole]
-            binding[cotangent] = w
             raw = _shape_only(rule.result.replace(binding), self.dname, self.wrt)
             if raw.has(self.dname):
                 continue
@@ -400,13 +403,38 @@ class _Engine:
         raise DeriveError(f"no inner-product rule to move '{to_text(linear)}' off d{self.wrt}",
                           code="MI040", hint="add an inner-product record tr(W.T @ F(M)) = tr(G.T @ M)")
 
-    def _fits(self, decl, operand):
-        """A scalar pattern symbol binds 1x1 operands only; a vector one, columns only."""
-        shape = self.simp.shape(self.retype(operand))
-        if decl.kind == "scalar":
-            return is_scalar_shape(shape)
-        if decl.kind == "vector":
-            return shape[1] == 1
+    def _fits_all(self, decls, binding, sized=None):
+        """The operands bound to a rule's symbols have shapes its declarations allow, jointly.
+
+        A scalar symbol binds 1x1 operands only and a vector one columns only;
+        a dimension name binds one size across all the rule's symbols, so that
+        ``N * M`` with ``N, M: matrix p q`` never binds a vector and a scalar
+        (the product rule and inner-product rule of a scalar times an array are
+        other records).  Operands are re-typed (a rule's rhs brings unsized
+        identities) except ``sized``, the cotangent, whose identities are sized.
+        """
+        sizes = {}
+        for name, operand in binding.items():
+            decl = decls.get(name)
+            if decl is None:
+                continue
+            shape = self.simp.shape(operand if name == sized else self.retype(operand))
+            if decl.kind == "scalar":
+                if not is_scalar_shape(shape):
+                    return False
+                continue
+            if decl.kind == "vector" and shape[1] != 1:
+                return False
+            for want, have in zip(decl.shape, shape):
+                if isinstance(want, Prod):
+                    continue          # products of sizes (vec, kron) bind through their factors' rules
+                if isinstance(want, str):
+                    if want not in sizes:
+                        sizes[want] = have
+                        continue
+                    want = sizes[want]
+                if not same_dim(want, have):
+                    return False
         return True
 
 
