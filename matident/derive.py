@@ -50,6 +50,9 @@ class Step:
     description: str
     latex_before: str = ""
     latex_after: str = ""
+    #: what the step claims, as trees its own check evaluates: ("differential", F, dF) or
+    #: ("identity", lhs, rhs); None for steps that only announce (order 2)
+    claim: tuple | None = field(default=None, compare=False, repr=False)
 
     def __str__(self):
         return f"{self.before}  =  {self.after}    [{self.rule}: {self.description}]"
@@ -178,6 +181,25 @@ class Derivation:
                 return CheckReport(r.status, r.error, seed, r.sizes, f"{what}: {r.message}")
         return CheckReport("passed", r.error, seed, r.sizes)
 
+    def failing_step(self, trials=3, seed=0):
+        """The first step whose own claim fails its numeric check, or None.
+
+        A differential step ``d(F) = G`` is checked against central differences
+        of F in a random direction dX; an inner-product step ``<W, L> = <G, M>``
+        by evaluating both sides.  Each is checked on its own, so the step that
+        broke a failing derivation is named.
+        """
+        from .verify import check_claim
+        for step in self.steps:
+            if step.claim is None:
+                continue
+            kind, lhs, rhs = step.claim
+            r = check_claim(kind, lhs, rhs, self.symbols, self.wrt, trials=trials, seed=seed,
+                            label=step.rule)
+            if r.status == "failed":
+                return step
+        return None
+
     def header(self):
         decls = ", ".join(f"{n}: {d}" for n, d in sorted(self.symbols.items())
                           if not n.startswith("d") or n[1:] not in self.symbols)
@@ -216,7 +238,9 @@ class Derivation:
                 "result": self.text, "differential": to_text(self.differential),
                 "symbols": {n: str(d) for n, d in self.symbols.items()},
                 "conditions": list(self.conditions),
-                "steps": [s.__dict__ for s in self.steps]}
+                "steps": [{k: getattr(s, k) for k in ("rule", "before", "after", "description",
+                                                       "latex_before", "latex_after")}
+                          for s in self.steps]}
 
 
 class _Engine:
@@ -284,7 +308,8 @@ class _Engine:
             result = self.tidy(result, shape_of(e, self.symbols) if e.op != E.SYM else None)
             node = E.rebuild(e, operands) if e.op in (E.MATMUL, E.MUL, E.ADD) else e
             self.steps.append(Step(rule.id, f"d({to_text(node)})", to_text(result), rule.record.title,
-                                   r"\mathrm{d}\left(" + self.latex(node) + r"\right)", self.latex(result)))
+                                   r"\mathrm{d}\left(" + self.latex(node) + r"\right)", self.latex(result),
+                                   ("differential", node, result)))
             for cond in unmet:
                 if cond not in self.conditions:
                     self.conditions.append(cond)
@@ -398,7 +423,8 @@ class _Engine:
             new_w = self.tidy(raw, self.simp.shape(self.retype(inner)))
             shown = E.rebuild(linear, operands) if linear.op in (E.MATMUL, E.MUL) else linear
             self.steps.append(Step(rule.id, _ip(w, shown), _ip(new_w, inner), rule.record.title,
-                                   self.ip_latex(w, shown), self.ip_latex(new_w, inner)))
+                                   self.ip_latex(w, shown), self.ip_latex(new_w, inner),
+                                   ("identity", _ip_tree(w, shown), _ip_tree(new_w, inner))))
             return self.adjoint(inner, new_w)
         raise DeriveError(f"no inner-product rule to move '{to_text(linear)}' off d{self.wrt}",
                           code="MI040", hint="add an inner-product record tr(W.T @ F(M)) = tr(G.T @ M)")
@@ -470,6 +496,13 @@ def _drop_zero(e):
     return E.rebuild(e, args)
 
 
+def _ip_tree(w, linear):
+    """<w, linear> as a tree: tr(w.T @ linear), or linear itself when w = 1."""
+    if w == E.num(1):
+        return linear
+    return E.call("tr", E.matmul(E.transpose(w), linear))
+
+
 def _ip(w, linear):
     if w == E.num(1):
         return to_text(linear)
@@ -539,13 +572,18 @@ def _jacobian(engine, linear, n):
 
 # -- public entry point ------------------------------------------------------------
 
-def derive(expr, wrt, *, symbols=None, order=1, catalogue=None):
+def derive(expr, wrt, *, symbols=None, order=1, check=True, catalogue=None):
     """Differentiate ``expr`` with respect to ``wrt`` step by step.
 
     Returns a :class:`Derivation`: ``result`` is the gradient (shape of
     ``wrt``) for a scalar ``expr``, the numerator-layout Jacobian for a vector
     ``expr`` of a vector, the derivative for a scalar ``wrt``; with
     ``order=2`` and a vector (or scalar) ``wrt`` the Hessian.
+
+    The result is checked against finite differences before it is returned
+    (a few milliseconds); a failing check raises :class:`DeriveError` naming
+    the first step whose own check fails, with the derivation attached as
+    ``err.derivation``.  ``check=False`` skips the check.
 
     >>> d = derive("log(x.T @ A @ x)", "x", symbols={"A": "spd n"})
     >>> d.text
@@ -570,7 +608,7 @@ def derive(expr, wrt, *, symbols=None, order=1, catalogue=None):
     out_shape = typed.shape
     first, what, differential = _first_order(engine, tree, out_shape, x)
     if order == 1:
-        return _finish(engine, tree, wrt, first, what, differential, 1, None)
+        return _checked(_finish(engine, tree, wrt, first, what, differential, 1, None), check)
     if what not in ("gradient", "derivative") or x.kind == "matrix" or not is_scalar_shape(out_shape):
         raise DeriveError("order=2 needs a scalar expression of a vector or scalar variable "
                           "(the Hessian of a matrix variable is a 4-tensor: use the differential)",
@@ -579,7 +617,23 @@ def derive(expr, wrt, *, symbols=None, order=1, catalogue=None):
                              "the Hessian is the Jacobian of the gradient"))
     second, _, diff2 = _first_order(engine, first, engine.simp.shape(first), x, inner=True)
     what2 = "hessian"
-    return _finish(engine, tree, wrt, second, what2, diff2, 2, first)
+    return _checked(_finish(engine, tree, wrt, second, what2, diff2, 2, first), check)
+
+
+def _checked(derivation, check):
+    """The derivation, once its numeric check has passed (or ``check`` is False)."""
+    if not check:
+        return derivation
+    report = derivation.check()
+    if report.ok:
+        return derivation
+    step = derivation.failing_step()
+    where = (f"; the first step that fails on its own is '{step.before} = {step.after}' by {step.rule}"
+             if step is not None else "; every step passes on its own, so the combination is at fault")
+    raise DeriveError(f"the derivation of {to_text(derivation.expr)} by {derivation.wrt} gave "
+                      f"{derivation.text}, which failed its numeric check ({report}){where}",
+                      code="MI041", derivation=derivation, step=step,
+                      hint="please report it; derive(..., check=False) returns the unchecked result")
 
 
 def _first_order(engine, tree, out_shape, x, inner=False):
@@ -693,8 +747,14 @@ def register(subparsers):
 def _cmd_derive(args):
     import json
     import sys
-    d = derive(args.expr, args.wrt, symbols=dict(args.symbol), order=args.order)
+    d = derive(args.expr, args.wrt, symbols=dict(args.symbol), order=args.order, check=False)
     report = None if args.no_check else d.check(seed=args.seed)
+    if report is not None and not report.ok:
+        step = d.failing_step(seed=args.seed)
+        where = f"; first failing step: {step.before} = {step.after} [{step.rule}]" if step else ""
+        raise DeriveError(f"the derivation gave {d.text}, which failed its numeric check "
+                          f"({report}){where}", code="MI041", derivation=d, step=step,
+                          hint="no answer is given; please report it")
     if args.json:
         out = d.as_dict()
         out["check"] = None if report is None else {"status": report.status, "error": report.error,
