@@ -271,7 +271,15 @@ class _Engine:
         return r"\left\langle " + self.latex(w) + ", " + self.latex(linear) + r"\right\rangle"
 
     def depends(self, e):
-        return e.has(self.wrt)
+        """True if e varies with the variable (``ones(M)`` is a constant: only M's shape counts)."""
+        stack = [e]
+        while stack:
+            node = stack.pop()
+            if node.op == E.SYM and node.value == self.wrt:
+                return True
+            if node.op != "ones":
+                stack.extend(node.args)
+        return False
 
     # -- step 1: the differential --------------------------------------------
     def d(self, e):
@@ -687,6 +695,7 @@ def _present(e, simp, in_sum=False):
         return e
     args = [_present(a, simp, e.op == E.ADD) for a in e.args]
     if e.op == E.ADD:
+        args = _broadcast_scalars(args)
         coeffs = {a.args[0].value if a.op == E.MUL and a.args[0].op == E.NUM else 1 for a in args}
         if len(coeffs) == 1 and isinstance(next(iter(coeffs)), Fraction):
             (c,) = coeffs
@@ -711,6 +720,19 @@ def _present(e, simp, in_sum=False):
         denom = [a for a in rest if a not in numer]
         return E.Expr(E.MUL, [*numer, moved, *denom]) if rest else moved
     return E.Expr(E.MUL, args)
+
+
+def _broadcast_scalars(terms):
+    """Terms of a sum whose ``ones(M)`` factors take the sum's broadcast reference as M (any M
+    of the sum's shape is the same constant): they print as the scalar, as numpy users write."""
+    from .printing import broadcast_reference
+    ref = broadcast_reference(terms)
+    if ref is None:
+        return terms
+    ones = E.call("ones", ref)
+    return [ones if t.op == "ones" else
+            E.mul(*[ones if f.op == "ones" else f for f in t.args]) if t.op == E.MUL else t
+            for t in terms]
 
 
 def _name_of(wrt):

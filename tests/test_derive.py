@@ -183,6 +183,6 @@ def test_scalar_times_array_products_give_right_gradients(expr, wrt):
     assert d.failing_step() is None
 
 
-def test_scalar_times_vector_gradient_has_the_ones_term():
+def test_scalar_times_vector_gradient_has_the_scalar_term_broadcast():
     d = derive("y.T @ (x / sum(x))", "x")
-    assert d.text == "y / sum(x) - (x.T @ y) * ones(x) / sum(x) ** 2"
+    assert d.text == "y / sum(x) - x.T @ y / sum(x) ** 2"      # the scalar broadcasts, as in numpy
