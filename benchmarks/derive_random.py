@@ -43,7 +43,7 @@ def main(argv=None):
             reasons[detail.split(" (hint")[0][:110]] += 1
     n = args.cases
     print(f"{n} random expressions (seeds {args.start}..{args.start + n - 1}):")
-    for status in ("ok", "false", "refused", "domain"):
+    for status in ("ok", "false", "refused", "domain", "unsettled"):
         print(f"  {status:8} {counts[status]:6}  ({100 * counts[status] / n:.2f} %)")
     print(f"median time per case (derive with its check, plus the outside judge): "
           f"{statistics.median(times) * 1e3:.1f} ms")
