@@ -806,5 +806,13 @@ def catalogue():
     """
     from . import cache
     folder = data_dir("identities")
-    key = cache.fingerprint("matident-catalogue-1", sorted(folder.glob("*.yaml")), _CACHED_MODULES)
-    return cache.load_or_build("catalogue", key, lambda: load(folder, base=folder.parent))
+    key = cache.fingerprint("matident-catalogue-2", catalogue_inputs(), _CACHED_MODULES)
+    return cache.load_or_build("catalogue", key, lambda: load(folder, base=folder.parent), Catalogue)
+
+
+def catalogue_inputs():
+    """The files the shipped catalogue is built from: its identity files (a stray ``.yml``
+    too, which the loader refuses) and the schema they are checked against."""
+    folder = data_dir("identities")
+    files = sorted(f for f in folder.iterdir() if f.suffix in (".yaml", ".yml") and f.is_file())
+    return files + [data_dir("schema") / "identity.schema.json"]
