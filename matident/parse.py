@@ -272,6 +272,30 @@ class _Builder:
         return E.call(name, *(self.build(a, depth) for a in node.args))
 
 
+def check_declared_names(symbols):
+    """Refuse declarations that would be ignored or misread: ``I`` (always the identity), a
+    function's name, a name that is not a name, ``dX`` beside ``X`` (the differential of X)."""
+    from .errors import DeclarationError
+    if symbols is None:
+        return
+    if not isinstance(symbols, dict):
+        raise DeclarationError(f"symbols must map names to declarations, got {type(symbols).__name__}",
+                               hint="e.g. symbols={'X': 'matrix n n', 'x': 'vector n'}")
+    for name in symbols:
+        if not isinstance(name, str) or not NAME.match(name) or name.startswith("__"):
+            raise DeclarationError(f"{name!r} is not a symbol name",
+                                   hint="names are letters, digits and underscores, starting with a letter")
+        if name == "I":
+            raise DeclarationError("'I' cannot be declared: it is always the identity matrix",
+                                   hint="give your matrix another name, e.g. J")
+        if name in FUNCTIONS:
+            raise DeclarationError(f"'{name}' cannot be declared: it is the function {name}()",
+                                   hint="give your symbol another name")
+        if name.startswith("d") and name[1:] in symbols:
+            raise DeclarationError(f"'{name}' cannot be declared beside '{name[1:]}': it is read as the "
+                                   f"differential of {name[1:]}", hint=f"rename one of them, e.g. D{name[1:]}")
+
+
 def _small_number(value):
     """A finite number whose integer numerator and denominator have at most MAX_DIGITS digits."""
     if isinstance(value, float):

@@ -127,6 +127,12 @@ def parse_decl(text):
                                        hint="dimensions are lowercase names (n, m, k), integers 1-9999 "
                                             "or products of them such as m*n")
             dims_ = [int(f) if f.isdigit() else f for f in factors]
+            numeric = 1
+            for f in dims_:
+                numeric *= f if isinstance(f, int) else 1
+            if numeric > 9999:
+                raise DeclarationError(f"dimension {tok} is {numeric:,} in {text!r}; at most 9999",
+                                       hint="use a dimension name such as n for a size nobody fixes")
             out.append(dims_[0] if len(dims_) == 1 else _Dims()._normal(dims_))
         return out
 
