@@ -267,6 +267,8 @@ class _Inference:
         for name, decl in (symbols or {}).items():
             self.decls[name] = parse_decl(decl)
         self.used = {}
+        self.shown = {}          # unknown dimension -> the name messages give it
+        self.declared = set(symbols or ())
 
     def symbol_shape(self, node):
         name = node.value
@@ -295,7 +297,21 @@ class _Inference:
         return (self.dims.find(shape[0]), self.dims.find(shape[1]))
 
     def show(self, shape):
-        return fmt_shape(self.resolved(shape)).replace("?", "d")
+        """A shape for a message: dimensions nobody named get readable names (n, m, ...), never
+        the internal ones."""
+        def name(d):
+            if isinstance(d, Prod):
+                return Prod(tuple(name(f) for f in d.factors))
+            if isinstance(d, str) and d.startswith("?"):
+                if d not in self.shown:
+                    taken = {str(x) for decl in self.decls.values() for x in (decl.rows, decl.cols)}
+                    taken |= set(self.shown.values()) | set(self.decls)
+                    self.shown[d] = next(n for n in itertools.chain(_READABLE, (f"n{i}" for i in
+                                                                                 itertools.count(1)))
+                                         if n not in taken)
+                return self.shown[d]
+            return d
+        return fmt_shape(tuple(name(d) for d in self.resolved(shape)))
 
     def scalar(self, shape):
         r, c = self.resolved(shape)
@@ -305,6 +321,18 @@ class _Inference:
         from .printing import to_text
         raise ShapeError(f"shape mismatch in '{_short(to_text(node))}': {message}", code="MI008",
                          hint=hint)
+
+    def _power_hint(self, arg, exponent):
+        """What to write instead of a power (or a division, x / y is x * y ** -1) of a non-scalar."""
+        from .printing import to_text
+        text = _short(to_text(arg), 30)
+        if arg.op == E.SYM and arg.value not in self.declared and implicit_decl(arg.value).kind == "vector":
+            return (f"'{text}' is read as a column vector (a lowercase letter, optionally with digits, "
+                    f"names a vector); declare it a scalar (--symbol {text}=scalar) or use a Greek name")
+        if E.is_number(exponent, -1):
+            return (f"there is no matrix division: write A @ inv({text}) (or inv({text}) @ A) for "
+                    f"A / {text}, inv({text}) for {text} ** -1")
+        return f"for a matrix power write matpow({text}, 2); for an elementwise square write {text} * {text}"
 
     def walk(self, node):
         """Return (annotated node, shape)."""
@@ -361,10 +389,10 @@ class _Inference:
         if op == E.POW:
             for arg, s in zip(args, shapes):
                 if not self.scalar(s):
-                    raise ShapeError(f"'**' needs scalars but '{_short(to_text(arg))}' is {self.show(s)}",
-                                     code="MI009",
-                                     hint="for a matrix power write matpow(X, 2); for an elementwise "
-                                          "square write X * X")
+                    what = "cannot divide or be raised to the power -1" if E.is_number(args[1], -1) \
+                        else "cannot be raised to a power with '**'"
+                    raise ShapeError(f"'{_short(to_text(arg))}' is {self.show(s)}, not a scalar: it {what}",
+                                     code="MI009", hint=self._power_hint(arg, args[1]))
             return (1, 1)
         if op == E.TRANSPOSE:
             return (shapes[0][1], shapes[0][0])
