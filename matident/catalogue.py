@@ -428,6 +428,23 @@ def _read_text(path):
     return raw.decode("utf-8")
 
 
+def read_yaml(path):
+    """The data of a small YAML file of matident's (a coverage file), read as identity files are:
+    at most MAX_FILE_BYTES, with the C safe loader, no anchors or aliases.
+
+    Raises ValueError (or OSError, UnicodeDecodeError, yaml.YAMLError) with the reason.
+    """
+    try:
+        text = _read_text(path)
+    except _NotAnIdentityFile as exc:
+        raise ValueError(f"{exc} ({exc.hint})") from None
+    alias = _first_anchor_or_alias(text)
+    if alias is not None:
+        raise ValueError(f"YAML {alias[0]} at line {alias[1].line + 1}: matident's files do not use "
+                         "anchors or aliases (write the value out in full)")
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def _first_anchor_or_alias(text):
     """("anchor '&r'" or "alias '*r'", mark) of the first one in ``text``, or None.
 

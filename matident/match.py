@@ -1545,10 +1545,48 @@ def lookup(expr, wrt=None, *, symbols=None, limit=None, catalogue=None, time_lim
             found.extend(_lookup_target(index, query, target, position, is_run, variables, deadline))
     except Timeout:
         complete = False
-    ranked = _ranked(found, wrt is not None)
+    ranked = _literal_implicit(index, query) + _ranked(found, wrt is not None)
     truncated = limit is not None and len(ranked) > limit
     return Lookup(ranked[:limit] if truncated else ranked, complete=complete, truncated=truncated,
                   elapsed=time.perf_counter() - start)
+
+
+def _literal_implicit(index, query):
+    """Matches of the identity records the matcher applies implicitly (both sides of one normal
+    form, such as ``(A + B).T = A.T + B.T``) whose lhs the query is, as written.
+
+    They are left out of the index (they would match every sum of transposes and say nothing),
+    but a user who types such a record's lhs gets that record.
+    """
+    out = []
+    for record in index.records:
+        if record.kind != "identity" or not _literally(record.lhs_expr, query.typed.expr, {}):
+            continue
+        pattern = Pattern(record)
+        if not pattern.trivial:
+            continue
+        for scale, core in _scale_split(query.norm, query.normal, None):
+            b = next(iter(unify(pattern, core, query.norm, None, flexible=query.flexible)), None)
+            if b is not None:
+                m = Match(pattern, query, core, scale, b, None, None, None, 0)
+                m._literal = (len(b.absent), _compound_bindings(b))
+                if to_text(m.target_tree) != to_text(m.result_tree):    # tr(A @ B) = tr(A @ B) says nothing
+                    out.append(m)
+                break
+    return out
+
+
+def _literally(pattern, tree, bound):
+    """Whether ``tree`` is ``pattern`` as written, its symbols standing for sub-trees (consistently)."""
+    if pattern.op == E.SYM:
+        if pattern.value in bound:
+            return bound[pattern.value] == tree
+        bound[pattern.value] = tree
+        return True
+    if pattern.op != tree.op or len(pattern.args) != len(tree.args) \
+            or (not pattern.args and pattern.value != tree.value):
+        return False
+    return all(_literally(a, b, bound) for a, b in zip(pattern.args, tree.args))
 
 
 def _lookup_target(index, query, target, position, is_run, variables, deadline):
