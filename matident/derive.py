@@ -605,6 +605,9 @@ def derive(expr, wrt, *, symbols=None, order=1, check=True, catalogue=None):
                          hint="differentiate with respect to one of: " + ", ".join(sorted(typed.symbols)))
     if order not in (1, 2):
         raise DeriveError(f"order must be 1 or 2, got {order}", code="MI050")
+    if f"d{wrt}" in typed.symbols:
+        raise ParseError(f"'d{wrt}' in the expression would be read as the differential of {wrt}",
+                         code="MI007", hint=f"rename the symbol d{wrt}, e.g. D{wrt}")
     decls = dict(typed.symbols)
     x = decls[wrt]
     dx = Decl(x.kind, x.rows, x.cols, tuple(w for w in x.words if w in ("symmetric", "diagonal", "skew")))
