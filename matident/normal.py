@@ -273,16 +273,19 @@ class Normalizer:
 
     def sum(self, args):
         """Normal form of the sum of normal-form ``args`` (like terms combined)."""
-        coeffs, bodies = {}, []
+        coeffs, bodies, alone = {}, [], {}
         for a in args:
             for t in factors(a, E.ADD):
                 c, body = split_coeff(t)
                 body = E.num(1) if body is None else body
                 if body not in coeffs:
                     bodies.append(body)
-                    coeffs[body] = 0
-                coeffs[body] += c
-        terms = [self.product([E.num(coeffs[b]), b]) for b in bodies if coeffs[b] != 0]
+                    coeffs[body], alone[body] = c, t
+                else:
+                    coeffs[body] += c
+                    alone[body] = None
+        # a term without like terms is a normal form already
+        terms = [alone[b] or self.product([E.num(coeffs[b]), b]) for b in bodies if coeffs[b] != 0]
         if not terms:
             return self.product([E.num(0), bodies[0]])
         terms.sort(key=key)
