@@ -31,7 +31,8 @@ class Simplifier:
 
     def __init__(self, symbols):
         self.symbols = symbols
-        self._shapes = {}
+        self._shapes, self._texts, self._oriented = {}, {}, {}
+        self._fixed = set()          # trees known to be simplified already: step() leaves them be
 
     def shape(self, e):
         s = self._shapes.get(e)
@@ -42,6 +43,13 @@ class Simplifier:
 
     def scalar(self, e):
         return is_scalar_shape(self.shape(e))
+
+    def text(self, e):
+        """``to_text(e)`` (memoised: the order of factors and orientations compares texts)."""
+        s = self._texts.get(e)
+        if s is None:
+            s = self._texts[e] = to_text(e)
+        return s
 
     def symmetric(self, e):
         if e.op == E.SYM:
@@ -108,12 +116,13 @@ class Simplifier:
         for _ in range(8):
             new = self.step(e)
             if new == e:
+                self._fixed.add(e)            # and so are its sub-trees, which step() reached
                 return e
             e = new
         return e
 
     def step(self, e):
-        if not e.args:
+        if not e.args or e in self._fixed:
             return e
         args = [self.step(a) for a in e.args]
         op = e.op
@@ -188,28 +197,38 @@ class Simplifier:
         return self.mul([*scalars, product]) if scalars else product
 
     def _pull_scalar_runs(self, factors):
-        """Split 1x1 runs out of a product whose result is not 1x1."""
-        if self.scalar(E.matmul(*factors)):
+        """Split 1x1 runs out of a product whose result is not 1x1.
+
+        A run is 1x1 when its first factor has one row and its last one column: the
+        factors' shapes decide, without a tree per candidate run.
+        """
+        shapes = [self.shape(f) for f in factors]
+        if is_scalar_shape((shapes[0][0], shapes[-1][1])):
             return factors, []
         pulled = []
         i = 0
         while i < len(factors):
             for j in range(len(factors), i, -1):
-                run = factors[i:j]
-                if len(run) < len(factors) and self.scalar(E.matmul(*run)):
-                    pulled.append(self.orient(E.matmul(*run)))
-                    factors = factors[:i] + factors[j:]
+                if j - i < len(factors) and is_scalar_shape((shapes[i][0], shapes[j - 1][1])):
+                    pulled.append(self.orient(E.matmul(*factors[i:j])))
+                    factors, shapes = factors[:i] + factors[j:], shapes[:i] + shapes[j:]
                     break
             else:
                 i += 1
         return factors, pulled
 
     def orient(self, e):
-        """One orientation for a 1x1 product: the smaller text of e and e.T."""
-        if e.op != E.MATMUL or not self.scalar(e):
+        """One orientation for a 1x1 product: the smaller text of e and e.T (memoised)."""
+        if e.op != E.MATMUL:
             return e
-        flipped = E.matmul(*[self.transpose(a) for a in reversed(e.args)])
-        return min(e, flipped, key=to_text)
+        out = self._oriented.get(e)
+        if out is None:
+            out = e
+            if self.scalar(e):
+                flipped = E.matmul(*[self.transpose(a) for a in reversed(e.args)])
+                out = min(e, flipped, key=self.text)
+            self._oriented[e] = out
+        return out
 
     def mul(self, args):
         coeff, scalars, others = Fraction(1), [], []
@@ -230,8 +249,8 @@ class Simplifier:
             others = [o for o in others if not (o.op == "ones" and any(
                 p is not o and self.shape(p) == self.shape(o) for p in others))] or others
         scalars = self._merge_powers(scalars)
-        scalars.sort(key=lambda s: (s.op == E.POW and _neg_power(s), to_text(s)))
-        others.sort(key=to_text)
+        scalars.sort(key=lambda s: (s.op == E.POW and _neg_power(s), self.text(s)))
+        others.sort(key=self.text)
         return E.mul(E.num(_plain(coeff)), *scalars, *others)
 
     def _merge_powers(self, scalars):
