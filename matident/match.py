@@ -1358,7 +1358,9 @@ def _matches(group, query, target, scale, wrt, position, budget):
     conditions and its triviality are found once and renamed for each.
     """
     rep = group.rep
-    budget.spend()                           # a candidate group tried
+    budget.left -= 1                         # a candidate group tried: a step
+    if budget.left < 0:
+        raise BudgetExhausted()
     if not _plausible(rep, rep.expr, target, query.norm) \
             or not _ends_plausible(rep, target, wrt if rep.variables else None):
         return []
