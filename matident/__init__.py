@@ -85,7 +85,11 @@ def lookup(expr, wrt=None, *, symbols=None, limit=None, budget=None):
     return _lookup(expr, wrt, symbols=symbols, limit=limit, budget=BUDGET if budget is None else budget)
 
 
-def derive(expr, wrt, *, symbols=None, order=1):
-    """Step-by-step derivative of ``expr`` with respect to ``wrt`` (see :mod:`matident.derive`)."""
+def derive(expr, wrt, *, symbols=None, order=1, check=True):
+    """Step-by-step derivative of ``expr`` with respect to ``wrt`` (see :mod:`matident.derive`).
+
+    The result is checked numerically before it is returned; a failing check
+    raises :class:`DeriveError` (``check=False`` skips it).
+    """
     from .derive import derive as _derive
-    return _derive(expr, wrt, symbols=symbols, order=order)
+    return _derive(expr, wrt, symbols=symbols, order=order, check=check)

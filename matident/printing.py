@@ -66,7 +66,7 @@ def _text(e):
         return (_wrap(_text(e.args[0]), P_ATOM) + ".T", P_ATOM)
     if op == E.ADD:
         parts = []
-        for i, t in enumerate(e.args):
+        for i, t in enumerate(_broadcast_terms(e.args)):
             negative, body = _negated(t)
             if i == 0:
                 parts.append(_wrap(_text(t), P_ADD + 1) if not negative else _wrap(_text(t), P_ADD))
@@ -87,6 +87,35 @@ def _text(e):
         base, exp = e.args
         return (_wrap(_text(base), P_POW + 1) + " ** " + _wrap(_text(exp), P_UNARY), P_POW)
     return (f"{op}(" + ", ".join(_text(a)[0] for a in e.args) + ")", P_ATOM)
+
+
+def _has_ones(t):
+    return t.op == "ones" or (t.op == E.MUL and any(f.op == "ones" for f in t.args))
+
+
+def broadcast_reference(terms):
+    """The term a scalar of a sum broadcasts to: the first term that is no multiple of ``ones``."""
+    return next((t for t in terms if not _has_ones(t)), None)
+
+
+def _broadcast_terms(terms):
+    """Terms of a sum with ``ones(R)`` factors dropped where R is :func:`broadcast_reference`.
+
+    Shape inference reads a scalar s in a sum of arrays as ``s * ones(R)``, R
+    the first array term (numpy's broadcasting); printing it back as ``s`` is
+    exact: ``1 + exp(v)`` is the tree ``ones(exp(v)) + exp(v)`` once typed.
+    """
+    ref = broadcast_reference(terms)
+    if ref is None:
+        return terms
+
+    def scalar_part(t):
+        if t.op == "ones":
+            return E.num(1) if t.args[0] == ref else t
+        if t.op == E.MUL and E.call("ones", ref) in t.args:
+            return E.mul(*[f for f in t.args if f != E.call("ones", ref)])
+        return t
+    return [scalar_part(t) for t in terms]
 
 
 def _negated(t):

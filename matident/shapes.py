@@ -262,6 +262,30 @@ class _Inference:
         self.given = symbols or {}
         self.decls = {name: parse_decl(d) for name, d in self.given.items() if type(d) is not Decl}
         self.used = {}
+        self.inferred = {}       # undeclared symbol -> its dimensions left to inference
+
+    def narrowed(self):
+        """Refuse an undeclared symbol a dimension that inference alone fixed to 1.
+
+        ``x @ x`` would make x a 1-vector and ``1 + A @ w`` (before broadcasting)
+        a 1-row A: never silently; the user declares it if that is meant.
+        """
+        for name, dims in self.inferred.items():
+            if not any(self.dims.find(d) == 1 for d in dims):
+                continue
+            decl = self.decls[name]
+            fixed = " and ".join(f"1 {axis}" for axis, d in (("row", decl.rows), ("column", decl.cols))
+                                 if d in dims and self.dims.find(d) == 1)
+            if decl.kind == "vector":
+                hint = (f"a one-letter lowercase name is a column vector: for its inner product write "
+                        f"{name}.T @ {name}; if a 1-vector is meant, declare it: symbols={{'{name}': 'vector 1'}}"
+                        f" or --symbol {name}='vector 1'")
+            else:
+                example = "matrix 1 n" if fixed.startswith("1 row") else "matrix m 1"
+                hint = (f"declare its shape if that is meant, e.g. symbols={{'{name}': '{example}'}}; "
+                        f"otherwise check transposes and @ versus *")
+            raise ShapeError(f"the expression gives the undeclared {decl.kind} '{name}' {fixed}: "
+                             f"inference alone never fixes a size to 1", code="MI008", hint=hint)
 
     def decl(self, name):
         """The declaration of ``name`` (None if it has none)."""
@@ -289,6 +313,7 @@ class _Inference:
                 decl = implicit_decl(name)
             rows = self.dims.fresh() if decl.rows is None else decl.rows
             cols = self.dims.fresh() if decl.cols is None else decl.cols
+            self.inferred[name] = [d for d in (rows, cols) if _flexible(d)]
             decl = Decl(decl.kind, rows, cols, decl.words)
             self.decls[name] = decl
         shape = (decl.rows, decl.cols)
@@ -304,6 +329,26 @@ class _Inference:
     def scalar(self, shape):
         r, c = self.resolved(shape)
         return r == 1 and c == 1
+
+    def no_broadcast(self, node, a, b, arg, what):
+        """Refuse elementwise operands that only numpy's broadcasting would make conform: an
+        axis of size 1 against one left to inference (x + y.T), which unification would
+        silently fix to 1."""
+        for x, y in zip(self.resolved(a), self.resolved(b)):
+            if (x == 1 and _flexible(y)) or (y == 1 and _flexible(x)):
+                from .printing import to_text
+                self.mismatch(node, f"{what} {self.show(a)} and '{_short(to_text(arg))}' ({self.show(b)})",
+                              self.broadcast_hint(a, b))
+
+    def broadcast_hint(self, a, b):
+        """The hint for shapes numpy would broadcast against each other (a row and a column, or a
+        matrix and a row or column): matident broadcasts scalars only."""
+        (r1, c1), (r2, c2) = self.resolved(a), self.resolved(b)
+        if all(x == y or 1 in (x, y) or _flexible(x) or _flexible(y) for x, y in ((r1, r2), (c1, c2))):
+            return ("numpy would broadcast these shapes against each other; matident broadcasts only "
+                    "scalars: spread a column c over n columns as c @ ones(r) with a 1xn row r, "
+                    "a row r over m rows as ones(c) @ r")
+        return None
 
     def mismatch(self, node, message, hint=None):
         from .printing import to_text
@@ -323,8 +368,28 @@ class _Inference:
         kids = [self.walk(a) for a in node.args]
         args = [k[0] for k in kids]
         shapes = [k[1] for k in kids]
+        if op == E.ADD and any(self.scalar(s) for s in shapes) and not all(self.scalar(s) for s in shapes):
+            return self.broadcast_sum(node, args, shapes)
+        if op == E.POW and not self.scalar(shapes[0]):
+            # numpy's ** on an array is elementwise: X ** 2 is hpow(X, 2) (matpow is the matrix power)
+            new = E.call("hpow", *args)
+            return new, SHAPE_RULES["elementwise_power"](self, new, shapes)
         new = E.rebuild(node, args) if op not in (E.MATMUL, E.MUL, E.ADD) else E.Expr(op, args)
         return new, self.rule(node, op, args, shapes)
+
+    def broadcast_sum(self, node, args, shapes):
+        """A sum of arrays and scalars, as numpy broadcasts it: ``1 + exp(v)``.
+
+        Each scalar term s becomes ``s * ones(R)`` with R the first array term,
+        so that every term of a sum has one shape (what the rest of matident
+        reads); the printer writes it back as ``s``.
+        """
+        from .printing import broadcast_reference
+        arrays = [k for k, s in enumerate(shapes) if not self.scalar(s)]
+        shape = self.rule(node, E.ADD, [args[k] for k in arrays], [shapes[k] for k in arrays])
+        ones = E.call("ones", broadcast_reference([args[k] for k in arrays]) or args[arrays[0]])
+        terms = [a if k in arrays else E.mul(a, ones) for k, a in enumerate(args)]
+        return E.Expr(E.ADD, terms), shape
 
     def rule(self, node, op, args, shapes):
         from .printing import to_text
@@ -349,26 +414,29 @@ class _Inference:
                 if self.scalar(shape):
                     shape = s
                     continue
+                self.no_broadcast(node, shape, s, arg, "Hadamard product of")
                 if not (self.dims.unify(shape[0], s[0]) and self.dims.unify(shape[1], s[1])):
                     self.mismatch(node, f"Hadamard product of {self.show(shape)} and "
                                         f"'{_short(to_text(arg))}' ({self.show(s)})",
+                                  self.broadcast_hint(shape, s) or
                                   "* needs operands of the same shape or a scalar; use @ for the matrix product")
             return shape
         if op == E.ADD:
             shape = shapes[0]
             for arg, s in zip(args[1:], shapes[1:]):
+                self.no_broadcast(node, shape, s, arg, "cannot add")
                 if not (self.dims.unify(shape[0], s[0]) and self.dims.unify(shape[1], s[1])):
                     self.mismatch(node, f"cannot add {self.show(shape)} and '{_short(to_text(arg))}' "
-                                        f"({self.show(s)})", "terms of a sum have one shape; "
+                                        f"({self.show(s)})", self.broadcast_hint(shape, s) or
+                                  "terms of a sum have one shape (or are scalars); "
                                   "check transposes and declarations")
             return shape
-        if op == E.POW:
-            for arg, s in zip(args, shapes):
-                if not self.scalar(s):
-                    raise ShapeError(f"'**' needs scalars but '{_short(to_text(arg))}' is {self.show(s)}",
-                                     code="MI009",
-                                     hint="for a matrix power write matpow(X, 2); for an elementwise "
-                                          "square write X * X")
+        if op == E.POW:       # the base is a scalar here (an array base is hpow, elementwise)
+            if not self.scalar(shapes[1]):
+                raise ShapeError(f"'**' raises to a scalar power but the exponent "
+                                 f"'{_short(to_text(args[1]))}' is {self.show(shapes[1])}", code="MI009",
+                                 hint="a matrix power is matpow(X, k) with a number k; an elementwise "
+                                      "power of a scalar s is exp(log(s) * X)")
             return (1, 1)
         if op == E.TRANSPOSE:
             return (shapes[0][1], shapes[0][0])
@@ -461,6 +529,7 @@ def infer(expr, symbols=None, *, implicit=False, shape=None):
     """
     inf = _Inference(symbols, implicit)
     annotated, shape_found = inf.walk(expr)
+    inf.narrowed()
     if shape is not None:
         for found, wanted in zip(shape_found, shape):
             inf.dims.unify(found, wanted)

@@ -158,6 +158,8 @@ class Simplifier:
             same = [n for n in args[0].walk() if n.op == E.SYM and self.shape(n) == self.shape(args[0])]
             if same:
                 return E.call("ones", same[0])
+        if op == "hpow" and args[1].op == E.NUM and args[1].value in (0, 1):
+            return args[0] if args[1].value == 1 else E.call("ones", args[0])
         if op == "inv" and args[0].op == E.TRANSPOSE:
             return self.transpose(E.call("inv", args[0].args[0]))
         if op == "inv" and args[0].op == "inv":

@@ -321,6 +321,14 @@ def check_derivative(lhs, rhs, symbols, wrt, *, layout="numerator", trials=3, se
     return check_record(claim, trials=trials, seed=seed)
 
 
+def check_claim(kind, lhs, rhs, symbols, wrt, *, trials=3, seed=0, label="claim"):
+    """Verify one step of a derivation: ``kind`` is "differential" (rhs = d lhs, linear in
+    d<wrt>) or "identity" (lhs = rhs for every value of every symbol, d<wrt> included)."""
+    from .shapes import infer
+    claim = _Claim(label, lhs, rhs, symbols, wrt, infer(lhs, symbols).shape, kind=kind)
+    return check_record(claim, trials=trials, seed=seed)
+
+
 def check_record(record, *, trials=3, seed=0, rhs=None):
     """Verify one record; ``rhs`` (a typed tree) replaces the record's rhs if given."""
     rhs = record.rhs_expr if rhs is None else rhs
