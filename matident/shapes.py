@@ -260,7 +260,8 @@ class _Inference:
         # declarations given as text are parsed (so checked) at once, Decl objects taken when
         # used: the cost of an inference is that of the expression, not of the symbol table
         self.given = symbols or {}
-        self.decls = {name: parse_decl(d) for name, d in self.given.items() if type(d) is not Decl}
+        self.decls = {} if set(map(type, self.given.values())) <= {Decl} else \
+            {name: parse_decl(d) for name, d in self.given.items() if type(d) is not Decl}
         self.used = {}
         self.inferred = {}       # undeclared symbol -> its dimensions left to inference
 

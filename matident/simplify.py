@@ -33,6 +33,7 @@ class Simplifier:
         self.symbols = symbols
         self._shapes, self._texts, self._oriented = {}, {}, {}
         self._fixed = set()          # trees known to be simplified already: step() leaves them be
+        self._same = []              # trees step() gave back unchanged in the current pass
 
     def shape(self, e):
         s = self._shapes.get(e)
@@ -114,9 +115,11 @@ class Simplifier:
     # -- the main pass -------------------------------------------------------
     def __call__(self, e):
         for _ in range(8):
+            self._same = []
             new = self.step(e)
             if new == e:
-                self._fixed.add(e)            # and so are its sub-trees, which step() reached
+                # a pass that changed nothing: every tree it gave back unchanged is final
+                self._fixed.update(self._same)
                 return e
             e = new
         return e
@@ -124,6 +127,12 @@ class Simplifier:
     def step(self, e):
         if not e.args or e in self._fixed:
             return e
+        out = self._step(e)
+        if out == e:
+            self._same.append(e)
+        return out
+
+    def _step(self, e):
         args = [self.step(a) for a in e.args]
         op = e.op
         if op == E.TRANSPOSE:
@@ -293,7 +302,7 @@ class Simplifier:
         return E.power(self.orient(base), exp)
 
     def add(self, args):
-        terms, order = {}, []
+        terms, order, alone = {}, [], {}
         for a in args:
             for t in (a.args if a.op == E.ADD else (a,)):
                 coeff, body = _coefficient(t)
@@ -304,13 +313,18 @@ class Simplifier:
                 if key not in terms:
                     order.append(key)
                     terms[key] = Fraction(0)
+                    alone[key] = t
+                else:
+                    alone[key] = None
                 terms[key] += coeff
         out = []
         for key in order:
             c = terms[key]
             if c == 0:
                 continue
-            if key is None:
+            if alone[key] is not None and alone[key] in self._fixed:
+                out.append(alone[key])        # no like term, and simplified already
+            elif key is None:
                 out.append(E.num(_plain(c)))
             else:
                 out.append(self.mul([E.num(_plain(c)), key]))
@@ -329,12 +343,12 @@ class Simplifier:
             if key not in groups:
                 order.append(key)
                 groups[key] = []
-            groups[key].append(E.mul(*scalars) if scalars else E.num(1))
+            groups[key].append((E.mul(*scalars) if scalars else E.num(1), t))
         out = []
         for key in order:
-            coeffs = groups[key]
+            coeffs = [c for c, _ in groups[key]]
             if len(coeffs) == 1 or self.scalar(key):
-                out.extend(self.mul([c, key]) for c in coeffs)
+                out.extend(t if t in self._fixed else self.mul([c, key]) for c, t in groups[key])
             else:
                 out.append(self.mul([E.add(*coeffs), key]))
         return out
