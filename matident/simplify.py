@@ -13,17 +13,60 @@ Used by :mod:`matident.derive` on differentials, gradients and Hessians:
   scalar base merged (``s * s ** -1 -> 1``).
 
 Every rewrite is an identity of the catalogue's transpose/trace chapter; the
-derivation engine checks its final result numerically.
+derivation engine checks its final result numerically.  The transpose rules
+and the combination of like terms are the matcher's
+(:func:`matident.normal.transpose_step`, :func:`matident.normal.like_terms`):
+one algebra, applied here with the presentation's choices (a transpose stays
+outside a sum or an elementwise function unless ``deep``; factors are
+ordered by their text, not by the normal form's key).
 """
 from __future__ import annotations
 
 from fractions import Fraction
 
 from . import expr as E
+from .normal import INSIDE_TRANSPOSE, THROUGH_TRANSPOSE, like_terms, transpose_step
 from .printing import to_text
 from .shapes import is_scalar_shape, shape_of
 
-_TRANSPOSE_THROUGH = {"adj", "pinv", "inv"}
+
+class _Form:
+    """How :func:`~matident.normal.transpose_step` builds a presented (``deep``: fully pushed)
+    transpose for a :class:`Simplifier`."""
+
+    def __init__(self, simp, deep):
+        self.simp, self.deep = simp, deep
+        self.through = THROUGH_TRANSPOSE if deep else INSIDE_TRANSPOSE
+        self.sums = self.kron = deep
+        self.is_scalar = simp.scalar
+
+    def transpose(self, e):
+        return self.simp.transpose(e, self.deep)
+
+    def symbol_transpose(self, e):
+        simp = self.simp
+        if simp.symmetric(e):
+            return e
+        decl = simp.symbols.get(e.value)
+        if decl is not None and "skew" in decl.structure:
+            return E.mul(E.num(-1), e)
+        return E.transpose(e)
+
+    @staticmethod
+    def chain(args):
+        return E.matmul(*args)
+
+    @staticmethod
+    def product(args):
+        return E.mul(*args)
+
+    @staticmethod
+    def sum(args):
+        return E.add(*args)
+
+    @staticmethod
+    def function(op, args):
+        return E.Expr(op, args)
 
 
 class Simplifier:
@@ -32,6 +75,7 @@ class Simplifier:
     def __init__(self, symbols):
         self.symbols = symbols
         self._shapes, self._texts, self._oriented = {}, {}, {}
+        self._forms = (_Form(self, False), _Form(self, True))
         self._fixed = set()          # trees known to be simplified already: step() leaves them be
         self._same = []              # trees step() gave back unchanged in the current pass
 
@@ -76,28 +120,7 @@ class Simplifier:
         ``deep`` also pushes it through sums and elementwise functions (a
         normal form used to recognise symmetric results).
         """
-        op = e.op
-        if deep and op == E.ADD:
-            return E.add(*[self.transpose(a, deep) for a in e.args])
-        if deep and op in ("log", "exp", "sqrt", "tanh", "sigmoid", "abs", "ones", "hpow"):
-            return E.Expr(op, [self.transpose(e.args[0], deep), *e.args[1:]])
-        if op in (E.NUM, E.IDENT) or self.scalar(e):
-            return e
-        if op == E.SYM:
-            return e if self.symmetric(e) else E.transpose(e)
-        if op == E.TRANSPOSE:
-            return e.args[0]
-        if op == E.MATMUL:
-            return E.matmul(*[self.transpose(a, deep) for a in reversed(e.args)])
-        if op == E.MUL:
-            return E.rebuild(e, [self.transpose(a, deep) for a in e.args])
-        if op == "diag":
-            return e
-        if op in _TRANSPOSE_THROUGH:
-            return E.Expr(op, [self.transpose(e.args[0])])
-        if op in ("matpow", "hpow"):
-            return E.Expr(op, [self.transpose(e.args[0]), e.args[1]])
-        return E.transpose(e)
+        return transpose_step(e, self._forms[bool(deep)])
 
     def normal(self, e):
         """Transposes pushed all the way down: equal normal forms mean equal values."""
@@ -302,28 +325,13 @@ class Simplifier:
         return E.power(self.orient(base), exp)
 
     def add(self, args):
-        terms, order, alone = {}, [], {}
-        for a in args:
-            for t in (a.args if a.op == E.ADD else (a,)):
-                coeff, body = _coefficient(t)
-                if body is None:
-                    key = None
-                else:
-                    key = body
-                if key not in terms:
-                    order.append(key)
-                    terms[key] = Fraction(0)
-                    alone[key] = t
-                else:
-                    alone[key] = None
-                terms[key] += coeff
         out = []
-        for key in order:
-            c = terms[key]
+        for key, c, alone in like_terms([t for a in args for t in (a.args if a.op == E.ADD else (a,))],
+                                        _coefficient):
             if c == 0:
                 continue
-            if alone[key] is not None and alone[key] in self._fixed:
-                out.append(alone[key])        # no like term, and simplified already
+            if alone is not None and alone in self._fixed:
+                out.append(alone)             # no like term, and simplified already
             elif key is None:
                 out.append(E.num(_plain(c)))
             else:
