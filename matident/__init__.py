@@ -76,10 +76,14 @@ def latex(expr, symbols=None):
     return to_latex(typed.expr, typed.symbols)
 
 
-def lookup(expr, wrt=None, *, symbols=None, limit=None):
-    """Identities of the catalogue that apply to ``expr`` (see :mod:`matident.match`)."""
-    from .match import lookup as _lookup
-    return _lookup(expr, wrt, symbols=symbols, limit=limit)
+def lookup(expr, wrt=None, *, symbols=None, limit=None, budget=None):
+    """Identities of the catalogue that apply to ``expr`` (see :mod:`matident.match`).
+
+    ``budget``: matching steps before the search stops and says so
+    (``.complete`` is False); default :data:`matident.match.BUDGET`.
+    """
+    from .match import BUDGET, lookup as _lookup
+    return _lookup(expr, wrt, symbols=symbols, limit=limit, budget=BUDGET if budget is None else budget)
 
 
 def derive(expr, wrt, *, symbols=None, order=1, check=True):

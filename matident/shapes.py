@@ -263,9 +263,11 @@ class _Inference:
     def __init__(self, symbols, implicit):
         self.dims = _Dims()
         self.implicit = implicit
-        self.decls = {}
-        for name, decl in (symbols or {}).items():
-            self.decls[name] = parse_decl(decl)
+        # declarations given as text are parsed (so checked) at once, Decl objects taken when
+        # used: the cost of an inference is that of the expression, not of the symbol table
+        self.given = symbols or {}
+        self.decls = {} if set(map(type, self.given.values())) <= {Decl} else \
+            {name: parse_decl(d) for name, d in self.given.items() if type(d) is not Decl}
         self.used = {}
         self.shown = {}          # unknown dimension -> the name messages give it
         self.declared = set(symbols or ())
@@ -294,18 +296,27 @@ class _Inference:
             raise ShapeError(f"the expression gives the undeclared {decl.kind} '{name}' {fixed}: "
                              f"inference alone never fixes a size to 1", code="MI008", hint=hint)
 
+    def decl(self, name):
+        """The declaration of ``name`` (None if it has none)."""
+        out = self.decls.get(name)
+        if out is None:
+            out = self.given.get(name)
+            if out is not None:
+                self.decls[name] = out
+        return out
+
     def symbol_shape(self, node):
         name = node.value
         if name in self.used:
             return self.used[name]
-        decl = self.decls.get(name)
+        decl = self.decl(name)
         if decl is None:
             if not self.implicit:
                 raise ParseError(f"symbol '{name}' is not declared", code="MI007",
                                  hint=f"add '{name}' to symbols with a declaration such as 'matrix n n'")
             base = name[1:] if name.startswith("d") and len(name) > 1 else None
-            if base and base in self.decls:
-                decl = self.decls[base]
+            if base and self.decl(base) is not None:
+                decl = self.decl(base)
                 decl = Decl(decl.kind, decl.rows, decl.cols, ())
             else:
                 decl = implicit_decl(name)
@@ -573,10 +584,16 @@ def infer(expr, symbols=None, *, implicit=False, shape=None):
             inf.dims.unify(found, wanted)
     shape = shape_found
     # Name the dimensions that stayed unknown, avoiding declared names.
-    taken = {str(d) for decl in inf.decls.values() for d in (decl.rows, decl.cols)}
-    names = {}
-    pool = itertools.chain((n for n in _READABLE if n not in taken),
-                           (f"n{i}" for i in itertools.count(1)))
+    names, pool = {}, None
+
+    def fresh():
+        nonlocal pool
+        if pool is None:                      # only when a dimension stayed unknown
+            taken = {str(d) for n in inf.given for decl in (inf.decl(n),) for d in (decl.rows, decl.cols)}
+            taken |= {str(d) for decl in inf.decls.values() for d in (decl.rows, decl.cols)}
+            pool = itertools.chain((n for n in _READABLE if n not in taken),
+                                   (f"n{i}" for i in itertools.count(1)))
+        return next(pool)
 
     def final(d):
         d = inf.dims.find(d)
@@ -584,7 +601,7 @@ def infer(expr, symbols=None, *, implicit=False, shape=None):
             return inf.dims._normal([final(f) for f in d.factors])
         if isinstance(d, str) and d.startswith("?"):
             if d not in names:
-                names[d] = next(pool)
+                names[d] = fresh()
             return names[d]
         return d
 
