@@ -177,6 +177,18 @@ class Derivation:
                 return CheckReport(r.status, r.error, seed, r.sizes, f"{what}: {r.message}")
         return CheckReport("passed", r.error, seed, r.sizes)
 
+    def code(self, backend="numpy"):
+        """Source of a module defining ``value_and_grad(**symbols)`` (numpy, jax or torch).
+
+        The derivation is checked against finite differences first: code is
+        only written for a verified result (see :mod:`matident.codegen`).
+        """
+        from .codegen import generate
+        report = self.check()
+        if not report.ok:
+            raise DeriveError(f"no code for a derivation that fails its check: {report}", code="MI040")
+        return generate(self, backend)
+
     def header(self):
         decls = ", ".join(f"{n}: {d}" for n, d in sorted(self.symbols.items())
                           if not n.startswith("d") or n[1:] not in self.symbols)
@@ -659,6 +671,8 @@ def register(subparsers):
     p.add_argument("--latex", action="store_true", help="print the derivation in LaTeX")
     p.add_argument("--no-check", action="store_true", help="skip the numeric check")
     p.add_argument("--seed", type=int, default=0, help="seed of the numeric check")
+    p.add_argument("--emit", choices=("numpy", "jax", "torch"),
+                   help="print a Python module with value_and_grad(**symbols) for this backend")
     p.set_defaults(func=_cmd_derive)
 
 
@@ -666,6 +680,14 @@ def _cmd_derive(args):
     import json
     import sys
     d = derive(args.expr, args.wrt, symbols=dict(args.symbol), order=args.order)
+    if args.emit:                         # code only for a verified derivation
+        report = d.check(seed=args.seed)
+        if not report.ok:
+            print(f"matident: error: no code: {report}", file=sys.stderr)
+            return 1
+        from .codegen import generate
+        print(generate(d, args.emit))
+        return 0
     report = None if args.no_check else d.check(seed=args.seed)
     if args.json:
         out = d.as_dict()
