@@ -151,6 +151,7 @@ class Derivation:
     steps: list = field(default_factory=list)
     conditions: list = field(default_factory=list)
     gradient_expr: E.Expr | None = None   # the gradient a Hessian was built from
+    second_differential: E.Expr | None = None   # d2f = <dX, d(gradient)>, a bilinear form in dX (order 2)
 
     @property
     def result(self):
@@ -172,10 +173,19 @@ class Derivation:
             claims = [("gradient", self.expr, self.gradient_expr),
                       (self.what, self.gradient_expr, self.result_expr)]
         for what, lhs, rhs in claims:
-            r = check_derivative(lhs, rhs, symbols, self.wrt, trials=trials, seed=seed, label=label)
+            r = check_derivative(lhs, rhs, symbols, self.wrt, trials=trials, seed=seed, label=label,
+                                 layout=self._layout(lhs))
             if not r.ok:
                 return CheckReport(r.status, r.error, seed, r.sizes, f"{what}: {r.message}")
         return CheckReport("passed", r.error, seed, r.sizes)
+
+    def _layout(self, lhs):
+        """'vec' (d vec F = J vec dX) unless F is a column and the variable a column or scalar."""
+        from .shapes import shape_of
+        rows, cols = shape_of(lhs, self.symbols)
+        if self.symbols[self.wrt].kind == "matrix" or cols != 1:
+            return "vec"
+        return "numerator"
 
     def code(self, backend="numpy"):
         """Source of a module defining ``value_and_grad(**symbols)`` (numpy, jax or torch).
@@ -238,6 +248,7 @@ class _Engine:
         self.steps = []
         self.conditions = []
         self.rules, self.adjoints, self.linearity = _rules(catalogue)
+        self.catalogue = catalogue
         self.simp = Simplifier(symbols)
 
     # the expression with its identity sizes re-inferred after a rewrite
@@ -555,15 +566,18 @@ def derive(expr, wrt, *, symbols=None, order=1, catalogue=None):
     first, what, differential = _first_order(engine, tree, out_shape, x)
     if order == 1:
         return _finish(engine, tree, wrt, first, what, differential, 1, None)
-    if what not in ("gradient", "derivative") or x.kind == "matrix" or not is_scalar_shape(out_shape):
-        raise DeriveError("order=2 needs a scalar expression of a vector or scalar variable "
-                          "(the Hessian of a matrix variable is a 4-tensor: use the differential)",
+    if what not in ("gradient", "derivative") or not is_scalar_shape(out_shape):
+        raise DeriveError("order=2 needs a scalar expression (for a matrix-valued one, derive "
+                          "its Jacobian and differentiate an entry or a scalar function of it)",
                           code="MI040")
     engine.steps.append(Step("order-2", f"gradient {to_text(first)}", "differentiate again",
                              "the Hessian is the Jacobian of the gradient"))
     second, _, diff2 = _first_order(engine, first, engine.simp.shape(first), x, inner=True)
     what2 = "hessian"
-    return _finish(engine, tree, wrt, second, what2, diff2, 2, first)
+    out = _finish(engine, tree, wrt, second, what2, diff2, 2, first)
+    from .vecderiv import second_differential
+    out.second_differential = second_differential(engine, diff2, x)
+    return out
 
 
 def _first_order(engine, tree, out_shape, x, inner=False):
@@ -593,9 +607,8 @@ def _first_order(engine, tree, out_shape, x, inner=False):
     if x.kind == "vector" and out_shape[1] == 1:
         j = _jacobian(engine, df, x.rows)
         return engine.tidy(j, (out_shape[0], x.rows)), ("hessian" if inner else "jacobian"), df
-    raise DeriveError(f"the derivative of a {out_shape[0]}x{out_shape[1]} expression by a "
-                      f"{x.rows}x{x.cols} variable is not a matrix; its differential is "
-                      f"d = {to_text(df)}", code="MI040", hint="use the differential above")
+    from .vecderiv import vec_jacobian       # d vec(F) = J @ vec(dX), numerator layout
+    return vec_jacobian(engine, df, out_shape, x), ("hessian" if inner else "jacobian"), df
 
 
 def _finish(engine, tree, wrt, result, what, differential, order, gradient):
