@@ -246,6 +246,8 @@ class _Module:
         if op == "diagvec":
             return f"{m}.diagonal({a[0]}).reshape(-1, 1)"
         if op == "kron":
+            if self.backend == "torch":      # torch.kron views its operands: transposes must be copied
+                return f"torch.kron({a[0]}.contiguous(), {a[1]}.contiguous())"
             return f"{m}.kron({a[0]}, {a[1]})"
         if op == "vec":
             return f"{a[0]}.T.reshape(-1, 1)"

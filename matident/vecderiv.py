@@ -185,7 +185,9 @@ class _VecJacobian:
         self._step(rule.record, shown, after)
         rest = self.jacobian(inner)
         if rest is None:
-            return j if j is not None else None
+            if j is not None and rule.scalar:
+                return E.mul(j, self.identity())      # alpha * vec(dX): alpha times the identity
+            return j
         if j is None:
             return rest
         return E.mul(j, rest) if rule.scalar else E.matmul(j, rest)

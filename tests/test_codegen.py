@@ -19,6 +19,7 @@ from matident.verify import directional_derivative, project, draw_direction, dra
 
 from conftest import ROOT
 from test_derive import EXAMPLES
+from test_vecderiv import CASES as VEC_CASES
 
 HAVE = {"numpy": True,
         "jax": importlib.util.find_spec("jax") is not None,
@@ -32,6 +33,7 @@ CASES = [(e, w, s, o) for e, w, s, o, _ in EXAMPLES] + [
     ("norm(A @ x - b) ** 2", "x", None, 2),
     ("sum(log(ones(y) + exp(-y * (A @ w))))", "w", {"y": "vector m", "A": "matrix m n"}, 1),
 ]
+CASES += [(e, w, s, o) for e, w, s, o, _, _ in VEC_CASES]     # vec-Jacobians and matrix Hessians
 IDS = [f"{e} d{w} o{o}" for e, w, _, o in CASES]
 
 
@@ -118,29 +120,68 @@ def test_numpy_code_against_finite_differences(case):
     run_case(case, "numpy")
 
 
+def _vec_layout(t, out_shape, in_shape):
+    """An autodiff tensor of shape out_shape + in_shape as matident's vec-Jacobian (column-major vec)."""
+    t = np.asarray(t).reshape(*out_shape, *in_shape)
+    t = np.transpose(t, (1, 0, 3, 2))
+    return t.reshape(out_shape[0] * out_shape[1], in_shape[0] * in_shape[1])
+
+
+def _projector(d, shape):
+    """P with P vec(V) = vec of V projected on the variable's structure (I when unstructured)."""
+    n = shape[0] * shape[1]
+    cols = [project(d.symbols[d.wrt].structure, e.reshape(shape, order="F")).reshape(-1, order="F")
+            for e in np.eye(n)]
+    return np.array(cols).T
+
+
+def _compare_with_autodiff(d, out, auto_first, auto_second, values):
+    x0 = values[d.wrt]
+    if d.what == "gradient":
+        auto = structured(d, np.asarray(auto_first).reshape(x0.shape))
+        np.testing.assert_allclose(np.asarray(out[1]).reshape(auto.shape), auto, rtol=1e-8, atol=1e-10)
+    elif d.what == "jacobian":                    # d vec F = J vec dX, on directions inside the structure
+        value = np.asarray(out[0])
+        auto = _vec_layout(auto_first, value.shape, x0.shape)
+        p = _projector(d, x0.shape)
+        np.testing.assert_allclose(np.asarray(out[1]) @ p, auto @ p, rtol=1e-7, atol=1e-9)
+    elif d.what == "hessian":
+        auto = _vec_layout(auto_second, x0.shape, x0.shape)
+        p = _projector(d, x0.shape)
+        np.testing.assert_allclose(p @ np.asarray(out[2]) @ p, p @ auto @ p, rtol=1e-7, atol=1e-9)
+
+
 @pytest.mark.skipif(not HAVE["jax"], reason="jax is not installed (pip install '.[grad]')")
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_jax_code_against_finite_differences_and_jax_grad(case):
+def test_jax_code_against_finite_differences_and_jax_autodiff(case):
     import jax
     d, module, values, args, out = run_case(case, "jax")
-    if d.order == 1 and d.what == "gradient":
-        def f(x):
-            return module.value_and_grad(**{**args, d.wrt: x})[0]
-        auto = structured(d, np.asarray(jax.grad(f)(values[d.wrt])))
-        np.testing.assert_allclose(np.asarray(out[1]).reshape(auto.shape), auto, rtol=1e-8, atol=1e-10)
+    if d.what == "derivative":
+        return
+
+    def f(x):
+        return module.value_and_grad(**{**args, d.wrt: x})[0]
+    x0 = values[d.wrt]
+    first = jax.grad(f)(x0) if d.what in ("gradient", "hessian") else jax.jacfwd(f)(x0)
+    second = jax.hessian(f)(x0) if d.what == "hessian" else None
+    _compare_with_autodiff(d, out, first, second, values)
 
 
 @pytest.mark.skipif(not HAVE["torch"], reason="torch is not installed (pip install '.[grad]')")
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_torch_code_against_finite_differences_and_autograd(case):
     import torch
+    from torch.autograd.functional import hessian, jacobian
     d, module, values, args, out = run_case(case, "torch")
-    if d.order == 1 and d.what == "gradient":
-        x = torch.tensor(values[d.wrt], dtype=torch.float64, requires_grad=True)
-        value = module.value_and_grad(**{**args, d.wrt: x})[0]
-        (auto,) = torch.autograd.grad(value, x)
-        auto = structured(d, auto.numpy())
-        np.testing.assert_allclose(out[1].reshape(auto.shape), auto, rtol=1e-8, atol=1e-10)
+    if d.what == "derivative":
+        return
+
+    def f(x):
+        return module.value_and_grad(**{**args, d.wrt: x})[0]
+    x0 = torch.tensor(values[d.wrt], dtype=torch.float64)
+    first = jacobian(f, x0).numpy()
+    second = hessian(f, x0).numpy() if d.what == "hessian" else None
+    _compare_with_autodiff(d, out, first, second, values)
 
 
 def test_vectors_may_be_flat_and_the_gradient_keeps_their_shape():
