@@ -184,6 +184,19 @@ def _diagnose(report, out_shape, trials):
         return found("sign", "the claim has the wrong sign: " + answer)
     if passes(E.neg(t)):
         return found("sign", "the claim has the wrong sign and is transposed: " + answer)
+    if report.what == "jacobian" and (x.kind == "matrix" or not _is_column(lhs, decls)):
+        row_major = E.matmul(E.transpose(E.call("commutation", lhs)), claim, E.call("commutation", E.sym(wrt)))
+        if passes(row_major):
+            return found("vec-convention", "the claim stacks rows (row-major vec, numpy's reshape order); "
+                                           "matident's vec stacks columns, and d vec(X.T) = commutation(X) @ "
+                                           "d vec(X) turns one into the other: " + answer)
+        for node in [n for n in claim.walk() if n.op == "kron"][:MAX_TERMS]:
+            for k, factor in enumerate(node.args):
+                fixed = list(node.args)
+                fixed[k] = E.transpose(factor)
+                if passes(_replace_node(claim, node, E.call("kron", *fixed))):
+                    return found("transposed", f"the Kronecker factor {to_text(factor)} should be transposed "
+                                               f"(Cookbook eq 520: vec(A X B) = kron(B.T, A) @ vec(X)): {answer}")
     for c in _factors(claim, right, decls):
         for cand, extra in ((claim, ""), (t, " and transposed")):
             if passes(E.mul(E.num(c), cand)):
@@ -221,6 +234,19 @@ def _diagnose(report, out_shape, trials):
                 return found("extra-term", f"the term {to_text(term)} of the claim does not belong: {answer}")
     report.diagnosis = _difference(report, right)
     return False
+
+
+def _is_column(e, decls):
+    from .shapes import shape_of
+    return shape_of(e, decls)[1] == 1
+
+
+def _replace_node(e, old, new):
+    if e is old:
+        return new
+    if not e.args:
+        return e
+    return E.rebuild(e, [_replace_node(a, old, new) for a in e.args])
 
 
 def _same_shape(claim, x, decls):

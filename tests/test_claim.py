@@ -33,6 +33,10 @@ RIGHT = [
     ("sum(exp(x))", "x", None, "exp(x)"),
     ("tr(A @ X)", "X", {"X": "symmetric n"}, "(A + A.T) / 2"),
     ("x.T @ x / 2", "x", None, "x"),
+    # Jacobians of matrix-valued functions, d vec(F) = J @ vec(dX)
+    ("A @ X @ B", "X", None, "kron(B.T, A)"),
+    ("X.T", "X", None, "commutation(X)"),
+    ("inv(X)", "X", INV, "-kron(inv(X).T, inv(X))"),
 ]
 
 # (expression, wrt, symbols, claim, the slip it contains)
@@ -55,6 +59,9 @@ WRONG = [
     ("tr(S @ X) - logdet(X)", "X", {"X": "spd n", "S": "symmetric n"},
      "2 * S - S * I - 2 * inv(X) + inv(X) * I", "symmetric-convention"),
     ("det(X)", "X", INV, "det(X) * inv(X)", "transposed"),
+    ("A @ X @ B", "X", None, "kron(A, B.T)", "vec-convention"),
+    ("A @ X @ B", "X", None, "kron(B, A)", "transposed"),
+    ("X.T @ X", "X", None, "kron(eye(X.T), X.T)", "missing-term"),
 ]
 
 
