@@ -180,7 +180,7 @@ class _VecJacobian:
             else:       # size the rule's identities from vec(inner), then keep J
                 typed = self.engine.retype(E.matmul(inst, E.call("vec", inner)))
                 j = E.matmul(*typed.args[:-1])
-            j = j.replace({self.dname: wrt})        # dX occurs in J only for its shape (eye, ones, ...)
+            j = _sized(j.replace({self.dname: wrt}), self.engine)   # dX is in J only for its shape (eye, ...)
             after = f"{to_text(j)} {'*' if rule.scalar else '@'} vec({to_text(inner)})"
         self._step(rule.record, shown, after)
         rest = self.jacobian(inner)
