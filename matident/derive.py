@@ -235,6 +235,8 @@ class Derivation:
     def as_dict(self):
         return {"expr": to_text(self.expr), "wrt": self.wrt, "order": self.order, "kind": self.what,
                 "result": self.text, "differential": to_text(self.differential),
+                "second_differential": (None if self.second_differential is None
+                                        else to_text(self.second_differential)),
                 "symbols": {n: str(d) for n, d in self.symbols.items()},
                 "conditions": list(self.conditions),
                 "steps": [s.__dict__ for s in self.steps]}

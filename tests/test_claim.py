@@ -134,3 +134,28 @@ def test_cli_exit_codes():
     assert js.returncode == 1 and json.loads(js.stdout)["slip"] == "transposed"
     usage = _run("check", "x.T @ A @ x", "--wrt", "x", "--claim", "x'")
     assert usage.returncode == 2 and "Traceback" not in usage.stderr
+
+
+# slips made mechanically from right answers: each must be caught and named
+SLIP_BASES = [
+    ("tr(A @ X @ B)", "X", None), ("x.T @ A @ x", "x", None), ("norm(A @ x - b) ** 2", "x", None),
+    ("tr(inv(X) @ A)", "X", INV), ("log(x.T @ A @ x)", "x", {"A": "spd n"}), ("sum(exp(W @ x))", "x", None),
+    ("a.T @ X @ X.T @ b", "X", None), ("tr(X.T @ A @ X @ B)", "X", None), ("det(X)", "X", INV),
+    ("norm(A @ X - B) ** 2", "X", None),
+]
+
+
+def _slips(text):
+    return [("sign", f"-({text})"), ("factor", f"2 * ({text})"), ("factor", f"({text}) / 3"),
+            ("transposed" , f"({text}).T")]
+
+
+@pytest.mark.parametrize("expr, wrt, symbols", SLIP_BASES, ids=[e for e, _, _ in SLIP_BASES])
+def test_mechanical_slips_are_named(expr, wrt, symbols):
+    right = matident.derive(expr, wrt, symbols=symbols).text
+    assert check(expr, wrt, right, symbols=symbols).ok
+    for slip, claim in _slips(right):
+        r = check(expr, wrt, claim, symbols=symbols)
+        assert not r.ok, claim
+        expected = {"layout"} if (slip == "transposed" and wrt == "x") else {slip}
+        assert r.slip in expected, (claim, r.slip, r.diagnosis)
