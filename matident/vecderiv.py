@@ -211,6 +211,9 @@ def vec_jacobian(engine, df, out_shape, x):
     shape = (rows, _count(x.shape))
     j = engine.tidy(j, shape)
     j = engine.tidy(_collect_kron(_sized(j, engine)), shape)
+    collected = engine.tidy(_collect_right(j), shape)
+    if collected.size() < j.size():           # keep the collected form only if the simplifier kept it
+        j = collected
     return _sized(j, engine)
 
 
@@ -288,6 +291,31 @@ def _collect_kron(e):
                 terms.append(E.call("kron", item, other) if side == 0 else E.call("kron", other, item))
         return E.add(*terms)
     return e
+
+
+def _collect_right(e):
+    """P @ K + Q @ K -> (P + Q) @ K for a shared last factor K (a commutation matrix, say)."""
+    if not e.args:
+        return e
+    e = E.rebuild(e, [_collect_right(a) for a in e.args])
+    if e.op != E.ADD:
+        return e
+    groups, order = {}, []
+    for t in e.args:
+        coeff, core = _coeff(t)
+        if core.op == E.MATMUL and len(core.args) > 1:
+            key = core.args[-1]
+            if key not in groups:
+                order.append(("group", key))
+                groups[key] = []
+            groups[key].append(E.mul(coeff, E.matmul(*core.args[:-1])) if coeff != E.num(1)
+                               else E.matmul(*core.args[:-1]))
+        else:
+            order.append(("term", t))
+    if all(len(v) == 1 for v in groups.values()):
+        return e
+    terms = [item if tag == "term" else E.matmul(E.add(*groups[item]), item) for tag, item in order]
+    return E.add(*terms)
 
 
 def _coeff(t):
