@@ -225,3 +225,17 @@ def test_cli_emit():
     A, X, B = np.ones((2, 3)), np.ones((3, 4)), np.ones((4, 2))
     value, grad = module.value_and_grad(A=A, X=X, B=B)
     assert np.allclose(grad, A.T @ B.T) and np.isclose(value, np.trace(A @ X @ B))
+
+
+@pytest.mark.parametrize("backend", [b for b in ("numpy", "jax", "torch") if HAVE[b]])
+def test_symbols_named_like_the_module_or_its_temporaries_do_not_shadow_them(backend):
+    d = derive("np.T @ dims @ np + tr(torch @ jnp) + jax.T @ t1", "np",
+               symbols={"np": "vector n", "dims": "matrix n n", "torch": "matrix n n", "jnp": "matrix n n",
+                        "jax": "vector n", "t1": "vector n"})
+    module = load(d.code(backend))
+    values = {"np": np.arange(1.0, 4.0), "dims": np.diag([1.0, 2.0, 3.0]), "torch": np.eye(3),
+              "jnp": np.ones((3, 3)), "jax": np.ones(3), "t1": np.ones(3)}
+    args = {k: _convert(v, backend) for k, v in values.items()}
+    value, grad = module.value_and_grad(**args)
+    assert np.isclose(float(_numpy(value)), 1 + 8 + 27 + 3 + 3)
+    assert np.allclose(_numpy(grad), [2.0, 8.0, 18.0])
