@@ -225,6 +225,9 @@ class Derivation:
         head = {"gradient": rf"\nabla_{{{wrt}}}", "hessian": rf"\nabla^2_{{{wrt}}}",
                 "jacobian": rf"\frac{{\partial}}{{\partial {wrt}^T}}",
                 "derivative": rf"\frac{{\mathrm{{d}}}}{{\mathrm{{d}}{wrt}}}"}[self.what]
+        if self.what in ("jacobian", "hessian") and self._layout(self.gradient_expr or self.expr) == "vec":
+            head = (rf"\nabla^2_{{\operatorname{{vec}} {wrt}}}" if self.what == "hessian" else
+                    rf"\frac{{\partial \operatorname{{vec}}}}{{\partial \operatorname{{vec}}({wrt})^T}}")
         rows.append(rf"{head} \left({to_latex(self.expr, self.symbols)}\right) &= "
                     + to_latex(self.result_expr, self.symbols))
         return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"

@@ -123,7 +123,8 @@ class _VecJacobian:
             terms = [t for t in linear.args if t.has(self.dname)]
             if self.linearity is not None:
                 self._step(self.linearity, f"vec({to_text(linear)})",
-                           " + ".join(f"vec({to_text(t)})" for t in terms))
+                           " + ".join(f"vec({to_text(t)})" for t in terms), E.call("vec", linear),
+                           E.add(*[E.call("vec", t) for t in terms]))
             parts = [self.jacobian(t) for t in terms]
             return E.add(*[self.identity() if p is None else p for p in parts])
         operands, holder = self.operands(linear)
@@ -182,7 +183,10 @@ class _VecJacobian:
                 j = E.matmul(*typed.args[:-1])
             j = _sized(j.replace({self.dname: wrt}), self.engine)   # dX is in J only for its shape (eye, ...)
             after = f"{to_text(j)} {'*' if rule.scalar else '@'} vec({to_text(inner)})"
-        self._step(rule.record, shown, after)
+        latex_after = None if rule.jacobian is None else \
+            (E.mul(j, E.call("vec", inner)) if rule.scalar else E.matmul(j, E.call("vec", inner)))
+        self._step(rule.record, shown, after, E.call("vec", linear),
+                   latex_after if latex_after is not None else E.call("vec", inner))
         rest = self.jacobian(inner)
         if rest is None:
             if j is not None and rule.scalar:
@@ -195,9 +199,10 @@ class _VecJacobian:
     def identity(self):
         return E.call("eye", E.call("vec", E.sym(self.engine.wrt)))
 
-    def _step(self, record, before, after):
+    def _step(self, record, before, after, tree_before=None, tree_after=None):
         from .derive import Step
-        self.engine.steps.append(Step(record.id, before, after, record.title))
+        latex = ("", "") if tree_before is None else (self.engine.latex(tree_before), self.engine.latex(tree_after))
+        self.engine.steps.append(Step(record.id, before, after, record.title, *latex))
 
 
 def vec_jacobian(engine, df, out_shape, x):
