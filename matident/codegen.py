@@ -53,13 +53,13 @@ _HELPERS = {
                     "    k = {m}.zeros((r * c, r * c){dtype})\n"
                     "    for i in range(r):\n"
                     "        for j in range(c):\n"
-                    "            k = {set_one}\n"
+                    "            {set_one}\n"
                     "    return k\n"),
 }
 
-_SET_ONE = {"numpy": "_set(k, i * c + j, j * r + i)",
-            "jax": "k.at[i * c + j, j * r + i].set(1.0)",
-            "torch": "_set(k, i * c + j, j * r + i)"}
+_SET_ONE = {"numpy": "k[i * c + j, j * r + i] = 1.0",
+            "jax": "k = k.at[i * c + j, j * r + i].set(1.0)",     # jax arrays are immutable
+            "torch": "k[i * c + j, j * r + i] = 1.0"}
 
 
 def generate(derivation, backend="numpy"):
@@ -181,8 +181,6 @@ class _Module:
             "    return g.reshape(shape) if len(shape) == 1 else g",
             "",
         ]
-        if self.backend in ("numpy", "torch"):
-            out += ["", "def _set(k, i, j):", "    k[i, j] = 1.0", "    return k", ""]
         return "\n".join(out)
 
     # -- expressions -----------------------------------------------------------------
