@@ -96,6 +96,16 @@ def _diagvec(a):
     return np.diag(a).reshape(-1, 1).copy()
 
 
+def _commutation(a):
+    # K @ vec(M) = vec(M.T) for an r x c matrix M: vec(M) holds M[i, j] at j*r + i, vec(M.T) at i*c + j
+    r, c = a.shape
+    k = np.zeros((r * c, r * c))
+    for i in range(r):
+        for j in range(c):
+            k[i * c + j, j * r + i] = 1.0
+    return k
+
+
 def _rows(fs):
     return {f.name: f for f in fs}
 
@@ -145,6 +155,14 @@ FUNCTIONS = _rows([
              r"{0} \otimes {1}", "Kronecker product"),
     Function("vec", 1, "vec", _vec,
              r"\operatorname{{vec}}\left({0}\right)", "stack the columns into one column vector"),
+    Function("commutation", 1, "commutation", _commutation,
+             r"\mathbf{{K}}_{{{0}}}",
+             "commutation(M): the commutation matrix K of the shape of M (only M's shape is used), "
+             "K @ vec(M) = vec(M.T); for an r x c M it is rc x rc (Magnus and Neudecker's K_rc)"),
+    Function("eye", 1, "identity_of_rows", lambda a: np.eye(a.shape[0]),
+             r"\mathbf{{I}}_{{{0}}}",
+             "eye(M): the identity with as many rows as M (only M's shape is used); eye(M.T) has "
+             "as many rows as M has columns. Sizes the identity where nothing else does, as in kron(eye(X.T), A)"),
     Function("unvec", 2, "unvec", lambda v, m: v.reshape(m.shape, order="F"),
              r"\operatorname{{vec}}^{{-1}}\left({0}\right)",
              "unvec(v, M): the column v, of length rows*cols of M, reshaped column by column into "
