@@ -15,9 +15,6 @@ import json
 import re
 from pathlib import Path
 
-import jsonschema
-import yaml
-
 from .errors import CatalogueError, MatidentError
 from .parse import parse_expr
 from .shapes import Decl, Prod, fmt_shape, infer, is_scalar_shape, parse_decl
@@ -44,6 +41,7 @@ def _validator():
     """A validator for one record (the file schema's ``$defs/record``)."""
     full = schema()
     record_schema = {"$schema": full["$schema"], "$defs": full["$defs"], "$ref": "#/$defs/record"}
+    import jsonschema
     cls = jsonschema.validators.validator_for(full)
     cls.check_schema(full)
     return cls(record_schema)
@@ -213,6 +211,7 @@ class _Problems:
 
 def _with_buffer(node, text, starts):
     """Give libyaml's marks (which carry no buffer) the source text, like PyYAML's."""
+    import yaml
     for attr in ("start_mark", "end_mark"):
         m = getattr(node, attr)
         if m is not None and m.buffer is None:
@@ -222,6 +221,7 @@ def _with_buffer(node, text, starts):
 
 def _construct(loader, node, problems, file, text, starts):
     """Node -> (python value, positions) where positions maps paths to marks."""
+    import yaml
     marks = {}
 
     def go(n, path):
@@ -266,6 +266,7 @@ def _construct(loader, node, problems, file, text, starts):
 
 def _read_file(path, problems, file):
     """Parse one YAML file into (list of (record dict, marks)), reporting problems as ``file``."""
+    import yaml
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -316,6 +317,7 @@ def _read_file(path, problems, file):
 def _compose_fast(text):
     """(loader, node) from libyaml's safe composer, or None (then the pure-Python
     loader composes the file again and reports any problem with its messages)."""
+    import yaml
     cls = getattr(yaml, "CSafeLoader", None)
     if cls is None:
         return None
@@ -328,6 +330,7 @@ def _compose_fast(text):
 
 def _records_of(loader, node, problems, file, text):
     """The records of a composed file: (record dict, marks, had problems) each."""
+    import yaml
     if node is None:
         problems.add("MI025", "file is empty", file, line=1,
                      hint="an identity file is a YAML list of records: start with '- id: ...'")
