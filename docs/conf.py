@@ -35,6 +35,7 @@ version = release
 extensions = [
     "matident_katex",            # docs/_ext: build-time KaTeX (loads sphinxcontrib.katex)
     "matident_langref",          # docs/_ext: tables generated from matident's code
+    "matident_ask",              # docs/_ext: the Ask page, matident in the browser (Pyodide)
     "sphinx.ext.autodoc",        # the API reference
     "sphinx.ext.doctest",        # its examples, and those of the guide, run as tests
     # The catalogue: one page per identities/*.yaml, generated into identities/
@@ -89,6 +90,7 @@ html_theme = "furo"
 html_title = f"matident {release}"
 html_short_title = "matident"
 html_static_path = ["_static"]
+html_favicon = "_static/favicon.svg"      # also spares browsers a 404 for /favicon.ico
 html_css_files = ["matident.css"]
 html_js_files = [
     "katex/contrib/copy-tex.min.js",   # copying a formula copies its LaTeX
