@@ -262,6 +262,98 @@ def search_words(record):
     return dict(sorted(words.items()))
 
 
+def kind_words(record):
+    """What a reader calls a record's kind: "gradient", "jacobian", "hessian", ..."""
+    words = [record.kind]
+    if record.kind == "derivative":
+        x = record.symbols[record.wrt]
+        scalar = is_scalar_shape(record.lhs_shape)
+        words.append("gradient" if scalar and x.kind != "scalar" else
+                     "jacobian" if x.kind == "vector" and not scalar else "derivative")
+        if "second-order" in record.tags:
+            words.append("hessian")
+    return words
+
+
+def search_record(record, url, result):
+    """One identity as the site's identity search sees it (``_static/matident-identities.json``).
+
+    [id, title, kind, url, statement LaTeX, Cookbook equations, strong words,
+    weak words, lhs text, status]: strong words are the tags, the kind and the
+    operators of the left-hand side; weak words come from the notes, the
+    conditions, the right-hand side's operators, the symbols' declarations and
+    the erratum.  ``docs/_static/matident-search.js`` tokenises them.
+    """
+    strong = [*record.tags, *kind_words(record),
+              *(w for w, main in search_words(record).items() if main)]
+    weak = [*(w for w, main in search_words(record).items() if not main), *record.conditions,
+            *record.data["symbols"].values(), record.notes or ""]
+    if record.erratum:
+        weak += ["erratum errata", record.erratum.get("source", ""), record.erratum.get("explanation", "")]
+    return [record.id, record.title, record.kind, url, statement(record), list(record.cookbook),
+            " ".join(strong), " ".join(weak), record.lhs_text, result.status]
+
+
+def write_search_data(app, exception):
+    """Write ``_static/matident-identities.json``: every identity, for the search page (build-finished)."""
+    if exception is not None or app.builder.format != "html" or _build is None:
+        return
+    domain = app.env.get_domain("mi")
+    records = []
+    for record in _build.catalogue:
+        docname = domain.identities.get(record.id, (None,))[0]
+        if docname is None:
+            continue
+        url = app.builder.get_target_uri(docname) + "#" + record.id
+        records.append(search_record(record, url, _build.results[record.id]))
+    data = json.dumps({"version": 1, "records": records}, ensure_ascii=False, separators=(",", ":"))
+    path = Path(app.outdir) / "_static" / "matident-identities.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.is_file() or path.read_text(encoding="utf-8") != data:
+        path.write_text(data, encoding="utf-8")
+
+
+def keep_index_entries(app):
+    """Work around Sphinx 9 losing the search index's index entries on a rebuild (builder-inited).
+
+    The HTML builder feeds index entries to its indexer while writing, after
+    the environment was pickled, and ``IndexBuilder.load()`` restores titles
+    and terms from ``searchindex.js`` but not index entries: a second build
+    into the same folder dropped every identity's entries.  Restore the
+    entries of the documents that are not written again from that file.
+    """
+    builder = app.builder
+    load_indexer = getattr(builder, "load_indexer", None)
+    if load_indexer is None:
+        return
+
+    def load_with_entries(docnames):
+        load_indexer(docnames)
+        indexer = builder.indexer
+        path = Path(builder.outdir) / builder.searchindex_filename
+        if indexer is None or not path.is_file():
+            return
+        text = path.read_text(encoding="utf-8")
+        try:
+            frozen = json.loads(text[text.index("(") + 1:text.rindex(")")])
+        except ValueError:
+            return
+        names = frozen.get("docnames", [])
+        kept = set(app.env.all_docs) - set(docnames)
+        restored = {}
+        for entry, hits in frozen.get("indexentries", {}).items():
+            for file, anchor, main in hits:
+                if names[file] in kept and not indexer._index_entries.get(names[file]):
+                    restored.setdefault(names[file], []).append((entry, anchor, "main" if main else ""))
+        for docname, entries in restored.items():
+            indexer._index_entries[docname] = sorted(entries)
+        ordered = sorted(indexer._index_entries.items())      # documents in the order they are written
+        indexer._index_entries.clear()
+        indexer._index_entries.update(ordered)
+
+    builder.load_indexer = load_with_entries
+
+
 def _operator_words(expr, symbols):
     words = set()
     for e in _walk(expr):
@@ -543,11 +635,10 @@ class MatidentDomain(Domain):
         return []
 
     def get_objects(self):
-        for rid, (docname, _title, equations) in sorted(self.identities.items()):
+        # Only the identities: the site's identity search (matident-search.js) finds Cookbook
+        # equations exactly; as objects of Sphinx's search they outranked the identities.
+        for rid, (docname, _title, _equations) in sorted(self.identities.items()):
             yield rid, rid, "identity", docname, rid, 1
-            for n in equations:
-                # the part after the last dot is what search compares with a query word
-                yield f"{rid}:eq{n}", f"{rid}: Cookbook eq.{n}", "equation", docname, rid, 0
 
 
 # -- directives -------------------------------------------------------------------------
@@ -918,4 +1009,6 @@ def setup(app):
     app.add_directive("matident-coverage", CoverageDirective)
     app.add_directive("matident-errata", ErrataDirective)
     app.connect("builder-inited", load_catalogue)
+    app.connect("builder-inited", keep_index_entries)
+    app.connect("build-finished", write_search_data)
     return {"version": "1", "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}
