@@ -94,7 +94,8 @@ html_favicon = "_static/favicon.svg"      # also spares browsers a 404 for /favi
 html_css_files = ["matident.css"]
 html_js_files = [
     "katex/contrib/copy-tex.min.js",   # copying a formula copies its LaTeX
-    "matident-search.js",              # search summaries without KaTeX's hidden TeX copy
+    # identity search, ask links, and the highlight fix: before Sphinx's scripts (priority 200)
+    ("matident-search.js", {"priority": 150}),
     "matident-catalogue.js",           # the filter of the catalogue table
 ]
 html_theme_options = {
@@ -105,6 +106,7 @@ html_theme_options = {
 html_show_sourcelink = True
 html_last_updated_fmt = None
 html_search_language = "en"
+html_show_search_summary = False        # a summary downloads the result's page: 32 MB for "logdet"
 html_search_scorer = str(DOCS / "_ext" / "matident-scorer.js")   # basic rules first among ties
 
 # sphinx-copybutton: copy the command, not the prompt or the output.
