@@ -181,6 +181,7 @@ def test_vendored_katex_is_one_release():
     fonts = {Path(u).name for u in css_urls(css)}
     present = {p.name for p in (DOCS / "_static" / "katex" / "fonts").iterdir()}
     assert fonts and fonts <= present, f"fonts named by katex.min.css are missing: {sorted(fonts - present)}"
+    assert {Path(f).suffix for f in fonts | present} == {".woff2"}, "only woff2 fonts are published"
 
 
 # -- the catalogue on the site --------------------------------------------------

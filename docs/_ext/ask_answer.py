@@ -75,6 +75,13 @@ def check_command(q, wrt, symbols, order):
     return " ".join(shlex.quote(w) for w in words)
 
 
+def _last_row(aligned):
+    r"""The last row of :meth:`Derivation.latex` (``
+abla_x f = ...``), without alignment marks."""
+    body = aligned.removeprefix(r"\begin{aligned}").removesuffix(r"\end{aligned}")
+    return body.split(r" \\ ")[-1].replace("&=", "=")
+
+
 def answer(q, wrt=None, symbols=None, order=None):
     """The answer to one query, as a JSON string."""
     try:
@@ -110,7 +117,7 @@ def _answer(q, wrt, symbols_text, order_text):
                           "description": s.description, "before": s.before, "after": s.after,
                           "latex_before": s.latex_before, "latex_after": s.latex_after})
         out["derivation"] = {
-            "what": d.what, "result": d.text, "latex": d.latex(),
+            "what": d.what, "result": d.text, "statement": _last_row(d.latex()),
             "result_latex": to_latex(d.result_expr, d.symbols),
             "steps": steps, "conditions": list(d.conditions),
             "check": {"status": "not run",

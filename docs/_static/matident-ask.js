@@ -129,7 +129,7 @@ ask_answer.load_snapshot("/home/pyodide/snapshot.pickle")
 
   const renderDerivation = (katex, d) => {
     const box = el("section", { class: "mi-ask-derivation", "aria-label": "Derivation" });
-    box.append(el("h2", { text: `The ${d.what}, step by step` }));
+    box.append(el("h2", { text: `The ${d.what}` }));
     const steps = el("ol", { class: "mi-ask-steps" });
     for (const s of d.steps) {
       const li = el("li");
@@ -139,9 +139,8 @@ ask_answer.load_snapshot("/home/pyodide/snapshot.pickle")
         s.url ? recordLink(s.rule, s.url) : el("code", { text: s.rule }), ` — ${s.description}`));
       steps.append(li);
     }
-    box.append(steps);
     const result = el("div", { class: "mi-ask-result", "data-derivation-result": d.result });
-    result.append(el("h3", { text: "Result" }), tex(katex, d.result_latex, true));
+    result.append(tex(katex, d.statement, true));
     const textRow = el("p", { class: "mi-ask-result-text" }, "Text: ", el("code", { text: d.result }), " ",
       copyButton(d.result, "Copy the result as text"));
     const latexRow = el("p", { class: "mi-ask-result-latex" }, "LaTeX: ", el("code", { text: d.result_latex }), " ",
@@ -154,7 +153,7 @@ ask_answer.load_snapshot("/home/pyodide/snapshot.pickle")
         "Check it against finite differences with:" }),
       el("pre", {}, el("code", { text: d.check.command })), copyButton(d.check.command, "Copy the command"));
     result.append(check);
-    box.append(result);
+    box.append(result, el("h3", { text: "Steps" }), steps);
     return box;
   };
 
@@ -186,8 +185,9 @@ ask_answer.load_snapshot("/home/pyodide/snapshot.pickle")
       if (reply.error) {
         parts.push(renderError(reply.error));
       } else {
-        parts.push(renderMatches(katex, reply));
+        // the derivation answers the question: it comes first, then the identities that apply
         if (reply.derivation) parts.push(renderDerivation(katex, reply.derivation));
+        parts.push(renderMatches(katex, reply));
       }
       const ms = performance.now() - start;
       parts.push(el("p", { class: "mi-ask-timing", text: `Answered in ${ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(1)} s`}` +
