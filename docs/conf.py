@@ -45,6 +45,10 @@ extensions = [
     "sphinx_copybutton",
 ]
 
+# Each identity links to its record in the repository ("view" and "edit this record").
+matident_repository = "https://github.com/matident/matident"
+matident_repository_branch = "main"
+
 # -- API reference and doctests ------------------------------------------------
 
 autodoc_member_order = "bysource"

@@ -746,7 +746,7 @@ class IdentityDirective(_Directive):
                                            describe_result(result, record.kind, b.trials)))
         fields += _field("Text", _code(f"lhs: {record.lhs_text}\nrhs: {record.rhs_text}", "yaml"))
         fields += _field("Lookup", *self.lookup(record))
-        fields += _field("Source", _para(nodes.literal(record.file, record.file), f", line {record.line}"))
+        fields += _field("Source", _para(*source_links(record, self.config)))
         return fields
 
     def lookup(self, record):
@@ -769,6 +769,19 @@ class IdentityDirective(_Directive):
         logger.info("matident: %s: matident.lookup of its left-hand side does not return it",
                     record.id, location=self.get_location())
         return [_code(lookup_call(record)), _para("does not return this identity.", classes=["mi-note"])]
+
+
+def source_links(record, config):
+    """``identities/x.yaml, line N`` linked to the repository, and "edit this record"."""
+    where = [nodes.literal(record.file, record.file), nodes.Text(f", line {record.line}")]
+    repo = (config.matident_repository or "").rstrip("/")
+    if not repo:
+        return where
+    branch = config.matident_repository_branch
+    view = f"{repo}/blob/{branch}/{record.file}#L{record.line}"
+    edit = f"{repo}/edit/{branch}/{record.file}"
+    return [nodes.reference("", "", *where, refuri=view), " · ",
+            nodes.reference("edit this record", "edit this record", refuri=edit)]
 
 
 def _join(groups, sep=", "):
@@ -919,6 +932,27 @@ def _table(header, rows, widths, classes=(), row_ids=None):
     return table
 
 
+class TopicsDirective(_Directive):
+    """``.. matident-topics::`` a card per topic page: its title, identity count and introduction."""
+
+    def run(self):
+        b = current()
+        self.depend_on_catalogue()
+        out = nodes.bullet_list(classes=["mi-topics"])
+        for topic in b.topics.values():
+            count = sum(len(ids) for _, ids in topic.sections)
+            item = nodes.list_item()
+            link = _xref("std", "doc", f"/{PAGES}/{topic.name}", nodes.inline(topic.title, topic.title))
+            item += _para(link, nodes.inline(f" {count}", f" {count}", classes=["mi-topic-count"]),
+                          classes=["mi-topic-title"])
+            if topic.intro:
+                first = topic.intro[0].split(". ")[0].rstrip(".")
+                first = first if len(first) <= 110 else first[:first.rfind(" ", 0, 110)].rstrip(",;:(") + " …"
+                item += _para(first, classes=["mi-topic-intro"])
+            out += item
+        return [out]
+
+
 class CoverageDirective(_Directive):
     """Cookbook equation -> the records citing it, or why it is not covered."""
 
@@ -984,13 +1018,37 @@ class ErrataDirective(_Directive):
         errata = [r for r in b.catalogue if r.erratum]
         out = [_para(f"{len(errata)} records correct an equation of their source.")]
         for record in errata:
-            item = nodes.container(classes=["mi-errata-item"])
-            item += _para(identity_ref(record.id), " — ", record.title, classes=["mi-errata-head"])
+            item = nodes.section(ids=[f"erratum-{record.id}"], classes=["mi-errata-item"])
+            item += nodes.title(record.title, record.title)
+            self.state.document.set_id(item)
+            item += _para(identity_ref(record.id), " · ", record.erratum["source"], classes=["mi-errata-head"])
             item += _para("Correct, as stated and verified by the record:")
             item += _math_block(statement(record), self.env.docname, classes=["mi-statement"])
             item += erratum_nodes(record, self.env.docname, self.get_location())
             out.append(item)
         return out
+
+
+# -- "View source" of a topic page: its YAML file, not the generated directives ----------
+
+def yaml_as_source(app, pagename, templatename, context, doctree):
+    """A topic page's source link names its identity file (html-page-context)."""
+    if _build is None or not pagename.startswith(f"{PAGES}/") or not context.get("sourcename"):
+        return
+    if pagename.split("/", 1)[1] in _build.topics:
+        context["sourcename"] = f"{pagename}.yaml.txt"
+
+
+def write_yaml_sources(app, exception):
+    """Put each identity file where its page's source link points (build-finished: the
+    builder copies the generated .rst there first)."""
+    if exception is not None or app.builder.format != "html" or _build is None \
+            or not app.config.html_copy_source:
+        return
+    for topic in _build.topics.values():
+        target = Path(app.outdir) / "_sources" / PAGES / f"{topic.name}.yaml.txt"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(topic.path.read_bytes())
 
 
 # -- setup ----------------------------------------------------------------------------------
@@ -999,6 +1057,9 @@ def setup(app):
     app.add_config_value("matident_catalogue_paths", None, "env", types=frozenset({list, type(None)}))
     app.add_config_value("matident_verify_trials", 3, "env", types=frozenset({int}))
     app.add_config_value("matident_verify_seed", 0, "env", types=frozenset({int}))
+    # where each record links to its YAML ("<repository>/blob/<branch>/identities/x.yaml#L12")
+    app.add_config_value("matident_repository", None, "env", types=frozenset({str, type(None)}))
+    app.add_config_value("matident_repository_branch", "main", "env", types=frozenset({str}))
     app.add_domain(MatidentDomain)
     app.add_directive_to_domain("mi", "identity", IdentityDirective)
     app.add_directive_to_domain("mi", "topic", TopicDirective)
@@ -1008,6 +1069,9 @@ def setup(app):
     app.add_directive("matident-catalogue-table", CatalogueTable)
     app.add_directive("matident-coverage", CoverageDirective)
     app.add_directive("matident-errata", ErrataDirective)
+    app.add_directive("matident-topics", TopicsDirective)
+    app.connect("html-page-context", yaml_as_source)
+    app.connect("build-finished", write_yaml_sources)
     app.connect("builder-inited", load_catalogue)
     app.connect("builder-inited", keep_index_entries)
     app.connect("build-finished", write_search_data)
