@@ -342,3 +342,24 @@ def test_ask_page_and_its_assets_are_in_the_site(site):
     assert (site / "_static" / "katex" / "katex.min.js").is_file()
     # the rest of the site stays light: only the Ask page loads its script
     assert "matident-ask.js" not in (site / "index.html").read_text(encoding="utf-8")
+
+
+def test_numbers_are_not_printed_inside_a_matrix_product():
+    """The denominator layout of 2 A^T A was printed "A^T 2 A" (and 8 x x^T "x 8 x^T")."""
+    from matident.parse import parse_expr
+    from matident.printing import to_latex
+    assert to_latex(parse_expr("A.T @ (2 * A)")) == r"2 \left(A^{T} A\right)"
+    assert to_latex(parse_expr("x @ (8 * x.T)")) == r"8 \left(x x^{T}\right)"
+    assert to_latex(parse_expr("A @ (-3 * B) @ C")) == r"-3 \left(A B C\right)"
+
+
+def test_no_page_shows_a_number_between_matrix_factors(site):
+    """In the TeX of every formula of the catalogue's pages: no "A^{T} 2 A"."""
+    bad = re.compile(r"(?:[A-Za-z]|\^\{[^}]*\}) \d+ (?:[A-Za-z]|\\left)")
+    found = {}
+    for page in sorted((site / "identities").glob("*.html")):
+        for tex in re.findall(r'<annotation encoding="application/x-tex">(.*?)</annotation>',
+                              page.read_text(encoding="utf-8"), re.S):
+            if bad.search(tex.replace("\\\\", " ")):
+                found.setdefault(page.name, []).append(tex)
+    assert not found, found
