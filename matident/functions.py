@@ -10,7 +10,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
+
+
+class _Numpy:
+    """numpy, imported when a function is first evaluated.
+
+    Parsing, shapes, lookup and derive use this table without evaluating, so
+    they import without numpy (the docs' Ask page runs them in Pyodide, which
+    ships none).  The first attribute read imports numpy and rebinds ``np``.
+    """
+
+    def __getattr__(self, name):
+        global np
+        import numpy
+        np = numpy
+        return getattr(numpy, name)
+
+
+np = _Numpy()
 
 
 @dataclass(frozen=True)
@@ -118,30 +135,30 @@ FUNCTIONS = _rows([
     Function("logdet", 1, "scalar_of_square", _logdet,
              r"\log\det\left({0}\right)",
              "log of the determinant (the determinant must be positive)"),
-    Function("inv", 1, "same_square", np.linalg.inv,
+    Function("inv", 1, "same_square", lambda a: np.linalg.inv(a),
              r"{0}^{{-1}}", "inverse of a square invertible matrix"),
     Function("adj", 1, "same_square", _adj,
              r"\operatorname{{adj}}\left({0}\right)", "adjugate (classical adjoint), det(A) inv(A)"),
-    Function("pinv", 1, "transposed", np.linalg.pinv,
+    Function("pinv", 1, "transposed", lambda a: np.linalg.pinv(a),
              r"{0}^{{+}}", "Moore-Penrose pseudo-inverse"),
     Function("matpow", 2, "matpow", _matpow,
              r"{0}^{{{1}}}", "integer matrix power matpow(X, k); k may be a symbol"),
     Function("log", 1, "elementwise", _log, r"\log\left({0}\right)",
              "natural logarithm, elementwise on vectors and matrices", elementwise=True),
-    Function("exp", 1, "elementwise", np.exp, r"\exp\left({0}\right)",
+    Function("exp", 1, "elementwise", lambda a: np.exp(a), r"\exp\left({0}\right)",
              "exponential, elementwise on vectors and matrices", elementwise=True),
     Function("sqrt", 1, "elementwise", _sqrt, r"\sqrt{{{0}}}",
              "square root, elementwise on vectors and matrices", elementwise=True),
-    Function("tanh", 1, "elementwise", np.tanh, r"\tanh\left({0}\right)",
+    Function("tanh", 1, "elementwise", lambda a: np.tanh(a), r"\tanh\left({0}\right)",
              "hyperbolic tangent, elementwise", elementwise=True),
     Function("sigmoid", 1, "elementwise", _sigmoid, r"\sigma\left({0}\right)",
              "logistic sigmoid 1/(1+exp(-t)), elementwise", elementwise=True),
-    Function("abs", 1, "elementwise", np.abs, r"\left|{0}\right|",
+    Function("abs", 1, "elementwise", lambda a: np.abs(a), r"\left|{0}\right|",
              "absolute value, elementwise", elementwise=True),
     Function("hpow", 2, "elementwise_power", lambda a, p: _hpow(a, p[0, 0]),
              r"{0}^{{\circ {1}}}", "elementwise power hpow(X, p) with a scalar exponent p",
              elementwise=True),
-    Function("ones", 1, "elementwise", np.ones_like,
+    Function("ones", 1, "elementwise", lambda a: np.ones_like(a),
              r"\mathbf{{1}}", "all-ones matrix of the shape of its argument (a constant)"),
     Function("sum", 1, "scalar_of_any", lambda a: _scalar(np.sum(a)),
              r"\operatorname{{sum}}\left({0}\right)", "sum of all entries"),
@@ -151,7 +168,7 @@ FUNCTIONS = _rows([
              r"\operatorname{{diag}}\left({0}\right)", "diagonal matrix with the vector on its diagonal"),
     Function("diagvec", 1, "diagonal_of", _diagvec,
              r"\operatorname{{diagvec}}\left({0}\right)", "the diagonal of a square matrix, as a column vector"),
-    Function("kron", 2, "kron", np.kron,
+    Function("kron", 2, "kron", lambda a, b: np.kron(a, b),
              r"{0} \otimes {1}", "Kronecker product"),
     Function("vec", 1, "vec", _vec,
              r"\operatorname{{vec}}\left({0}\right)", "stack the columns into one column vector"),
