@@ -1232,9 +1232,10 @@ def _conditions(pattern, query, binding, wrt, var=None):
             continue
         decl = rec.symbols[name]
         if name in pattern.variables and value == var:
+            declared = query.decls[wrt]
             for word in decl.words:
-                if not query.decls[wrt].has(word):
-                    out.append(f"{wrt} is {word}")
+                if not declared.has(word):
+                    out.append(f"{wrt} is {word}" + _relation_text(word, declared))
         else:
             for word in decl.words:
                 if not query.structure.holds(word, value):
@@ -1259,6 +1260,15 @@ class _Unmet:
             self._text = tuple(_conditions(pattern, query, binding, wrt, var)) + ((note,) if note else ())
             self._args = None
         return self._text
+
+
+def _relation_text(word, decl):
+    """The dimension relation a ``tall`` or ``wide`` condition stands for: `` (m >= n)``."""
+    if word == "tall":
+        return f" ({decl.rows} >= {decl.cols})"
+    if word == "wide":
+        return f" ({decl.rows} <= {decl.cols})"
+    return ""
 
 
 def _size_conditions(query, equal):

@@ -39,13 +39,18 @@ STRUCTURES = {
     "lower": {"square", "lower"},
     "upper": {"square", "upper"},
     "skew": {"square", "skew"},
+    "tall": {"tall"},
+    "wide": {"wide"},
+    "full-rank": {"full-rank"},
     "positive": {"positive"},
     "nonzero": {"nonzero"},
     "integer": {"integer"},
 }
 SCALAR_WORDS = {"positive", "nonzero", "integer"}
 VECTOR_WORDS = {"positive", "nonzero"}
-CONFLICTS = [("symmetric", "skew"), ("spd", "skew"), ("lower", "upper")]
+CONFLICTS = [("symmetric", "skew"), ("spd", "skew"), ("lower", "upper"), ("tall", "wide")]
+#: words that relate a matrix's dimensions: rows >= columns (tall) or rows <= columns (wide)
+RELATION_WORDS = {"tall", "wide"}
 
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "eps", "zeta", "eta", "theta",
          "iota", "kappa", "lam", "lamda", "mu", "nu", "xi", "omicron", "rho", "sigma",
@@ -90,7 +95,22 @@ class Decl:
         return _implied(tuple(self.words))
 
     def has(self, word):
-        return word in self.structure
+        """Whether the declaration establishes ``word``: a square matrix is tall and wide, an
+        invertible one has full rank."""
+        if word in self.structure:
+            return True
+        if word in RELATION_WORDS:
+            return self.kind != "scalar" and (self.rows == self.cols or "square" in self.structure
+                                              or (word == "tall" and self.cols == 1))
+        return word == "full-rank" and "invertible" in self.structure
+
+    def relations(self):
+        """The dimension relations the declaration states, as (larger, smaller) pairs."""
+        if "tall" in self.words:
+            return ((self.rows, self.cols),)
+        if "wide" in self.words:
+            return ((self.cols, self.rows),)
+        return ()
 
     def __str__(self):
         if self.kind == "scalar":
@@ -141,7 +161,8 @@ def parse_decl(text):
         kind, words, allowed = "matrix", rest[2:], set(STRUCTURES) - {"integer"}
     elif head in STRUCTURES and "square" in STRUCTURES[head]:
         (rows,) = dims(1)
-        kind, cols, words, allowed = "matrix", rows, [head, *rest[1:]], set(STRUCTURES) - {"integer"}
+        kind, cols, words, allowed = "matrix", rows, [head, *rest[1:]], \
+            set(STRUCTURES) - {"integer", "tall", "wide", "full-rank"}
     else:
         raise DeclarationError(f"unknown declaration {text!r}",
                                hint="start with scalar, vector, matrix or a shorthand such as 'spd n'")
@@ -152,15 +173,38 @@ def parse_decl(text):
                                    hint=(f"did you mean '{close[0]}'? " if close else "")
                                    + "known words: " + ", ".join(sorted(STRUCTURES)))
         if w not in allowed:
-            raise DeclarationError(f"structure word {w!r} does not apply to a {kind} in {text!r}")
+            raise DeclarationError(f"structure word {w!r} does not apply to a {kind} in {text!r}",
+                                   hint="a square matrix is tall and wide; for full rank write 'invertible'"
+                                   if w in RELATION_WORDS | {"full-rank"} else None)
     decl = Decl(kind, rows, cols, tuple(sorted(set(words))))
     if "square" in decl.structure and rows != cols:
         raise DeclarationError(f"{text!r} declares a square structure on a {rows}x{cols} matrix",
                                hint=f"use the same dimension twice, e.g. 'matrix {rows} {rows} ...'")
     for a, b in CONFLICTS:
         if a in decl.structure and b in decl.structure:
-            raise DeclarationError(f"{text!r} is both {a} and {b}")
+            raise DeclarationError(f"{text!r} is both {a} and {b}",
+                                   hint="a matrix both tall and wide is square: write 'matrix n n'"
+                                   if {a, b} == RELATION_WORDS else None)
+    _check_relations(text, decl)
     return decl
+
+
+def _check_relations(text, decl):
+    """Refuse rank and dimension-relation words that cannot hold or say nothing."""
+    square = decl.rows == decl.cols or "square" in decl.structure
+    for word in sorted((RELATION_WORDS | {"full-rank"}) & set(decl.words)):
+        if square:
+            raise DeclarationError(f"{text!r}: '{word}' says nothing of a square matrix",
+                                   hint="for a square matrix of full rank write 'invertible'"
+                                   if word == "full-rank" else f"drop '{word}'")
+    for big, small in decl.relations():
+        if any(isinstance(d, Prod) for d in (big, small)):
+            raise DeclarationError(f"{text!r}: 'tall' and 'wide' relate plain dimensions, "
+                                   f"not products such as {big if isinstance(big, Prod) else small}",
+                                   hint="name the product's size with its own dimension")
+        if isinstance(big, int) and isinstance(small, int) and big < small:
+            raise DeclarationError(f"{text!r} is {decl.rows}x{decl.cols}, not {'tall' if 'tall' in decl.words else 'wide'}",
+                                   hint="a tall matrix has at least as many rows as columns, a wide one at most")
 
 
 def implicit_decl(name):

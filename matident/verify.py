@@ -25,7 +25,8 @@ id (not on the order of records).
 Draws are chosen to expose wrong records: matrices have condition number at
 most :data:`COND_LIMIT` and must honour every declared word (else the draw is
 refused); the second trial reverses the order of the sizes (a tall matrix
-becomes wide); a psd matrix is singular, of rank n - 1 in the first trial; an
+becomes wide, unless it is declared ``tall``: sizes always honour the declared
+relations); a psd matrix is singular, of rank n - 1 in the first trial; an
 integer scalar is 2 or 3 in the first trial, 1..4 later.  Instances where an
 inverse is near-singular or the finite differences do not settle (see
 :func:`directional_derivative`) are redrawn, not counted.
@@ -133,7 +134,8 @@ def _dim_names(symbols):
 
 
 def draw_sizes(symbols, rng):
-    """Sizes for the dimension names: distinct where the range allows."""
+    """Sizes for the dimension names: distinct where the range allows, and honouring the
+    declared relations (the rows of a ``tall`` matrix are at least its columns)."""
     names = _dim_names(symbols)
     low, high = SIZE_RANGE
     pool = np.arange(low, high + 1)
@@ -141,7 +143,33 @@ def draw_sizes(symbols, rng):
         values = rng.choice(pool, size=len(names), replace=False)
     else:
         values = rng.choice(pool, size=len(names), replace=True)
-    return {n: int(v) for n, v in zip(names, values)}
+    return honour_relations({n: int(v) for n, v in zip(names, values)}, symbols)
+
+
+def honour_relations(sizes, symbols):
+    """``sizes`` with values exchanged between names until every declared relation
+    (larger, smaller) holds.  Each exchange removes an inversion against an order
+    compatible with the relations, so this ends; a relation with a number that the
+    range cannot meet, or relations that contradict each other, raise EvaluationError."""
+    pairs = sorted({p for d in symbols.values() for p in d.relations()}, key=str)
+    if not pairs:
+        return sizes
+    sizes = dict(sizes)
+    low, high = SIZE_RANGE
+    for big, small in pairs:         # a relation with a fixed size moves the named dimension
+        if isinstance(small, int) and isinstance(big, str) and sizes[big] < small:
+            sizes[big] = max(small, low) if small <= high else small
+        elif isinstance(big, int) and isinstance(small, str) and sizes[small] > big:
+            sizes[small] = big
+    for _ in range(len(sizes) ** 2 + 1):
+        broken = [(b, s) for b, s in pairs if dim_size(b, sizes) < dim_size(s, sizes)]
+        if not broken:
+            return sizes
+        big, small = broken[0]
+        if not (isinstance(big, str) and isinstance(small, str)):
+            break
+        sizes[big], sizes[small] = sizes[small], sizes[big]
+    raise EvaluationError("the declared dimension relations (tall, wide) contradict each other")
 
 
 def _well_conditioned(m):
@@ -194,6 +222,9 @@ def honours(structure, m, tol=1e-10):
         "spd": lambda: np.linalg.eigvalsh((m + m.T) / 2).min() > scale,
         "invertible": lambda: _well_conditioned(m),
         "positive": lambda: bool(np.all((np.diag(m) if "diagonal" in structure else m) > 0)),
+        "tall": lambda: m.shape[0] >= m.shape[1],
+        "wide": lambda: m.shape[0] <= m.shape[1],
+        "full-rank": lambda: _well_conditioned(m),
     }
     return all(check() for word, check in checks.items() if word in structure)
 
@@ -330,10 +361,11 @@ def check_record(record, *, trials=3, seed=0, rhs=None):
     first = None
     for trial in range(trials):
         for attempt in range(MAX_REDRAWS):
-            sizes = draw_sizes(variables, rng)
-            if trial == 1 and attempt == 0 and first:
-                sizes = _reversed_order(first)
+            sizes = {}
             try:
+                sizes = draw_sizes(variables, rng)
+                if trial == 1 and attempt == 0 and first:
+                    sizes = honour_relations(_reversed_order(first), variables)
                 values = {n: draw_value(d, sizes, rng, trial) for n, d in variables.items()}
                 err, message = _check_instance(record, rhs, values, sizes, rng)
             except EvaluationError as exc:

@@ -106,6 +106,9 @@ STRUCTURE_MEANINGS = {
     "positive": "a positive scalar; a vector or matrix with positive entries",
     "nonzero": "not zero",
     "integer": "a whole number",
+    "tall": "at least as many rows as columns (:math:`m \\ge n`)",
+    "wide": "at most as many rows as columns (:math:`m \\le n`)",
+    "full-rank": "rank :math:`\\min(m, n)`: full column rank if tall, full row rank if wide",
 }
 
 
