@@ -206,6 +206,8 @@ class _Latex:
             return (self.sup(inner, "-1"), P_ATOM)
         if op == "pinv":
             return (self.sup(e.args[0], "+"), P_ATOM)
+        if op == "sqrtm":
+            return (self.sup(e.args[0], "1/2"), P_ATOM)
         if op == "matpow":
             return (self.sup(e.args[0], self.go(e.args[1])[0]), P_ATOM)
         if op == "hpow":

@@ -146,6 +146,49 @@ class PseudoInverse(MatrixFunction):
         return _latex_base(printer, self.arg) + "^{+}"
 
 
+class _SquareFunction(MatrixFunction):
+    """A matrix function of a square matrix, of the same shape (expm, logm, sqrtm)."""
+
+    square = True
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+
+class MatrixExponential(_SquareFunction):
+    """``expm(X)``: the matrix exponential (not SymPy's elementwise ``exp``)."""
+
+    name = "expm"
+
+
+class MatrixCosine(_SquareFunction):
+    """``cosm(X)``: the matrix cosine (not SymPy's elementwise ``cos``)."""
+
+    name = "cosm"
+
+
+class MatrixSine(_SquareFunction):
+    """``sinm(X)``: the matrix sine (not SymPy's elementwise ``sin``)."""
+
+    name = "sinm"
+
+
+class MatrixLogarithm(_SquareFunction):
+    """``logm(X)``: the principal matrix logarithm."""
+
+    name = "logm"
+
+
+class MatrixSquareRoot(_SquareFunction):
+    """``sqrtm(X)``: the principal matrix square root ``X^{1/2}``."""
+
+    name = "sqrtm"
+
+    def _latex(self, printer):
+        return _latex_base(printer, self.arg) + "^{1/2}"
+
+
 class Vec(MatrixFunction):
     """``vec(X)``: the columns of ``X`` stacked into one column."""
 
@@ -220,11 +263,14 @@ class sigmoid(sympy.Function):  # noqa: N801 - named like SymPy's own functions
 
 
 _SCALAR_FUNCTIONS = {"log": sympy.log, "exp": sympy.exp, "sqrt": sympy.sqrt,
+                     "cos": sympy.cos, "sin": sympy.sin,
                      "tanh": sympy.tanh, "sigmoid": sigmoid, "abs": sympy.Abs}
 ELEMENTWISE = frozenset(_SCALAR_FUNCTIONS)     # the functions Elementwise applies
 _MATRIX_FUNCTIONS = {"tr": Trace, "det": Determinant, "logdet": LogDet, "inv": Inverse,
                      "adj": Adjugate, "pinv": PseudoInverse, "sum": SumEntries, "norm": Norm,
-                     "diag": DiagMatrix, "diagvec": DiagVec, "vec": Vec}
+                     "diag": DiagMatrix, "diagvec": DiagVec, "vec": Vec,
+                     "expm": MatrixExponential, "logm": MatrixLogarithm, "sqrtm": MatrixSquareRoot,
+                     "cosm": MatrixCosine, "sinm": MatrixSine}
 
 
 # -- term tree -> SymPy ---------------------------------------------------
@@ -639,6 +685,8 @@ _HANDLERS = {
     sympy.log: _scalar_function("log"),
     sympy.exp: _scalar_function("exp"),
     sympy.tanh: _scalar_function("tanh"),
+    sympy.cos: _scalar_function("cos"),
+    sympy.sin: _scalar_function("sin"),
     sympy.Abs: _scalar_function("abs"),
     sigmoid: _scalar_function("sigmoid"),
     Unvec: _FromSympy.unvec,
