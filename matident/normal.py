@@ -505,6 +505,10 @@ class Structure:
             return self.holds("positive", e.args[0])
         return False
 
+    def _unit(self, e):
+        """A unit vector e_i only as declared (a symbol, answered before this)."""
+        return False
+
     def _rank(self, word, e):
         """Dimension relations and full rank: a square matrix is tall and wide (and of full
         rank when invertible); a symbol as declared; a transpose swaps tall and wide."""

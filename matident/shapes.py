@@ -42,12 +42,13 @@ STRUCTURES = {
     "tall": {"tall"},
     "wide": {"wide"},
     "full-rank": {"full-rank"},
+    "unit": {"unit", "nonzero"},
     "positive": {"positive"},
     "nonzero": {"nonzero"},
     "integer": {"integer"},
 }
 SCALAR_WORDS = {"positive", "nonzero", "integer"}
-VECTOR_WORDS = {"positive", "nonzero"}
+VECTOR_WORDS = {"positive", "nonzero", "unit"}
 CONFLICTS = [("symmetric", "skew"), ("spd", "skew"), ("lower", "upper"), ("tall", "wide")]
 #: words that relate a matrix's dimensions: rows >= columns (tall) or rows <= columns (wide)
 RELATION_WORDS = {"tall", "wide"}
@@ -158,11 +159,11 @@ def parse_decl(text):
         kind, cols, words, allowed = "vector", 1, rest[1:], VECTOR_WORDS
     elif head == "matrix":
         rows, cols = dims(2)
-        kind, words, allowed = "matrix", rest[2:], set(STRUCTURES) - {"integer"}
+        kind, words, allowed = "matrix", rest[2:], set(STRUCTURES) - {"integer", "unit"}
     elif head in STRUCTURES and "square" in STRUCTURES[head]:
         (rows,) = dims(1)
         kind, cols, words, allowed = "matrix", rows, [head, *rest[1:]], \
-            set(STRUCTURES) - {"integer", "tall", "wide", "full-rank"}
+            set(STRUCTURES) - {"integer", "unit", "tall", "wide", "full-rank"}
     else:
         raise DeclarationError(f"unknown declaration {text!r}",
                                hint="start with scalar, vector, matrix or a shorthand such as 'spd n'")

@@ -27,7 +27,8 @@ most :data:`COND_LIMIT` and must honour every declared word (else the draw is
 refused); the second trial reverses the order of the sizes (a tall matrix
 becomes wide, unless it is declared ``tall``: sizes always honour the declared
 relations); a psd matrix is singular, of rank n - 1 in the first trial; an
-integer scalar is 2 or 3 in the first trial, 1..4 later.  Instances where an
+integer scalar is 2 or 3 in the first trial, 1..4 later; unit vectors of one size
+are different in the first trial and equal in the second (both cases of a delta).  Instances where an
 inverse is near-singular or the finite differences do not settle (see
 :func:`directional_derivative`) are redrawn, not counted.
 """
@@ -197,6 +198,10 @@ def draw_value(decl, sizes, rng, trial=0):
         if "positive" not in s:
             v *= rng.choice([-1.0, 1.0])
         return v
+    if "unit" in s:             # e_k for a random index k
+        m = np.zeros((r, c))
+        m[int(rng.integers(r)), 0] = 1.0
+        return m
     for _ in range(50):
         m = _draw_matrix(s, r, c, rng, trial)
         if ("psd" in s and "invertible" not in s) or _well_conditioned(m):
@@ -225,6 +230,7 @@ def honours(structure, m, tol=1e-10):
         "tall": lambda: m.shape[0] >= m.shape[1],
         "wide": lambda: m.shape[0] <= m.shape[1],
         "full-rank": lambda: _well_conditioned(m),
+        "unit": lambda: m.shape[1] == 1 and np.count_nonzero(m) == 1 and float(m.sum()) == 1.0,
     }
     return all(check() for word, check in checks.items() if word in structure)
 
@@ -259,6 +265,27 @@ def _draw_matrix(s, r, c, rng, trial):
         m = np.tril(m) if "lower" in s else np.triu(m)
         np.fill_diagonal(m, _magnitudes(rng, n) * rng.choice([-1.0, 1.0], size=n))
     return m
+
+
+def _coordinate_units(variables, values, rng, trial):
+    """Set the indices of the unit vectors so that both cases of every delta_ij occur:
+    in the first trial unit vectors of one size point in different directions (where the
+    size allows), in the second all in one direction; later trials keep the random draws."""
+    if trial > 1:
+        return
+    groups = {}
+    for name, decl in sorted(variables.items()):
+        if "unit" in decl.words:
+            groups.setdefault(values[name].shape[0], []).append(name)
+    for size, names in groups.items():
+        if trial == 0:
+            picks = np.resize(rng.permutation(size), len(names))    # cycles when too few
+        else:
+            picks = [int(rng.integers(size))] * len(names)
+        for name, k in zip(names, picks):
+            e = np.zeros((size, 1))
+            e[int(k), 0] = 1.0
+            values[name] = e
 
 
 def project(structure, m):
@@ -367,6 +394,7 @@ def check_record(record, *, trials=3, seed=0, rhs=None):
                 if trial == 1 and attempt == 0 and first:
                     sizes = honour_relations(_reversed_order(first), variables)
                 values = {n: draw_value(d, sizes, rng, trial) for n, d in variables.items()}
+                _coordinate_units(variables, values, rng, trial)
                 err, message = _check_instance(record, rhs, values, sizes, rng)
             except EvaluationError as exc:
                 reason = str(exc)
@@ -383,6 +411,11 @@ def check_record(record, *, trials=3, seed=0, rhs=None):
             msg = message or f"relative error {err:.2e} exceeds the tolerance {tol:.0e}"
             return Result(record.id, "failed", record.file, record.line, err, msg, seed, sizes)
     return Result(record.id, "passed", record.file, record.line, worst, "", seed, sizes_seen)
+
+
+def is_zero(e):
+    """Whether the tree ``e`` is the number 0 (an identity ``lhs = 0`` states a zero matrix)."""
+    return e.op == "num" and e.value == 0
 
 
 def _largest_part(lhs, rhs, values, sizes):
@@ -410,6 +443,8 @@ def _check_instance(record, rhs, values, sizes, rng):
     lhs = record.lhs_expr
     if record.kind == "identity":
         a, b = evaluate(lhs, values, sizes), evaluate(rhs, values, sizes)
+        if b.shape == (1, 1) and a.shape != (1, 1) and is_zero(rhs):
+            b = np.zeros_like(a)          # "= 0": the zero matrix of the lhs's shape
         if a.shape != b.shape:
             return float("inf"), f"lhs is {a.shape[0]}x{a.shape[1]} but rhs is {b.shape[0]}x{b.shape[1]}"
         err = relative_error(a, b)

@@ -128,3 +128,48 @@ def test_verifier_rejects_an_identity_that_needs_tallness_declared_wide():
     wrong = matident.load(WRONG / "breadth.yaml", base=WRONG)
     result = V.check_record(wrong["wrong-pinv-left-inverse-of-wide"])
     assert result.status == "failed"
+
+
+# -- 3. unit vectors, single-entry matrices, zero right sides ----------------------------
+
+def test_unit_vectors_are_drawn_distinct_then_equal():
+    symbols = {n: parse_decl("vector n unit") for n in ("ei", "ej", "ek")}
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        for trial, want_distinct in ((0, True), (1, False)):
+            sizes = {"n": 5}
+            values = {k: V.draw_value(d, sizes, rng, trial) for k, d in symbols.items()}
+            V._coordinate_units(symbols, values, rng, trial)
+            index = {k: int(np.argmax(v)) for k, v in values.items()}
+            for v in values.values():
+                assert v.shape == (5, 1) and v.sum() == 1.0 and np.count_nonzero(v) == 1
+            assert (len(set(index.values())) == 3) == want_distinct
+
+
+def test_unit_word_applies_to_vectors_only():
+    assert parse_decl("vector n unit").has("unit")
+    with pytest.raises(DeclarationError):
+        parse_decl("matrix n n unit")
+
+
+def test_zero_rhs_is_a_zero_matrix_and_a_nonzero_lhs_fails(write_yaml):
+    path = write_yaml("""
+- id: projector-complement-vanishes
+  title: A pseudo-inverse projector annihilates its complement
+  kind: identity
+  symbols: {A: matrix n m}
+  lhs: A @ pinv(A) @ (I - A @ pinv(A))
+  rhs: '0'
+  tags: [pseudo-inverse]
+
+- id: projector-does-not-vanish
+  title: A projector is not zero
+  kind: identity
+  symbols: {A: matrix n m}
+  lhs: A @ pinv(A) @ A @ pinv(A)
+  rhs: '0'
+  tags: [pseudo-inverse]
+""")
+    records = matident.load(path)
+    assert V.check_record(records["projector-complement-vanishes"]).status == "passed"
+    assert V.check_record(records["projector-does-not-vanish"]).status == "failed"
