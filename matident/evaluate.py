@@ -12,6 +12,7 @@ from fractions import Fraction
 import numpy as np
 
 from . import expr as E
+from .expectation import CovarianceError, expectation
 from .functions import FUNCTIONS
 from .shapes import dim_size
 
@@ -41,6 +42,20 @@ def evaluate(e, values, sizes):
     return out
 
 
+def _expectation(e, values, sizes):
+    """expect(f, x, m, S): f evaluated at the cubature points of N(m, S) (see matident.expectation)."""
+    f, x, mean, cov = e.args
+    name = x.value
+
+    def at(point):
+        return _eval(f, {**values, name: point}, sizes)
+
+    try:
+        return expectation(f, name, _eval(mean, values, sizes), _eval(cov, values, sizes), at)
+    except CovarianceError as exc:
+        raise EvaluationError(str(exc)) from None
+
+
 def _eval(e, values, sizes):
     op = e.op
     if op == E.SYM:
@@ -50,6 +65,8 @@ def _eval(e, values, sizes):
         return np.array([[float(v) if not isinstance(v, Fraction) else v.numerator / v.denominator]])
     if op == E.IDENT:
         return np.eye(dim_size(e.value, sizes))
+    if op == "expect":
+        return _expectation(e, values, sizes)
     args = [_eval(a, values, sizes) for a in e.args]
     if op == E.MATMUL:
         out = args[0]

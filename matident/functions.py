@@ -222,6 +222,10 @@ FUNCTIONS = _rows([
              r"{0}^{{1/2}}",
              "principal matrix square root (no eigenvalue on the closed negative real axis); "
              "sqrtm(A) @ sqrtm(A) = A"),
+    Function("expect", 4, "expectation", None,
+             r"\mathbb{{E}}_{{{1} \sim \mathcal{{N}}\left({2}, {3}\right)}}\left[{0}\right]",
+             "expect(f, x, m, S): the expectation of f over a Gaussian vector x ~ N(m, S); f is a "
+             "polynomial of degree at most 5 in the symbol x (computed exactly by cubature)"),
     Function("pinv", 1, "transposed", np.linalg.pinv,
              r"{0}^{{+}}", "Moore-Penrose pseudo-inverse"),
     Function("matpow", 2, "matpow", _matpow,

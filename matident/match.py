@@ -1307,6 +1307,8 @@ def _matches(group, query, target, scale, wrt, position, deadline):
                    deadline=deadline):
         if check and not any(_is_sym(b.values.get(v), wrt) for v in rep.variables):
             continue
+        if not _respects_binders(rep, b):
+            continue
         tries += 1
         if best is not None and tries > MAX_BINDINGS:
             break
@@ -1420,6 +1422,31 @@ def _unavoidable(pattern, query, core, wrt):
             w for n, d in rec.symbols.items() if n not in pattern.variables
             for w in d.structure & _ATOMIC_WORDS)
     return bool(needed) and not needed <= _atomic_words(query, core)
+
+
+def _binders(pattern):
+    """The names the pattern binds: the random vector x of every expect(f, x, m, S)."""
+    out = pattern.plans.get("binders")
+    if out is None:
+        out = pattern.plans["binders"] = tuple(sorted({
+            node.args[1].value for node in pattern.record.lhs_expr.walk()
+            if node.op == "expect" and node.args[1].op == E.SYM}))
+    return out
+
+
+def _respects_binders(pattern, binding):
+    """Whether a binding keeps bound variables bound: the random vector of an expectation binds
+    to a symbol, and no other wildcard takes an expression containing that symbol (else
+    ``expect(w.T @ x, x, m, S) = w.T @ m`` would bind w to ``Q @ y`` and give a wrong result)."""
+    for name in _binders(pattern):
+        value = binding.values.get(name)
+        if value is None:
+            continue
+        if value.op != E.SYM:
+            return False
+        if any(other != name and v.has(value.value) for other, v in binding.values.items()):
+            return False
+    return True
 
 
 def _is_sym(e, name):

@@ -458,6 +458,30 @@ def _rule_unvec(inf, node, shapes):
     return (m, n)
 
 
+def _rule_expectation(inf, node, shapes):
+    from .expectation import MAX_DEGREE, degree
+    from .printing import to_text
+    f, x, _, _ = node.args
+    (fr, fc), (xr, xc), (mr, mc), (sr, sc) = shapes
+    if x.op != E.SYM:
+        raise ShapeError(f"the second argument of expect() must be the name of the random vector, "
+                         f"not '{_short(to_text(x))}'", code="MI008",
+                         hint="write expect(f, x, m, S) with x a vector symbol")
+    if not (inf.dims.unify(xc, 1) and inf.dims.unify(mc, 1) and inf.dims.unify(xr, mr)
+            and inf.dims.unify(sr, xr) and inf.dims.unify(sc, xr)):
+        raise ShapeError(f"expect() needs a vector x, a mean of its size and a square covariance; got "
+                         f"x {inf.show(shapes[1])}, m {inf.show(shapes[2])}, S {inf.show(shapes[3])}",
+                         code="MI008", hint="write expect(f, x, m, S) with x, m n x 1 and S n x n")
+    d = degree(f, x.value)
+    if d is None or d > MAX_DEGREE:
+        raise ShapeError(f"expect() computes expectations of polynomials of degree at most {MAX_DEGREE} "
+                         f"in {x.value}, but '{_short(to_text(f))}' is "
+                         + ("not a polynomial" if d is None else f"of degree {d}") + f" in {x.value}",
+                         code="MI008", hint="state moments of quadratic, cubic and quartic forms; "
+                                            "other integrands are not supported")
+    return (fr, fc)
+
+
 SHAPE_RULES = {
     "scalar_of_square": lambda inf, node, s: (_need_square(inf, node, s[0]), (1, 1))[1],
     "same_square": lambda inf, node, s: (lambda n: (n, n))(_need_square(inf, node, s[0])),
@@ -471,6 +495,7 @@ SHAPE_RULES = {
     "kron": lambda inf, node, s: (Prod((s[0][0], s[1][0])), Prod((s[0][1], s[1][1]))),
     "vec": lambda inf, node, s: (Prod((s[0][0], s[0][1])), 1),
     "unvec": lambda inf, node, s: _rule_unvec(inf, node, s),
+    "expectation": _rule_expectation,
 }
 
 
@@ -574,6 +599,8 @@ def shape_of(expr, symbols):
         return (_prod(*shapes[0]), 1)
     if rule == "unvec":
         return shapes[1]
+    if rule == "expectation":
+        return shapes[0]
     raise AssertionError(rule)
 
 

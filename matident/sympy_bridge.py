@@ -266,6 +266,8 @@ _SCALAR_FUNCTIONS = {"log": sympy.log, "exp": sympy.exp, "sqrt": sympy.sqrt,
                      "cos": sympy.cos, "sin": sympy.sin,
                      "tanh": sympy.tanh, "sigmoid": sigmoid, "abs": sympy.Abs}
 ELEMENTWISE = frozenset(_SCALAR_FUNCTIONS)     # the functions Elementwise applies
+#: functions of the language that SymPy cannot represent (to_sympy refuses them with a message)
+WITHOUT_SYMPY_FORM = frozenset({"expect"})
 _MATRIX_FUNCTIONS = {"tr": Trace, "det": Determinant, "logdet": LogDet, "inv": Inverse,
                      "adj": Adjugate, "pinv": PseudoInverse, "sum": SumEntries, "norm": Norm,
                      "diag": DiagMatrix, "diagvec": DiagVec, "vec": Vec,
@@ -384,6 +386,10 @@ class _ToSympy:
             return Unvec(*map(self.matrix, e.args))
         if op in _MATRIX_FUNCTIONS:
             return _MATRIX_FUNCTIONS[op](self.matrix(e.args[0]))
+        if op in WITHOUT_SYMPY_FORM:
+            raise ParseError(f"{op}() has no SymPy form", code="MI003",
+                             hint="SymPy has no Gaussian expectation over a bound matrix-expression "
+                                  "variable; keep the expression as text or a matident tree")
         raise ParseError(f"unknown operation '{op}'", code="MI003")
 
     def symbol(self, name):

@@ -173,3 +173,74 @@ def test_zero_rhs_is_a_zero_matrix_and_a_nonzero_lhs_fails(write_yaml):
     records = matident.load(path)
     assert V.check_record(records["projector-complement-vanishes"]).status == "passed"
     assert V.check_record(records["projector-does-not-vanish"]).status == "failed"
+
+
+# -- 5. expectations over Gaussians ---------------------------------------------------------
+
+def _tensor_hermite_expectation(f, mean, cov, points=4):
+    """E[f(x)], x ~ N(mean, cov), by a tensor Gauss-Hermite grid: a second, independent rule
+    (exact for degree <= 7 in each coordinate)."""
+    import itertools
+    z, w = np.polynomial.hermite_e.hermegauss(points)
+    w = w / w.sum()
+    root = np.linalg.cholesky(cov)
+    total = 0.0
+    for idx in itertools.product(range(points), repeat=mean.shape[0]):
+        point = mean + root @ z[list(idx)].reshape(-1, 1)
+        total = total + np.prod(w[list(idx)]) * f(point)
+    return total
+
+
+@pytest.mark.parametrize("text, numpy_f", [
+    ("expect(x.T @ A @ x * (b.T @ x), x, m, S)", lambda x, A, b: (x.T @ A @ x) * (b.T @ x)),
+    ("expect(x @ x.T @ A @ x @ x.T, x, m, S)", lambda x, A, b: x @ x.T @ A @ x @ x.T),
+    ("expect(kron(x, x.T @ A @ x * x), x, m, S)", lambda x, A, b: np.kron(x, (x.T @ A @ x) * x)),
+])
+def test_expectation_agrees_with_a_tensor_gauss_hermite_rule(text, numpy_f):
+    from matident.evaluate import evaluate
+    from matident.parse import parse_expr
+    from matident.shapes import infer
+    decls = {"x": "vector n", "m": "vector n", "S": "spd n", "A": "matrix n n", "b": "vector n"}
+    typed = infer(parse_expr(text), decls)
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 3):
+        A, b, m = rng.standard_normal((n, n)), rng.standard_normal((n, 1)), rng.standard_normal((n, 1))
+        B = rng.standard_normal((n, n))
+        S = B @ B.T + 0.5 * np.eye(n)
+        got = evaluate(typed.expr, {"x": m, "m": m, "S": S, "A": A, "b": b}, {"n": n})
+        want = _tensor_hermite_expectation(lambda x: numpy_f(x, A, b), m, S)
+        assert np.allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("expect(exp(x), x, m, S)", "not a polynomial"),
+    ("expect((x.T @ x) ** 3, x, m, S)", "of degree 6"),
+    ("expect(x, m + x, m, S)", "must be the name of the random vector"),
+    ("expect(x, x, m, A)", None),      # a covariance that is not square-compatible is fine here
+])
+def test_expectation_refuses_what_it_cannot_compute_exactly(text, message):
+    from matident.errors import MatidentError
+    from matident.parse import parse_expr
+    from matident.shapes import infer
+    decls = {"x": "vector n", "m": "vector n", "S": "spd n", "A": "matrix n n"}
+    if message is None:
+        infer(parse_expr(text), decls)
+        return
+    with pytest.raises(MatidentError) as info:
+        infer(parse_expr(text), decls)
+    assert message in str(info.value)
+
+
+def test_expectation_with_an_indefinite_covariance_is_redrawn_not_passed(write_yaml):
+    path = write_yaml("""
+- id: expectation-with-general-covariance
+  title: An expectation whose covariance is not a covariance
+  kind: identity
+  symbols: {x: vector n, m: vector n, A: matrix n n}
+  lhs: expect(x @ x.T, x, m, A)
+  rhs: A + m @ m.T
+  tags: [expectation]
+""")
+    (record,) = matident.load(path)
+    result = V.check_record(record)
+    assert result.status == "inconclusive" and "covariance" in result.message
