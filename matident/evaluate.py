@@ -56,6 +56,17 @@ def _expectation(e, values, sizes):
         raise EvaluationError(str(exc)) from None
 
 
+def _block(e, values, sizes):
+    """np.block of the evaluated blocks; a block written 0 is zeros of its row's height and
+    its column's width (read from the other blocks)."""
+    cells = [[None if c.op == E.NUM and c.value == 0 else _eval(c, values, sizes) for c in row.args]
+             for row in e.args]
+    heights = [next(c.shape[0] for c in row if c is not None) for row in cells]
+    widths = [next(row[j].shape[1] for row in cells if row[j] is not None) for j in range(len(cells[0]))]
+    return np.block([[np.zeros((h, w)) if c is None else c for c, w in zip(row, widths)]
+                     for row, h in zip(cells, heights)])
+
+
 def _eval(e, values, sizes):
     op = e.op
     if op == E.SYM:
@@ -67,6 +78,8 @@ def _eval(e, values, sizes):
         return np.eye(dim_size(e.value, sizes))
     if op == "expect":
         return _expectation(e, values, sizes)
+    if op == "block":
+        return _block(e, values, sizes)
     args = [_eval(a, values, sizes) for a in e.args]
     if op == E.MATMUL:
         out = args[0]

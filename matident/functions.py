@@ -222,6 +222,10 @@ FUNCTIONS = _rows([
              r"{0}^{{1/2}}",
              "principal matrix square root (no eigenvalue on the closed negative real axis); "
              "sqrtm(A) @ sqrtm(A) = A"),
+    Function("block", 1, "block", None,
+             r"\begin{{bmatrix}} A & B \\ C & D \end{{bmatrix}}",
+             "block([[A, B], [C, D]]): a matrix assembled from blocks; the blocks of a row have one "
+             "height, those of a column one width; a block written 0 is a zero block of that size"),
     Function("expect", 4, "expectation", None,
              r"\mathbb{{E}}_{{{1} \sim \mathcal{{N}}\left({2}, {3}\right)}}\left[{0}\right]",
              "expect(f, x, m, S): the expectation of f over a Gaussian vector x ~ N(m, S); f is a "

@@ -69,6 +69,33 @@ class Prod:
         return "*".join(str(f) for f in self.factors)
 
 
+@dataclass(frozen=True)
+class Sum:
+    """A sum of dimensions (the size of a block matrix: m + n)."""
+    terms: tuple
+
+    def __str__(self):
+        return "+".join(f"({t})" if isinstance(t, Prod) else str(t) for t in self.terms)
+
+
+def dim_sum(terms):
+    """The normal form of a sum of dimensions: nested sums flattened, numbers added up, the
+    other terms sorted; a single term is itself."""
+    flat, const = [], 0
+    for t in terms:
+        for u in (t.terms if isinstance(t, Sum) else (t,)):
+            if isinstance(u, int):
+                const += u
+            else:
+                flat.append(u)
+    flat.sort(key=str)
+    if const:
+        flat.append(const)
+    if not flat:
+        return 0
+    return flat[0] if len(flat) == 1 else Sum(tuple(flat))
+
+
 @functools.lru_cache(maxsize=None)
 def _implied(words):
     """The structure words ``words`` imply (memoised: matching asks for them constantly)."""
@@ -221,7 +248,7 @@ def implicit_decl(name):
 
 
 def fmt_shape(shape):
-    r, c = (f"({d})" if isinstance(d, Prod) else str(d) for d in shape)
+    r, c = (f"({d})" if isinstance(d, (Prod, Sum)) else str(d) for d in shape)
     return f"{r}x{c}"
 
 
@@ -245,6 +272,8 @@ class _Dims:
     def find(self, d):
         if isinstance(d, Prod):
             return self._normal([self.find(f) for f in d.factors])
+        if isinstance(d, Sum):
+            return dim_sum([self.find(t) for t in d.terms])
         while isinstance(d, str) and d in self.parent:
             d = self.parent[d]
         return d
@@ -273,6 +302,8 @@ class _Dims:
     def same(self, a, b):
         if isinstance(a, Prod) and isinstance(b, Prod):
             return sorted(map(str, a.factors)) == sorted(map(str, b.factors))
+        if isinstance(a, Sum) and isinstance(b, Sum):
+            return str(a) == str(b)
         return a == b
 
     def unify(self, a, b):
@@ -285,9 +316,14 @@ class _Dims:
                 if all(self.same(x, y) or _flexible(x) or _flexible(y) for x, y in pairs):
                     return all(self.unify(x, y) for x, y in pairs)
             return False
+        if isinstance(a, Sum) and isinstance(b, Sum) and len(a.terms) == len(b.terms):
+            pairs = list(zip(a.terms, b.terms))
+            if all(self.same(x, y) or _flexible(x) or _flexible(y) for x, y in pairs):
+                return all(self.unify(x, y) for x, y in pairs)
+            return False
         for x, y in ((a, b), (b, a)):
             if isinstance(x, str) and x.startswith("?"):
-                if isinstance(y, Prod) and x in y.factors:
+                if isinstance(y, (Prod, Sum)) and x in (y.factors if isinstance(y, Prod) else y.terms):
                     return False
                 self.parent[x] = y
                 return True
@@ -355,11 +391,48 @@ class _Inference:
         if op == E.IDENT:
             d = self.dims.fresh()
             return E.identity(d), (d, d)
+        if op == "block":
+            return self.block(node)
         kids = [self.walk(a) for a in node.args]
         args = [k[0] for k in kids]
         shapes = [k[1] for k in kids]
         new = E.rebuild(node, args) if op not in (E.MATMUL, E.MUL, E.ADD) else E.Expr(op, args)
         return new, self.rule(node, op, args, shapes)
+
+    def block(self, node):
+        """``block``: heights agree along each block row, widths down each block column; a
+        block written 0 takes the size its row and column give it."""
+        rows, heights, widths = [], [], None
+        for r, row in enumerate(node.args):
+            cells, shapes = [], []
+            for cell in row.args:
+                new, shape = self.walk(cell)
+                if cell.op == E.NUM and cell.value == 0:
+                    shape = (self.dims.fresh(), self.dims.fresh())
+                cells.append(new)
+                shapes.append(shape)
+            if widths is None:
+                widths = [s[1] for s in shapes]
+            zero = [c.op == E.NUM and c.value == 0 for c in row.args]
+            if all(zero):
+                raise ShapeError(f"block row {r + 1} has only zero blocks, so it has no height",
+                                 code="MI008", hint="give one block of the row a size, or drop the row")
+            for c, (shape, cell) in enumerate(zip(shapes, row.args)):
+                if not self.dims.unify(shapes[0][0], shape[0]):
+                    self.mismatch(node, f"the blocks of block row {r + 1} have different heights "
+                                        f"({self.show(shapes[0])} and {self.show(shape)})",
+                                  "the blocks of one row have as many rows each")
+                if not self.dims.unify(widths[c], shape[1]):
+                    self.mismatch(node, f"the blocks of block column {c + 1} have different widths "
+                                        f"({self.show((1, widths[c]))[2:]} and {self.show(shape)})",
+                                  "the blocks of one column have as many columns each")
+            heights.append(shapes[0][0])
+            rows.append(E.Expr(E.BLOCKROW, cells))
+        for c in range(len(widths)):
+            if all(row.args[c].op == E.NUM and row.args[c].value == 0 for row in node.args):
+                raise ShapeError(f"block column {c + 1} has only zero blocks, so it has no width",
+                                 code="MI008", hint="give one block of the column a size")
+        return E.call("block", *rows), (dim_sum(heights), dim_sum(widths))
 
     def rule(self, node, op, args, shapes):
         from .printing import to_text
@@ -535,6 +608,8 @@ def infer(expr, symbols=None, *, implicit=False, shape=None):
         d = inf.dims.find(d)
         if isinstance(d, Prod):
             return inf.dims._normal([final(f) for f in d.factors])
+        if isinstance(d, Sum):
+            return dim_sum([final(t) for t in d.terms])
         if isinstance(d, str) and d.startswith("?"):
             if d not in names:
                 names[d] = next(pool)
@@ -568,6 +643,11 @@ def shape_of(expr, symbols):
         return (d.rows, d.cols)
     if op == E.IDENT:
         return (expr.value, expr.value)
+    if op == "block":
+        return _block_shape(expr, symbols)
+    if op == E.BLOCKROW:        # a row alone: its blocks side by side (a bare 0 has no width)
+        return (shape_of(expr.args[_sized(expr.args)], symbols)[0],
+                dim_sum([shape_of(c, symbols)[1] for c in expr.args]))
     shapes = [shape_of(a, symbols) for a in expr.args]
     if op == E.MATMUL:
         return (shapes[0][0], shapes[-1][1])
@@ -604,10 +684,28 @@ def shape_of(expr, symbols):
     raise AssertionError(rule)
 
 
+def _block_shape(expr, symbols):
+    heights = [shape_of(row.args[_sized(row.args)], symbols)[0] for row in expr.args]
+    widths = [shape_of(col[_sized(col)], symbols)[1]
+              for col in (_column(expr, c) for c in range(len(expr.args[0].args)))]
+    return (dim_sum(heights), dim_sum(widths))
+
+
+def _sized(cells):
+    """Index of the first block that is not a bare 0 (which takes its size from the others)."""
+    return next(i for i, c in enumerate(cells) if not (c.op == E.NUM and c.value == 0))
+
+
+def _column(block, c):
+    return [row.args[c] for row in block.args]
+
+
 def rename_dim(d, dims):
     """Dimension ``d`` with its names renamed by ``dims`` (name -> dimension)."""
     if isinstance(d, Prod):
         return Prod(tuple(rename_dim(f, dims) for f in d.factors))
+    if isinstance(d, Sum):
+        return dim_sum([rename_dim(t, dims) for t in d.terms])
     return dims.get(d, d) if isinstance(d, str) else d
 
 
@@ -624,4 +722,6 @@ def dim_size(d, sizes):
         for f in d.factors:
             out *= dim_size(f, sizes)
         return out
+    if isinstance(d, Sum):
+        return sum(dim_size(t, sizes) for t in d.terms)
     return sizes[d]

@@ -267,7 +267,7 @@ _SCALAR_FUNCTIONS = {"log": sympy.log, "exp": sympy.exp, "sqrt": sympy.sqrt,
                      "tanh": sympy.tanh, "sigmoid": sigmoid, "abs": sympy.Abs}
 ELEMENTWISE = frozenset(_SCALAR_FUNCTIONS)     # the functions Elementwise applies
 #: functions of the language that SymPy cannot represent (to_sympy refuses them with a message)
-WITHOUT_SYMPY_FORM = frozenset({"expect"})
+WITHOUT_SYMPY_FORM = frozenset({"expect", "block"})
 _MATRIX_FUNCTIONS = {"tr": Trace, "det": Determinant, "logdet": LogDet, "inv": Inverse,
                      "adj": Adjugate, "pinv": PseudoInverse, "sum": SumEntries, "norm": Norm,
                      "diag": DiagMatrix, "diagvec": DiagVec, "vec": Vec,
@@ -388,8 +388,9 @@ class _ToSympy:
             return _MATRIX_FUNCTIONS[op](self.matrix(e.args[0]))
         if op in WITHOUT_SYMPY_FORM:
             raise ParseError(f"{op}() has no SymPy form", code="MI003",
-                             hint="SymPy has no Gaussian expectation over a bound matrix-expression "
-                                  "variable; keep the expression as text or a matident tree")
+                             hint="keep the expression as text or a matident tree (SymPy has no "
+                                  "Gaussian expectation over a bound variable, and its BlockMatrix "
+                                  "is not bridged)")
         raise ParseError(f"unknown operation '{op}'", code="MI003")
 
     def symbol(self, name):

@@ -425,7 +425,8 @@ def _largest_part(lhs, rhs, values, sizes):
     zero up to about 1e-16 times the entries of A @ B, not up to 1e-16.
     """
     return max(float(np.abs(evaluate(node, values, sizes)).max())
-               for side in (lhs, rhs) for node in side.walk())
+               for side in (lhs, rhs) for node in side.walk()
+               if node.op != "blockrow")       # a row's entries are its blocks', walked too
 
 
 def _reversed_order(sizes):

@@ -244,3 +244,60 @@ def test_expectation_with_an_indefinite_covariance_is_redrawn_not_passed(write_y
     (record,) = matident.load(path)
     result = V.check_record(record)
     assert result.status == "inconclusive" and "covariance" in result.message
+
+
+# -- 4. block matrices ------------------------------------------------------------------
+
+def test_block_matrix_parses_infers_prints_and_round_trips():
+    from matident.parse import parse_expr
+    from matident.printing import to_latex, to_text
+    from matident.shapes import Sum, infer
+    decls = {"A": "matrix m m", "B": "matrix m n", "C": "matrix n m", "D": "matrix n n"}
+    typed = infer(parse_expr("inv(block([[A, B], [C, D]])) @ block([[A, 0], [0, D]])"), decls)
+    assert typed.shape == (Sum(("m", "n")), Sum(("m", "n")))
+    text = to_text(typed.expr)
+    assert text == "inv(block([[A, B], [C, D]])) @ block([[A, 0], [0, D]])"
+    assert infer(parse_expr(text), decls).expr == typed.expr
+    assert r"\begin{bmatrix} A & B \\ C & D \end{bmatrix}" in to_latex(typed.expr)
+
+
+def test_block_matrix_evaluates_like_numpy_block():
+    from matident.evaluate import evaluate
+    from matident.parse import parse_expr
+    from matident.shapes import infer
+    decls = {"A": "matrix m m", "B": "matrix m n", "C": "matrix n m", "D": "matrix n n"}
+    rng = np.random.default_rng(0)
+    v = {"A": rng.standard_normal((3, 3)), "B": rng.standard_normal((3, 2)),
+         "C": rng.standard_normal((2, 3)), "D": rng.standard_normal((2, 2))}
+    full = infer(parse_expr("block([[A, B], [C, D]])"), decls)
+    assert np.array_equal(evaluate(full.expr, v, {"m": 3, "n": 2}),
+                          np.vstack([np.hstack([v["A"], v["B"]]), np.hstack([v["C"], v["D"]])]))
+    diag = infer(parse_expr("block([[A, 0], [0, D]])"), decls)
+    out = evaluate(diag.expr, v, {"m": 3, "n": 2})
+    assert out.shape == (5, 5) and not out[:3, 3:].any() and not out[3:, :3].any()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("block([[A, B], [B, D]])", "block column 1"),
+    ("block([[A, C], [C, D]])", "block row 1"),
+    ("block([[0, 0], [C, D]])", "only zero blocks"),
+    ("block([[A, B], [C]])", "different numbers of blocks"),
+    ("block(A, B)", "a list of lists of blocks"),
+    ("block([A, B])", "a list of lists of blocks"),
+])
+def test_block_matrix_shape_errors_name_the_problem(text, message):
+    from matident.errors import MatidentError
+    from matident.parse import parse_expr
+    from matident.shapes import infer
+    decls = {"A": "matrix m m", "B": "matrix m n", "C": "matrix n m", "D": "matrix n n"}
+    with pytest.raises(MatidentError) as info:
+        infer(parse_expr(text), decls)
+    assert message in str(info.value)
+
+
+def test_lookup_of_a_block_determinant_finds_the_schur_complement_forms():
+    matches = matident.lookup("det(block([[P, Q], [R, T]]))",
+                              symbols={"P": "matrix k k", "Q": "matrix k l", "R": "matrix l k",
+                                       "T": "matrix l l"})
+    ids = [m.identity.id for m in matches]
+    assert "block-determinant-schur-complement-of-a11" in ids
