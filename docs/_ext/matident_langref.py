@@ -45,6 +45,9 @@ SHAPE_RULES = {
     "kron": (["A", "B"], "m×n, p×q → (mp)×(nq)"),
     "vec": (["A"], "m×n → (mn)-vector"),
     "unvec": (["v", "M"], "(mn)-vector, m×n → m×n (M gives only the shape)"),
+    "block": (["[[A, B], [C, D]]"], "blocks of equal heights along a row and equal widths down a "
+                                    "column → (sum of heights)×(sum of widths)"),
+    "expectation": (["f", "x", "m", "S"], "f of any shape, n-vectors x and m, n×n S → the shape of f"),
 }
 
 
