@@ -505,6 +505,17 @@ class Structure:
             return self.holds("positive", e.args[0])
         return False
 
+    def _permutation(self, e):
+        """Products, transposes and inverses of permutation matrices (and I) are permutations."""
+        op = e.op
+        if op == E.IDENT:
+            return True
+        if op in (E.TRANSPOSE, "inv"):
+            return self.holds("permutation", e.args[0])
+        if op in (E.MATMUL, "kron"):
+            return self._all("permutation", e.args)
+        return False
+
     def _unit(self, e):
         """A unit vector e_i only as declared (a symbol, answered before this)."""
         return False

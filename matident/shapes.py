@@ -34,6 +34,7 @@ STRUCTURES = {
     "spd": {"square", "symmetric", "spd", "psd", "invertible"},
     "psd": {"square", "symmetric", "psd"},
     "orthogonal": {"square", "orthogonal", "invertible"},
+    "permutation": {"square", "permutation", "orthogonal", "invertible"},
     "diagonal": {"square", "diagonal", "symmetric"},
     "invertible": {"square", "invertible"},
     "lower": {"square", "lower"},

@@ -230,6 +230,8 @@ def honours(structure, m, tol=1e-10):
         "tall": lambda: m.shape[0] >= m.shape[1],
         "wide": lambda: m.shape[0] <= m.shape[1],
         "full-rank": lambda: _well_conditioned(m),
+        "permutation": lambda: bool(np.all((m == 0) | (m == 1))) and bool(np.all(m.sum(axis=0) == 1))
+        and bool(np.all(m.sum(axis=1) == 1)),
         "unit": lambda: m.shape[1] == 1 and np.count_nonzero(m) == 1 and float(m.sum()) == 1.0,
     }
     return all(check() for word, check in checks.items() if word in structure)
@@ -237,6 +239,8 @@ def honours(structure, m, tol=1e-10):
 
 def _draw_matrix(s, r, c, rng, trial):
     n = r
+    if "permutation" in s:
+        return np.eye(n)[rng.permutation(n)]
     if "orthogonal" in s:
         q, rr = np.linalg.qr(rng.standard_normal((n, n)))
         return q * np.sign(np.diag(rr))

@@ -301,3 +301,37 @@ def test_lookup_of_a_block_determinant_finds_the_schur_complement_forms():
                                        "T": "matrix l l"})
     ids = [m.identity.id for m in matches]
     assert "block-determinant-schur-complement-of-a11" in ids
+
+
+# -- 6. lookup of rewritten left-hand sides ----------------------------------------------
+
+def test_lookup_sum_of_hadamard_product_finds_the_trace_form_and_its_gradient():
+    matches = matident.lookup("sum(A * B)", wrt="A", symbols={"A": "matrix m n", "B": "matrix m n"})
+    ids = [m.identity.id for m in matches]
+    assert ids[0] == "sum-hadamard-ax-derivative"
+    assert "sum-of-hadamard-product-is-trace" in ids
+    rewrite = next(m for m in matches if m.identity.id == "sum-of-hadamard-product-is-trace")
+    assert rewrite.conditions == ()
+
+
+@pytest.mark.parametrize("query", ["tr(X @ X @ X)", "tr(matpow(X, 3))"])
+def test_lookup_cube_as_product_or_power_finds_eq_121(query):
+    matches = matident.lookup(query, wrt="X", symbols={"X": "matrix n n"})
+    best = matches[0]
+    assert 121 in best.identity.cookbook and best.conditions == ()
+
+
+def test_lookup_det_xtgx_with_a_nonsymmetric_g_offers_forms_without_symmetry():
+    matches = matident.lookup("det(X.T @ G @ X)", wrt="X", symbols={"X": "matrix n n", "G": "matrix n n"})
+    found = {m.identity.id: m for m in matches}
+    assert found["det-xtax-square-derivative"].conditions == ("X is invertible",)     # eq 52
+    assert "G is symmetric" in found["det-xtax-symmetric-derivative"].conditions     # eq 53
+
+
+def test_lookup_of_an_expectation_binds_the_random_vector_only_to_itself():
+    decls = {"y": "vector k", "mu": "vector k", "C": "spd k", "Q": "matrix k k"}
+    matches = matident.lookup("expect(y.T @ Q @ y, y, mu, C)", symbols=decls)
+    whole = [m for m in matches if "expect" in str(m).split("=")[0]]
+    assert whole and whole[0].identity.id == "expectation-of-quadratic-form"
+    # a linear-form record must not bind its coefficient to Q @ y (which contains y)
+    assert not any(m.identity.id == "mean-of-weighted-sum" for m in whole)

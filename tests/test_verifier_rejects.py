@@ -69,6 +69,7 @@ EXPECTED = {
     "wrong-block-determinant-product-of-diagonal-blocks": "tolerance",
     "wrong-block-inverse-sign": "tolerance",
     "wrong-block-transpose-without-swapping": "tolerance",
+    "wrong-orthogonal-commutes-with-hadamard-product": "tolerance",
 }
 INCONCLUSIVE = {"wrong-log-of-negative"}
 

@@ -111,6 +111,7 @@ STRUCTURE_MEANINGS = {
     "integer": "a whole number",
     "tall": "at least as many rows as columns (:math:`m \\ge n`)",
     "wide": "at most as many rows as columns (:math:`m \\le n`)",
+    "permutation": "a permutation matrix (one entry 1 in every row and column, the others 0)",
     "unit": "a standard unit vector :math:`e_i` (one entry 1, the others 0; the index is not named)",
     "full-rank": "rank :math:`\\min(m, n)`: full column rank if tall, full row rank if wide",
 }
