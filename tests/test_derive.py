@@ -246,3 +246,38 @@ def test_numpy_style_losses(name, text, wrt, symbols, fn, expected):
     f = lambda t: float(np.asarray(fn({**env, wrt: env[wrt] + t * direction})).ravel()[0])  # noqa: E731
     fd = (f(h) - f(-h)) / (2 * h)
     assert abs(fd - float(np.sum(grad * direction))) <= 1e-6 * max(1.0, abs(fd)), (name, d.text)
+
+
+# -- Jacobians and Hessians read from records -----------------------------------------
+
+JACOBIANS = [
+    ("exp(z) / sum(exp(z))", "z", None, 1,
+     "diag(exp(z)) / sum(exp(z)) - exp(z) @ exp(z).T / sum(exp(z)) ** 2"),          # softmax
+    ("log(sum(exp(A @ x + b)))", "x", None, 2,
+     "A.T @ diag(exp(A @ x + b)) @ A / sum(exp(A @ x + b)) - A.T @ exp(A @ x + b) @ exp(A @ x + b).T "
+     "@ A / sum(exp(A @ x + b)) ** 2"),
+    ("V.T @ (exp(K @ q) / sum(exp(K @ q)))", "q", None, 1, None),                    # attention read-out
+    ("logdet(M + diag(x))", "x", {"M": "spd n", "x": "vector n positive"}, 2,
+     "-inv((M + diag(x)).T) * inv(M + diag(x))"),
+    ("sum(a * (K @ q))", "q", None, 1, "K.T @ a"),
+    ("diag(x) @ v", "x", None, 1, "diag(v)"),
+    ("inv(M) @ B @ diag(x) @ u", "x", {"M": "matrix n n invertible"}, 1, "inv(M) @ B @ diag(u)"),
+    ("diagvec(A @ diag(x) @ B)", "x", None, 1, "A * B.T"),
+    ("kron(a, A @ x)", "x", None, 1, "kron(a, A)"),
+]
+
+
+@pytest.mark.parametrize("text, wrt, symbols, order, expected", JACOBIANS, ids=[c[0] for c in JACOBIANS])
+def test_jacobians_and_hessians_from_records(text, wrt, symbols, order, expected):
+    d = derive(text, wrt, symbols=symbols, order=order)      # checked numerically inside
+    if expected is not None:
+        assert d.text == expected
+    rules = {s.rule for s in d.steps}
+    assert rules and all(r in matident.catalogue() or r == "order-2" for r in rules)
+
+
+def test_jacobian_rules_are_records_not_code():
+    import matident.derive as module
+    assert not hasattr(module, "_jacobian")
+    vector_rules = [r for r in matident.catalogue() if "vector" in r.tags and "jacobian" in r.tags]
+    assert len(vector_rules) >= 10
