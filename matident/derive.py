@@ -410,6 +410,13 @@ class _Engine:
         if e.op == E.TRANSPOSE or e.op == "inv":
             inner = set(self.structure(e.args[0]))
             return inner & {"symmetric", "spd", "psd", "invertible", "orthogonal", "diagonal", "square"}
+        if e.op in ("exp", "sigmoid", "ones"):
+            return {"positive", "nonzero"}          # entrywise positive, whatever the argument
+        if e.op in ("sum", E.ADD, E.MUL) and e.args and \
+                all("positive" in self.structure(a) for a in e.args):
+            return {"positive", "nonzero"}          # sums and products of positive entries
+        if e.op in ("sqrt", "hpow", E.POW) and "positive" in self.structure(e.args[0]):
+            return {"positive", "nonzero"}
         return set()
 
     # -- step 2: read off the gradient ------------------------------------------
