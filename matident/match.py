@@ -388,6 +388,8 @@ def _unify(ctx, p, t, b):
         flipped = ctx.norm.transpose(t.args[0])
         if flipped != t.args[0]:
             yield from _unify(ctx, p.args[0], flipped, b)
+    elif len(p.args) != len(t.args):
+        return                  # a block matrix (or block row) with another number of blocks
     elif len(p.args) == 1:
         yield from _unify(ctx, p.args[0], t.args[0], b)
     else:
