@@ -192,6 +192,8 @@ def _tensor_hermite_expectation(f, mean, cov, points=4):
 
 
 @pytest.mark.parametrize("text, numpy_f", [
+    ("expect(A @ x + b, x, m, S)", lambda x, A, b: A @ x + b),                  # degree 1: the mean
+    ("expect(A @ x @ x.T, x, m, S)", lambda x, A, b: A @ x @ x.T),              # degree 2: 2n points
     ("expect(x.T @ A @ x * (b.T @ x), x, m, S)", lambda x, A, b: (x.T @ A @ x) * (b.T @ x)),
     ("expect(x @ x.T @ A @ x @ x.T, x, m, S)", lambda x, A, b: x @ x.T @ A @ x @ x.T),
     ("expect(kron(x, x.T @ A @ x * x), x, m, S)", lambda x, A, b: np.kron(x, (x.T @ A @ x) * x)),
