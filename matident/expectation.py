@@ -97,16 +97,20 @@ class CovarianceError(ArithmeticError):
 def expectation(f, x, mean, cov, evaluate_at):
     """E[f(x)] for x ~ N(mean, cov); ``evaluate_at(value of x)`` evaluates ``f`` (a polynomial
     of degree at most MAX_DEGREE in x, as checked when the expression was read)."""
+    d = degree(f, x)
+    if d is None or d > MAX_DEGREE:       # refused when read; never approximated here either
+        raise CovarianceError(f"expect() needs a polynomial of degree at most {MAX_DEGREE} in {x}")
     scale = max(1.0, float(np.abs(cov).max()))
     if np.abs(cov - cov.T).max() > 1e-10 * scale:
         raise CovarianceError("the covariance of expect() is not symmetric")
+    if d <= 1:                            # the mean suffices; the covariance must still be one
+        if np.linalg.eigvalsh((cov + cov.T) / 2).min() < -1e-10 * scale:
+            raise CovarianceError("the covariance of expect() is not positive semidefinite")
+        return evaluate_at(mean)
     w, v = np.linalg.eigh((cov + cov.T) / 2)
     if w.min() < -1e-10 * scale:
         raise CovarianceError("the covariance of expect() is not positive semidefinite")
     root = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
-    d = degree(f, x)
-    if d is None or d > MAX_DEGREE:       # refused when read; never approximated here either
-        raise CovarianceError(f"expect() needs a polynomial of degree at most {MAX_DEGREE} in {x}")
     points, weights = _rule(mean.shape[0], d)
     total = None
     for z, weight in zip(points, weights):
