@@ -10,7 +10,9 @@ standard Gaussian of degree 5 (Stroud's rule 5-2 for the Gaussian weight): with
 
 with r = sqrt(n + 2), s = sqrt((n + 2) / 2), w0 = 2 / (n + 2),
 w1 = (4 - n) / (2 (n + 2)^2), w2 = 1 / (n + 2)^2: 2 n^2 + 1 evaluations of ``f``,
-exact for every polynomial of degree <= 5 in z.  The rule is independent of the
+exact for every polynomial of degree <= 5 in z.  Integrands of lower degree use
+smaller rules that are exact for them: degree <= 3, the 2 n points m +- sqrt(n) L e_i
+with weights 1 / (2 n); degree <= 1, the mean itself.  The rule is independent of the
 closed-form moments the records state, so a wrong moment formula fails.  The
 degree is read from the tree (:func:`degree`); a non-polynomial integrand is refused
 when the expression is checked, never approximated.  ``S`` may be singular (psd):
@@ -29,6 +31,7 @@ MAX_DEGREE = 5
 _LINEAR = frozenset({"tr", "sum", "vec", "diagvec", "diag", "unvec", "block", "blockrow"})
 
 
+@functools.lru_cache(maxsize=4096)
 def degree(e, x):
     """The polynomial degree of ``e`` in the symbol ``x`` (None if not a polynomial)."""
     op = e.op
@@ -61,8 +64,13 @@ def degree(e, x):
 
 
 @functools.lru_cache(maxsize=None)
-def _rule(n):
-    """(points z as rows, weights) of the degree-5 rule for N(0, I_n)."""
+def _rule(n, exact_degree=MAX_DEGREE):
+    """(points z as rows, weights) of a rule for N(0, I_n) exact to ``exact_degree``."""
+    if exact_degree <= 1:
+        return np.zeros((1, n)), np.ones(1)
+    if exact_degree <= 3:
+        points = np.vstack([np.sqrt(n) * np.eye(n), -np.sqrt(n) * np.eye(n)])
+        return points, np.full(2 * n, 1.0 / (2 * n))
     points, weights = [np.zeros(n)], [2.0 / (n + 2)]
     r, s = np.sqrt(n + 2.0), np.sqrt((n + 2.0) / 2)
     for i in range(n):
@@ -87,15 +95,23 @@ class CovarianceError(ArithmeticError):
 
 
 def expectation(f, x, mean, cov, evaluate_at):
-    """E[f(x)] for x ~ N(mean, cov); ``evaluate_at(value of x)`` evaluates ``f``."""
+    """E[f(x)] for x ~ N(mean, cov); ``evaluate_at(value of x)`` evaluates ``f`` (a polynomial
+    of degree at most MAX_DEGREE in x, as checked when the expression was read)."""
+    d = degree(f, x)
+    if d is None or d > MAX_DEGREE:       # refused when read; never approximated here either
+        raise CovarianceError(f"expect() needs a polynomial of degree at most {MAX_DEGREE} in {x}")
     scale = max(1.0, float(np.abs(cov).max()))
     if np.abs(cov - cov.T).max() > 1e-10 * scale:
         raise CovarianceError("the covariance of expect() is not symmetric")
+    if d <= 1:                            # the mean suffices; the covariance must still be one
+        if np.linalg.eigvalsh((cov + cov.T) / 2).min() < -1e-10 * scale:
+            raise CovarianceError("the covariance of expect() is not positive semidefinite")
+        return evaluate_at(mean)
     w, v = np.linalg.eigh((cov + cov.T) / 2)
     if w.min() < -1e-10 * scale:
         raise CovarianceError("the covariance of expect() is not positive semidefinite")
     root = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
-    points, weights = _rule(mean.shape[0])
+    points, weights = _rule(mean.shape[0], d)
     total = None
     for z, weight in zip(points, weights):
         value = weight * evaluate_at(mean + root @ z.reshape(-1, 1))

@@ -27,7 +27,11 @@ A matrix product may also pass a scalar factor to one of its wildcards.
 *Differentials in several variables* (``wrt: [X, Y]``, the product rule):
 one variable binds the query's variable, the others may bind constant
 sub-expressions, whose differentials are then 0 (``X @ Y`` with respect to
-``X`` gives ``dX @ Y``).
+``X`` gives ``dX @ Y``).  When the whole query is matched for a variable the
+caller named, another may also bind an expression of the variable: its
+differential is the catalogue's own for that expression (an unconditional
+differential record matching it), so ``kron(Z, Z @ B)`` gives
+``kron(dZ, Z @ B) + kron(Z, dZ @ B)``; without one, the binding is dropped.
 
 *Absent factors.* In derivative and differential records a matrix wildcard
 whose declared structure the identity matrix has (see
@@ -287,8 +291,9 @@ def _bind(ctx, name, value, b, fit=None):
     """
     variables, wrt = ctx.variables, ctx.wrt
     if name in variables:
-        if (value.op != E.SYM or value.value != wrt) and (len(variables) == 1 or wrt in ctx.norm.names(value)):
+        if (value.op != E.SYM or value.value != wrt) and len(variables) == 1:
             return None          # one of several variables may be a constant (its differential is 0)
+        # ... or an expression of the query's variable, whose differential _chained() looks up
     elif wrt is not None and wrt in ctx.norm.names(value):
         return None                                   # wildcards are constant
     old = b.values.get(name)
@@ -425,6 +430,8 @@ def _unify(ctx, p, t, b):
         flipped = ctx.norm.transpose(t.args[0])
         if flipped != t.args[0]:
             yield from _unify(ctx, p.args[0], flipped, b)
+    elif len(p.args) != len(t.args):
+        return                  # a block matrix (or block row) with another number of blocks
     elif len(p.args) == 1:
         yield from _unify(ctx, p.args[0], t.args[0], b)
     elif len(p.args) == len(t.args):       # block rows of different lengths never match
@@ -984,7 +991,9 @@ class Match:
         """The :class:`Binding` in this record's own symbol and dimension names."""
         if self._names is not None:
             b, (names, dims) = self._binding, self._names
-            self._binding = b.but(values={n: b.values[r] for n, r in names.items() if r in b.values},
+            values = {n: b.values[r] for n, r in names.items() if r in b.values}
+            values.update({f"d{n}": b.values[f"d{r}"] for n, r in names.items() if f"d{r}" in b.values})
+            self._binding = b.but(values=values,
                                   dims={d: b.dims[r] for d, r in dims.items() if r in b.dims},
                                   absent=tuple(n for n, r in names.items() if r in b.absent))
             self._names = None
@@ -1110,7 +1119,8 @@ class Match:
         mapping = {**free, **self.binding.values}
         if rec.kind == "differential":        # d<variable bound to a constant> = 0
             mapping.update({f"d{v}": E.sym(f"d{self.wrt}") if mapping[v] == E.sym(self.wrt)
-                            else E.mul(E.num(0), mapping[v]) for v in rec.wrts})
+                            else E.mul(E.num(0), mapping[v]) for v in rec.wrts
+                            if f"d{v}" not in mapping})   # (a chained differential is bound)
         tree = norm.substituted(rec.rhs_expr, mapping, self.dims)
         if rec.kind == "derivative" and rec.layout == "denominator":
             tree = norm.transpose(tree)
@@ -1384,10 +1394,18 @@ def _matches(group, query, target, scale, wrt, position, budget):
     check = len(rep.variables) >= 2 or 0 in rep.counts
     for b in unify(rep, target, query.norm, wrt if rep.variables else None, flexible=query.flexible,
                    budget=budget):
-        if check and not any(_is_sym(b.values.get(v), wrt) for v in rep.variables):
-            continue
+        if check and not any(_is_sym(b.values.get(v), wrt) for v in rep.variables) and (
+                len(rep.variables) < 2 or not any(v in b.values and wrt in query.norm.names(b.values[v])
+                                                  for v in rep.variables)):
+            continue                     # (several variables: one at least depends on wrt)
         if not _respects_binders(rep, b):
             continue
+        if check and len(rep.variables) >= 2:
+            chained = _chained(rep, query, b, wrt, budget, position)
+            if chained is None:
+                continue                 # a variable bound to an expression with no known differential
+            if chained:
+                b = b.but(values={**b.values, **chained})
         tries += 1
         if best is not None and tries > MAX_BINDINGS:
             break
@@ -1501,6 +1519,40 @@ def _unavoidable(pattern, query, core, wrt):
             w for n, d in rec.symbols.items() if n not in pattern.variables
             for w in d.structure & _ATOMIC_WORDS)
     return bool(needed) and not needed <= _atomic_words(query, core)
+
+
+def _chained(pattern, query, b, wrt, budget, position):
+    """The differentials ``d<v>`` of the variables of a product rule bound to expressions of the
+    query's variable (``Y = Z @ B`` in ``d(kron(X, Y))``), each the result of the catalogue's
+    unconditional differential of that expression (a lookup of it); None if one has none.
+    Only for the whole query and a variable the user named: a part of the query, or a lookup
+    over all symbols, gets the product rule with constants only."""
+    out = {}
+    for v in pattern.variables:
+        value = b.values.get(v)
+        if value is None or _is_sym(value, wrt) or wrt not in query.norm.names(value):
+            continue
+        if position != 0 or not getattr(query, "chain", False):
+            return None
+        d = _differential_of(query, value, wrt, budget)
+        if d is None:
+            return None
+        out[f"d{v}"] = d
+    return out
+
+
+def _differential_of(query, value, wrt, budget):
+    memo = query._facts.setdefault(("chained", wrt), {})
+    if value in memo:
+        return memo[value]
+    memo[value] = None                   # guards against a rule that needs itself
+    inner = Query(Typed(_present(value), query.norm.shape(value), query.decls))
+    inner.index, inner.chain = query.index, True     # only the whole expression is looked up
+    found = _lookup_target(query.index, inner, inner.normal, 0, False, [wrt], budget)
+    best = next((m for m in _ranked(found, True) if m.identity.kind == "differential"
+                 and not m.conditions and not m.absent), None)
+    memo[value] = None if best is None else best.result_normal
+    return memo[value]
 
 
 def _binders(pattern):
@@ -1665,6 +1717,7 @@ def lookup(expr, wrt=None, *, symbols=None, limit=None, catalogue=None, budget=B
     work = Budget(budget)
     query = Query(expr, symbols)
     wrt = _wrt_name(wrt)
+    query.index, query.chain = index, wrt is not None    # product rules chain only for a given wrt
     if wrt is not None and wrt not in query.decls:
         raise UsageError(f"wrt '{wrt}' does not occur in the expression",
                          hint=("name one of its symbols: " + ", ".join(sorted(query.decls)))

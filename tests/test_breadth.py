@@ -192,6 +192,8 @@ def _tensor_hermite_expectation(f, mean, cov, points=4):
 
 
 @pytest.mark.parametrize("text, numpy_f", [
+    ("expect(A @ x + b, x, m, S)", lambda x, A, b: A @ x + b),                  # degree 1: the mean
+    ("expect(A @ x @ x.T, x, m, S)", lambda x, A, b: A @ x @ x.T),              # degree 2: 2n points
     ("expect(x.T @ A @ x * (b.T @ x), x, m, S)", lambda x, A, b: (x.T @ A @ x) * (b.T @ x)),
     ("expect(x @ x.T @ A @ x @ x.T, x, m, S)", lambda x, A, b: x @ x.T @ A @ x @ x.T),
     ("expect(kron(x, x.T @ A @ x * x), x, m, S)", lambda x, A, b: np.kron(x, (x.T @ A @ x) * x)),
@@ -335,3 +337,31 @@ def test_lookup_of_an_expectation_binds_the_random_vector_only_to_itself():
     assert whole and whole[0].identity.id == "expectation-of-quadratic-form"
     # a linear-form record must not bind its coefficient to Q @ y (which contains y)
     assert not any(m.identity.id == "mean-of-weighted-sum" for m in whole)
+
+
+@pytest.mark.parametrize("query, record", [
+    ("kron(Z, Z @ B)", "differential-kronecker-product"),
+    ("Z * (A @ Z)", "differential-hadamard-product"),
+    ("kron(Z, inv(Z))", "differential-kronecker-product"),
+    ("kron(Z @ B, Z)", "differential-kronecker-product"),
+])
+def test_lookup_product_rule_with_a_factor_that_depends_on_the_variable(query, record):
+    """The product rule binds a factor to an expression of Z; its differential is the
+    catalogue's (a lookup of it), and the result agrees with finite differences."""
+    from matident.evaluate import evaluate
+    decls = {"Z": "matrix n n invertible", "A": "matrix n n", "B": "matrix n n"}
+    matches = matident.lookup(query, wrt="Z", symbols=decls)
+    best = next(m for m in matches if m.whole and m.identity.kind == "differential")
+    assert best.identity.id == record and best.conditions == ()
+    from matident.parse import parse_expr
+    from matident.shapes import infer
+    lhs = infer(parse_expr(query), decls).expr
+    rng = np.random.default_rng(7)
+    n = 3
+    values = {"Z": rng.standard_normal((n, n)) + 3 * np.eye(n), "A": rng.standard_normal((n, n)),
+              "B": rng.standard_normal((n, n))}
+    direction = rng.standard_normal((n, n))
+    fd = V.directional_derivative(lambda z: evaluate(lhs, {**values, "Z": z}, {"n": n}),
+                                  values["Z"], direction)
+    got = evaluate(best.result_tree, {**values, "dZ": direction}, {"n": n})
+    assert np.allclose(got, fd, rtol=1e-6, atol=1e-8)
