@@ -15,7 +15,11 @@ from . import derive as _derive_module  # noqa: F401
 from .catalogue import Catalogue, Record, catalogue, load
 from .errors import (CatalogueError, DeclarationError, DeriveError, MatidentError, ParseError,
                      ShapeError, UsageError)
-from .verify import Report, Result, verify
+try:        # verify needs numpy; lookup and derive do not (the docs' Ask page runs them in Pyodide)
+    from .verify import Report, Result, verify
+except ModuleNotFoundError as exc:
+    if exc.name != "numpy":
+        raise
 
 __version__ = "0.1.0"
 
@@ -27,8 +31,9 @@ __all__ = ["parse", "format", "latex", "catalogue", "load", "verify", "lookup", 
 def _typed(expr, symbols=None):
     """A typed term tree from text, a SymPy expression or a term tree."""
     from .expr import Expr
-    from .parse import parse_expr
+    from .parse import check_declared_names, parse_expr
     from .shapes import infer
+    check_declared_names(symbols)
     if isinstance(expr, str):
         return infer(parse_expr(expr), symbols, implicit=True)
     if isinstance(expr, Expr):
@@ -75,16 +80,24 @@ def latex(expr, symbols=None):
     return to_latex(typed.expr, typed.symbols)
 
 
-def lookup(expr, wrt=None, *, symbols=None, limit=None):
-    """Identities of the catalogue that apply to ``expr`` (see :mod:`matident.match`)."""
-    from .match import lookup as _lookup
-    return _lookup(expr, wrt, symbols=symbols, limit=limit)
+def lookup(expr, wrt=None, *, symbols=None, limit=None, budget=None):
+    """Identities of the catalogue that apply to ``expr`` (see :mod:`matident.match`).
+
+    ``budget``: matching steps before the search stops and says so
+    (``.complete`` is False); default :data:`matident.match.BUDGET`.
+    """
+    from .match import BUDGET, lookup as _lookup
+    return _lookup(expr, wrt, symbols=symbols, limit=limit, budget=BUDGET if budget is None else budget)
 
 
-def derive(expr, wrt, *, symbols=None, order=1):
-    """Step-by-step derivative of ``expr`` with respect to ``wrt`` (see :mod:`matident.derive`)."""
+def derive(expr, wrt, *, symbols=None, order=1, check=True):
+    """Step-by-step derivative of ``expr`` with respect to ``wrt`` (see :mod:`matident.derive`).
+
+    The result is checked numerically before it is returned; a failing check
+    raises :class:`DeriveError` (``check=False`` skips it).
+    """
     from .derive import derive as _derive
-    return _derive(expr, wrt, symbols=symbols, order=order)
+    return _derive(expr, wrt, symbols=symbols, order=order, check=check)
 
 
 def check(expr, wrt, claim, *, symbols=None):

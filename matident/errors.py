@@ -30,7 +30,9 @@ CODES = {
     "MI027": "lhs and rhs disagree in shape",
     "MI028": "record is inconsistent",
     "MI029": "file cannot be read",
+    "MI030": "YAML anchor or alias",
     "MI040": "no rule applies",
+    "MI041": "derivation failed its numeric check",
     "MI050": "usage error",
 }
 
@@ -123,9 +125,24 @@ class CatalogueError(MatidentError):
 
 
 class DeriveError(MatidentError):
-    """A derivative that the catalogue's rules cannot produce."""
+    """A derivative that the catalogue's rules cannot produce, or one that failed its check.
+
+    When the numeric check of a finished derivation fails, ``derivation``
+    holds it (for inspection, never as an answer) and ``step`` the first
+    step whose own check fails (``None`` if every step passes on its own).
+    """
 
     default_code = "MI040"
+
+    def __init__(self, message, *, derivation=None, step=None, **kwargs):
+        self.derivation = derivation
+        self.step = step
+        super().__init__(message, **kwargs)
+
+    def located(self, **kwargs):
+        err = super().located(**kwargs)
+        err.derivation, err.step = self.derivation, self.step
+        return err
 
 
 class UsageError(MatidentError):

@@ -40,7 +40,7 @@ from .shapes import Decl, Prod, rename_dim
 ANY = "?"                       # head of a pattern that is a lone wildcard
 UNBOUNDED = 1 << 30             # target_facts repeats of a target with a symbol-free part
 #: structure words the identity matrix has (a wildcard declared with others cannot be I)
-IDENTITY_WORDS = frozenset({"square", "symmetric", "spd", "psd", "invertible", "orthogonal",
+IDENTITY_WORDS = frozenset({"square", "symmetric", "spd", "psd", "invertible", "orthogonal", "permutation",
                             "diagonal", "lower", "upper"})
 CACHE_FORMAT = "matident-index-1"
 _PICKLED_MODULES = ("expr.py", "shapes.py", "functions.py", "parse.py", "catalogue.py",
@@ -420,7 +420,6 @@ class Index:
 @functools.lru_cache(maxsize=1)
 def shipped_index():
     """The index of the shipped catalogue: from the disk cache, else built and cached."""
-    from .catalogue import catalogue, data_dir
-    files = sorted(data_dir("identities").glob("*.yaml"))
-    key = cache.fingerprint(CACHE_FORMAT, files, _PICKLED_MODULES)
-    return cache.load_or_build("index", key, lambda: Index(catalogue()))
+    from .catalogue import catalogue, catalogue_inputs
+    key = cache.fingerprint(CACHE_FORMAT, catalogue_inputs(), _PICKLED_MODULES)
+    return cache.load_or_build("index", key, lambda: Index(catalogue()), Index)

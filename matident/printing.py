@@ -66,7 +66,7 @@ def _text(e):
         return (_wrap(_text(e.args[0]), P_ATOM) + ".T", P_ATOM)
     if op == E.ADD:
         parts = []
-        for i, t in enumerate(e.args):
+        for i, t in enumerate(_broadcast_terms(e.args)):
             negative, body = _negated(t)
             if i == 0:
                 parts.append(_wrap(_text(t), P_ADD + 1) if not negative else _wrap(_text(t), P_ADD))
@@ -86,7 +86,39 @@ def _text(e):
     if op == E.POW:
         base, exp = e.args
         return (_wrap(_text(base), P_POW + 1) + " ** " + _wrap(_text(exp), P_UNARY), P_POW)
+    if op == "block":
+        rows = ("[" + ", ".join(_text(c)[0] for c in row.args) + "]" for row in e.args)
+        return ("block([" + ", ".join(rows) + "])", P_ATOM)
     return (f"{op}(" + ", ".join(_text(a)[0] for a in e.args) + ")", P_ATOM)
+
+
+def _has_ones(t):
+    return t.op == "ones" or (t.op == E.MUL and any(f.op == "ones" for f in t.args))
+
+
+def broadcast_reference(terms):
+    """The term a scalar of a sum broadcasts to: the first term that is no multiple of ``ones``."""
+    return next((t for t in terms if not _has_ones(t)), None)
+
+
+def _broadcast_terms(terms):
+    """Terms of a sum with ``ones(R)`` factors dropped where R is :func:`broadcast_reference`.
+
+    Shape inference reads a scalar s in a sum of arrays as ``s * ones(R)``, R
+    the first array term (numpy's broadcasting); printing it back as ``s`` is
+    exact: ``1 + exp(v)`` is the tree ``ones(exp(v)) + exp(v)`` once typed.
+    """
+    ref = broadcast_reference(terms)
+    if ref is None:
+        return terms
+
+    def scalar_part(t):
+        if t.op == "ones":
+            return E.num(1) if t.args[0] == ref else t
+        if t.op == E.MUL and E.call("ones", ref) in t.args:
+            return E.mul(*[f for f in t.args if f != E.call("ones", ref)])
+        return t
+    return [scalar_part(t) for t in terms]
 
 
 def _negated(t):
@@ -206,6 +238,11 @@ class _Latex:
             return (self.sup(inner, "-1"), P_ATOM)
         if op == "pinv":
             return (self.sup(e.args[0], "+"), P_ATOM)
+        if op == "sqrtm":
+            return (self.sup(e.args[0], "1/2"), P_ATOM)
+        if op == "block":
+            rows = (" & ".join(self.go(c)[0] for c in row.args) for row in e.args)
+            return (r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}", P_ATOM)
         if op == "matpow":
             return (self.sup(e.args[0], self.go(e.args[1])[0]), P_ATOM)
         if op == "hpow":
@@ -222,7 +259,7 @@ class _Latex:
                     parts.append(" + " + self.wrap(t, P_ADD + 1))
             return ("".join(parts), P_ADD)
         if op == E.MATMUL:
-            return (" ".join(self.wrap(a, P_MUL) for a in e.args), P_MUL)
+            return self.matmul(e)
         if op == E.MUL:
             return self.mul(e)
         if op == E.POW:
@@ -247,6 +284,20 @@ class _Latex:
     def wrap(self, e, level):
         text, prec = self.go(e)
         return rf"\left({text}\right)" if prec < level else text
+
+    def matmul(self, e):
+        """A matrix product; numbers inside its factors go in front: A (2 B) is 2 A B, not "A 2 B"."""
+        coeff, factors = 1, []
+        for a in e.args:
+            c, num, den = _split_mul(a) if a.op == E.MUL else (1, [a], [])
+            if c != 1 and num and not den and not isinstance(c, float):
+                coeff *= c
+                a = E.mul(*num) if len(num) > 1 else num[0]
+            factors.append(a)
+        body = " ".join(self.wrap(a, P_MUL) for a in factors)
+        if coeff == 1:
+            return (body, P_MUL)
+        return self.mul(E.mul(E.num(coeff), E.matmul(*factors)))
 
     def mul(self, e):
         coeff, num, den = _split_mul(e)

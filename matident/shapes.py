@@ -34,18 +34,25 @@ STRUCTURES = {
     "spd": {"square", "symmetric", "spd", "psd", "invertible"},
     "psd": {"square", "symmetric", "psd"},
     "orthogonal": {"square", "orthogonal", "invertible"},
+    "permutation": {"square", "permutation", "orthogonal", "invertible"},
     "diagonal": {"square", "diagonal", "symmetric"},
     "invertible": {"square", "invertible"},
     "lower": {"square", "lower"},
     "upper": {"square", "upper"},
     "skew": {"square", "skew"},
+    "tall": {"tall"},
+    "wide": {"wide"},
+    "full-rank": {"full-rank"},
+    "unit": {"unit", "nonzero"},
     "positive": {"positive"},
     "nonzero": {"nonzero"},
     "integer": {"integer"},
 }
 SCALAR_WORDS = {"positive", "nonzero", "integer"}
-VECTOR_WORDS = {"positive", "nonzero"}
-CONFLICTS = [("symmetric", "skew"), ("spd", "skew"), ("lower", "upper")]
+VECTOR_WORDS = {"positive", "nonzero", "unit"}
+CONFLICTS = [("symmetric", "skew"), ("spd", "skew"), ("lower", "upper"), ("tall", "wide")]
+#: words that relate a matrix's dimensions: rows >= columns (tall) or rows <= columns (wide)
+RELATION_WORDS = {"tall", "wide"}
 
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "eps", "zeta", "eta", "theta",
          "iota", "kappa", "lam", "lamda", "mu", "nu", "xi", "omicron", "rho", "sigma",
@@ -61,6 +68,33 @@ class Prod:
 
     def __str__(self):
         return "*".join(str(f) for f in self.factors)
+
+
+@dataclass(frozen=True)
+class Sum:
+    """A sum of dimensions (the size of a block matrix: m + n)."""
+    terms: tuple
+
+    def __str__(self):
+        return "+".join(f"({t})" if isinstance(t, Prod) else str(t) for t in self.terms)
+
+
+def dim_sum(terms):
+    """The normal form of a sum of dimensions: nested sums flattened, numbers added up, the
+    other terms sorted; a single term is itself."""
+    flat, const = [], 0
+    for t in terms:
+        for u in (t.terms if isinstance(t, Sum) else (t,)):
+            if isinstance(u, int):
+                const += u
+            else:
+                flat.append(u)
+    flat.sort(key=str)
+    if const:
+        flat.append(const)
+    if not flat:
+        return 0
+    return flat[0] if len(flat) == 1 else Sum(tuple(flat))
 
 
 @functools.lru_cache(maxsize=None)
@@ -90,7 +124,22 @@ class Decl:
         return _implied(tuple(self.words))
 
     def has(self, word):
-        return word in self.structure
+        """Whether the declaration establishes ``word``: a square matrix is tall and wide, an
+        invertible one has full rank."""
+        if word in self.structure:
+            return True
+        if word in RELATION_WORDS:
+            return self.kind != "scalar" and (self.rows == self.cols or "square" in self.structure
+                                              or (word == "tall" and self.cols == 1))
+        return word == "full-rank" and "invertible" in self.structure
+
+    def relations(self):
+        """The dimension relations the declaration states, as (larger, smaller) pairs."""
+        if "tall" in self.words:
+            return ((self.rows, self.cols),)
+        if "wide" in self.words:
+            return ((self.cols, self.rows),)
+        return ()
 
     def __str__(self):
         if self.kind == "scalar":
@@ -127,6 +176,12 @@ def parse_decl(text):
                                        hint="dimensions are lowercase names (n, m, k), integers 1-9999 "
                                             "or products of them such as m*n")
             dims_ = [int(f) if f.isdigit() else f for f in factors]
+            numeric = 1
+            for f in dims_:
+                numeric *= f if isinstance(f, int) else 1
+            if numeric > 9999:
+                raise DeclarationError(f"dimension {tok} is {numeric:,} in {text!r}; at most 9999",
+                                       hint="use a dimension name such as n for a size nobody fixes")
             out.append(dims_[0] if len(dims_) == 1 else _Dims()._normal(dims_))
         return out
 
@@ -138,10 +193,11 @@ def parse_decl(text):
         kind, cols, words, allowed = "vector", 1, rest[1:], VECTOR_WORDS
     elif head == "matrix":
         rows, cols = dims(2)
-        kind, words, allowed = "matrix", rest[2:], set(STRUCTURES) - {"integer"}
+        kind, words, allowed = "matrix", rest[2:], set(STRUCTURES) - {"integer", "unit"}
     elif head in STRUCTURES and "square" in STRUCTURES[head]:
         (rows,) = dims(1)
-        kind, cols, words, allowed = "matrix", rows, [head, *rest[1:]], set(STRUCTURES) - {"integer"}
+        kind, cols, words, allowed = "matrix", rows, [head, *rest[1:]], \
+            set(STRUCTURES) - {"integer", "unit", "tall", "wide", "full-rank"}
     else:
         raise DeclarationError(f"unknown declaration {text!r}",
                                hint="start with scalar, vector, matrix or a shorthand such as 'spd n'")
@@ -152,15 +208,38 @@ def parse_decl(text):
                                    hint=(f"did you mean '{close[0]}'? " if close else "")
                                    + "known words: " + ", ".join(sorted(STRUCTURES)))
         if w not in allowed:
-            raise DeclarationError(f"structure word {w!r} does not apply to a {kind} in {text!r}")
+            raise DeclarationError(f"structure word {w!r} does not apply to a {kind} in {text!r}",
+                                   hint="a square matrix is tall and wide; for full rank write 'invertible'"
+                                   if w in RELATION_WORDS | {"full-rank"} else None)
     decl = Decl(kind, rows, cols, tuple(sorted(set(words))))
     if "square" in decl.structure and rows != cols:
         raise DeclarationError(f"{text!r} declares a square structure on a {rows}x{cols} matrix",
                                hint=f"use the same dimension twice, e.g. 'matrix {rows} {rows} ...'")
     for a, b in CONFLICTS:
         if a in decl.structure and b in decl.structure:
-            raise DeclarationError(f"{text!r} is both {a} and {b}")
+            raise DeclarationError(f"{text!r} is both {a} and {b}",
+                                   hint="a matrix both tall and wide is square: write 'matrix n n'"
+                                   if {a, b} == RELATION_WORDS else None)
+    _check_relations(text, decl)
     return decl
+
+
+def _check_relations(text, decl):
+    """Refuse rank and dimension-relation words that cannot hold or say nothing."""
+    square = decl.rows == decl.cols or "square" in decl.structure
+    for word in sorted((RELATION_WORDS | {"full-rank"}) & set(decl.words)):
+        if square:
+            raise DeclarationError(f"{text!r}: '{word}' says nothing of a square matrix",
+                                   hint="for a square matrix of full rank write 'invertible'"
+                                   if word == "full-rank" else f"drop '{word}'")
+    for big, small in decl.relations():
+        if any(isinstance(d, Prod) for d in (big, small)):
+            raise DeclarationError(f"{text!r}: 'tall' and 'wide' relate plain dimensions, "
+                                   f"not products such as {big if isinstance(big, Prod) else small}",
+                                   hint="name the product's size with its own dimension")
+        if isinstance(big, int) and isinstance(small, int) and big < small:
+            raise DeclarationError(f"{text!r} is {decl.rows}x{decl.cols}, not {'tall' if 'tall' in decl.words else 'wide'}",
+                                   hint="a tall matrix has at least as many rows as columns, a wide one at most")
 
 
 def implicit_decl(name):
@@ -176,7 +255,7 @@ def implicit_decl(name):
 
 
 def fmt_shape(shape):
-    r, c = (f"({d})" if isinstance(d, Prod) else str(d) for d in shape)
+    r, c = (f"({d})" if isinstance(d, (Prod, Sum)) else str(d) for d in shape)
     return f"{r}x{c}"
 
 
@@ -200,6 +279,8 @@ class _Dims:
     def find(self, d):
         if isinstance(d, Prod):
             return self._normal([self.find(f) for f in d.factors])
+        if isinstance(d, Sum):
+            return dim_sum([self.find(t) for t in d.terms])
         while isinstance(d, str) and d in self.parent:
             d = self.parent[d]
         return d
@@ -228,6 +309,8 @@ class _Dims:
     def same(self, a, b):
         if isinstance(a, Prod) and isinstance(b, Prod):
             return sorted(map(str, a.factors)) == sorted(map(str, b.factors))
+        if isinstance(a, Sum) and isinstance(b, Sum):
+            return str(a) == str(b)
         return a == b
 
     def unify(self, a, b):
@@ -240,9 +323,14 @@ class _Dims:
                 if all(self.same(x, y) or _flexible(x) or _flexible(y) for x, y in pairs):
                     return all(self.unify(x, y) for x, y in pairs)
             return False
+        if isinstance(a, Sum) and isinstance(b, Sum) and len(a.terms) == len(b.terms):
+            pairs = list(zip(a.terms, b.terms))
+            if all(self.same(x, y) or _flexible(x) or _flexible(y) for x, y in pairs):
+                return all(self.unify(x, y) for x, y in pairs)
+            return False
         for x, y in ((a, b), (b, a)):
             if isinstance(x, str) and x.startswith("?"):
-                if isinstance(y, Prod) and x in y.factors:
+                if isinstance(y, (Prod, Sum)) and x in (y.factors if isinstance(y, Prod) else y.terms):
                     return False
                 self.parent[x] = y
                 return True
@@ -257,28 +345,66 @@ class _Inference:
     def __init__(self, symbols, implicit):
         self.dims = _Dims()
         self.implicit = implicit
-        self.decls = {}
-        for name, decl in (symbols or {}).items():
-            self.decls[name] = parse_decl(decl)
+        # declarations given as text are parsed (so checked) at once, Decl objects taken when
+        # used: the cost of an inference is that of the expression, not of the symbol table
+        self.given = symbols or {}
+        self.decls = {} if set(map(type, self.given.values())) <= {Decl} else \
+            {name: parse_decl(d) for name, d in self.given.items() if type(d) is not Decl}
         self.used = {}
+        self.shown = {}          # unknown dimension -> the name messages give it
+        self.declared = set(symbols or ())
+        self.inferred = {}       # undeclared symbol -> its dimensions left to inference
+
+    def narrowed(self):
+        """Refuse an undeclared symbol a dimension that inference alone fixed to 1.
+
+        ``x @ x`` would make x a 1-vector and ``1 + A @ w`` (before broadcasting)
+        a 1-row A: never silently; the user declares it if that is meant.
+        """
+        for name, dims in self.inferred.items():
+            if not any(self.dims.find(d) == 1 for d in dims):
+                continue
+            decl = self.decls[name]
+            fixed = " and ".join(f"1 {axis}" for axis, d in (("row", decl.rows), ("column", decl.cols))
+                                 if d in dims and self.dims.find(d) == 1)
+            if decl.kind == "vector":
+                hint = (f"a one-letter lowercase name is a column vector: for its inner product write "
+                        f"{name}.T @ {name}; if a 1-vector is meant, declare it: symbols={{'{name}': 'vector 1'}}"
+                        f" or --symbol {name}='vector 1'")
+            else:
+                example = "matrix 1 n" if fixed.startswith("1 row") else "matrix m 1"
+                hint = (f"declare its shape if that is meant, e.g. symbols={{'{name}': '{example}'}}; "
+                        f"otherwise check transposes and @ versus *")
+            raise ShapeError(f"the expression gives the undeclared {decl.kind} '{name}' {fixed}: "
+                             f"inference alone never fixes a size to 1", code="MI008", hint=hint)
+
+    def decl(self, name):
+        """The declaration of ``name`` (None if it has none)."""
+        out = self.decls.get(name)
+        if out is None:
+            out = self.given.get(name)
+            if out is not None:
+                self.decls[name] = out
+        return out
 
     def symbol_shape(self, node):
         name = node.value
         if name in self.used:
             return self.used[name]
-        decl = self.decls.get(name)
+        decl = self.decl(name)
         if decl is None:
             if not self.implicit:
                 raise ParseError(f"symbol '{name}' is not declared", code="MI007",
                                  hint=f"add '{name}' to symbols with a declaration such as 'matrix n n'")
             base = name[1:] if name.startswith("d") and len(name) > 1 else None
-            if base and base in self.decls:
-                decl = self.decls[base]
+            if base and self.decl(base) is not None:
+                decl = self.decl(base)
                 decl = Decl(decl.kind, decl.rows, decl.cols, ())
             else:
                 decl = implicit_decl(name)
             rows = self.dims.fresh() if decl.rows is None else decl.rows
             cols = self.dims.fresh() if decl.cols is None else decl.cols
+            self.inferred[name] = [d for d in (rows, cols) if _flexible(d)]
             decl = Decl(decl.kind, rows, cols, decl.words)
             self.decls[name] = decl
         shape = (decl.rows, decl.cols)
@@ -289,16 +415,75 @@ class _Inference:
         return (self.dims.find(shape[0]), self.dims.find(shape[1]))
 
     def show(self, shape):
-        return fmt_shape(self.resolved(shape)).replace("?", "d")
+        """A shape for a message: dimensions nobody named get readable names (n, m, ...), never
+        the internal ones."""
+        def name(d):
+            if isinstance(d, Prod):
+                return Prod(tuple(name(f) for f in d.factors))
+            if isinstance(d, str) and d.startswith("?"):
+                if d not in self.shown:
+                    taken = {str(x) for decl in self.decls.values() for x in (decl.rows, decl.cols)}
+                    taken |= set(self.shown.values()) | set(self.decls)
+                    self.shown[d] = next(n for n in itertools.chain(_READABLE, (f"n{i}" for i in
+                                                                                 itertools.count(1)))
+                                         if n not in taken)
+                return self.shown[d]
+            return d
+        return fmt_shape(tuple(name(d) for d in self.resolved(shape)))
 
     def scalar(self, shape):
         r, c = self.resolved(shape)
         return r == 1 and c == 1
 
+    def no_broadcast(self, node, a, b, arg, what):
+        """Refuse elementwise operands that only numpy's broadcasting would make conform: an
+        axis of size 1 against one left to inference (x + y.T), which unification would
+        silently fix to 1."""
+        for x, y in zip(self.resolved(a), self.resolved(b)):
+            if (x == 1 and _flexible(y)) or (y == 1 and _flexible(x)):
+                from .printing import to_text
+                verb, shown = self.described(arg, what)
+                self.mismatch(node, f"{verb} {self.show(a)} {'by' if verb == 'cannot divide' else 'and'} "
+                                    f"'{shown}' ({self.show(b)})", self.division_hint(arg) or self.broadcast_hint(a, b))
+
+    def broadcast_hint(self, a, b):
+        """The hint for shapes numpy would broadcast against each other (a row and a column, or a
+        matrix and a row or column): matident broadcasts scalars only."""
+        (r1, c1), (r2, c2) = self.resolved(a), self.resolved(b)
+        if all(x == y or 1 in (x, y) or _flexible(x) or _flexible(y) for x, y in ((r1, r2), (c1, c2))):
+            return ("numpy would broadcast these shapes against each other; matident broadcasts only "
+                    "scalars: spread a column c over n columns as c @ ones(r) with a 1xn row r, "
+                    "a row r over m rows as ones(c) @ r")
+        return None
+
     def mismatch(self, node, message, hint=None):
         from .printing import to_text
         raise ShapeError(f"shape mismatch in '{_short(to_text(node))}': {message}", code="MI008",
                          hint=hint)
+
+    def division_hint(self, arg):
+        """The hint when ``arg`` is a divisor (``x / y`` is ``x * hpow(y, -1)``) that does not fit."""
+        from .printing import to_text
+        if not (arg.op == "hpow" and E.is_number(arg.args[1], -1)):
+            return None
+        divisor = arg.args[0]
+        text = _short(to_text(divisor), 30)
+        if divisor.op == E.SYM and divisor.value not in self.declared \
+                and implicit_decl(divisor.value).kind == "vector":
+            return (f"'{text}' is read as a column vector (a lowercase letter, optionally with digits, "
+                    f"names a vector); declare it a scalar (--symbol {text}=scalar) or use a Greek name")
+        if divisor.op == E.SYM and self.decls.get(divisor.value) is not None \
+                and self.decls[divisor.value].kind == "vector":
+            return f"'/' divides by a scalar or elementwise by an array of the same shape; '{text}' is a vector"
+        return (f"there is no matrix division: write A @ inv({text}) (or inv({text}) @ A); '/' divides "
+                "by a scalar or elementwise by an array of the same shape")
+
+    def described(self, arg, what):
+        """(verb, operand) for a message: a divisor ``hpow(y, -1)`` is shown as what the user wrote."""
+        from .printing import to_text
+        if arg.op == "hpow" and E.is_number(arg.args[1], -1):
+            return "cannot divide", _short(to_text(arg.args[0]))
+        return what, _short(to_text(arg))
 
     def walk(self, node):
         """Return (annotated node, shape)."""
@@ -310,11 +495,68 @@ class _Inference:
         if op == E.IDENT:
             d = self.dims.fresh()
             return E.identity(d), (d, d)
+        if op == "block":
+            return self.block(node)
         kids = [self.walk(a) for a in node.args]
         args = [k[0] for k in kids]
         shapes = [k[1] for k in kids]
+        if op == E.ADD and any(self.scalar(s) for s in shapes) and not all(self.scalar(s) for s in shapes):
+            return self.broadcast_sum(node, args, shapes)
+        if op == E.POW and not self.scalar(shapes[0]):
+            # numpy's ** on an array is elementwise: X ** 2 is hpow(X, 2) (matpow is the matrix power)
+            new = E.call("hpow", *args)
+            return new, SHAPE_RULES["elementwise_power"](self, new, shapes)
         new = E.rebuild(node, args) if op not in (E.MATMUL, E.MUL, E.ADD) else E.Expr(op, args)
         return new, self.rule(node, op, args, shapes)
+
+    def broadcast_sum(self, node, args, shapes):
+        """A sum of arrays and scalars, as numpy broadcasts it: ``1 + exp(v)``.
+
+        Each scalar term s becomes ``s * ones(R)`` with R the first array term,
+        so that every term of a sum has one shape (what the rest of matident
+        reads); the printer writes it back as ``s``.
+        """
+        from .printing import broadcast_reference
+        arrays = [k for k, s in enumerate(shapes) if not self.scalar(s)]
+        shape = self.rule(node, E.ADD, [args[k] for k in arrays], [shapes[k] for k in arrays])
+        ones = E.call("ones", broadcast_reference([args[k] for k in arrays]) or args[arrays[0]])
+        terms = [a if k in arrays else E.mul(a, ones) for k, a in enumerate(args)]
+        return E.Expr(E.ADD, terms), shape
+
+    def block(self, node):
+        """``block``: heights agree along each block row, widths down each block column; a
+        block written 0 takes the size its row and column give it."""
+        rows, heights, widths = [], [], None
+        for r, row in enumerate(node.args):
+            cells, shapes = [], []
+            for cell in row.args:
+                new, shape = self.walk(cell)
+                if cell.op == E.NUM and cell.value == 0:
+                    shape = (self.dims.fresh(), self.dims.fresh())
+                cells.append(new)
+                shapes.append(shape)
+            if widths is None:
+                widths = [s[1] for s in shapes]
+            zero = [c.op == E.NUM and c.value == 0 for c in row.args]
+            if all(zero):
+                raise ShapeError(f"block row {r + 1} has only zero blocks, so it has no height",
+                                 code="MI008", hint="give one block of the row a size, or drop the row")
+            for c, (shape, cell) in enumerate(zip(shapes, row.args)):
+                if not self.dims.unify(shapes[0][0], shape[0]):
+                    self.mismatch(node, f"the blocks of block row {r + 1} have different heights "
+                                        f"({self.show(shapes[0])} and {self.show(shape)})",
+                                  "the blocks of one row have as many rows each")
+                if not self.dims.unify(widths[c], shape[1]):
+                    self.mismatch(node, f"the blocks of block column {c + 1} have different widths "
+                                        f"({self.show((1, widths[c]))[2:]} and {self.show(shape)})",
+                                  "the blocks of one column have as many columns each")
+            heights.append(shapes[0][0])
+            rows.append(E.Expr(E.BLOCKROW, cells))
+        for c in range(len(widths)):
+            if all(row.args[c].op == E.NUM and row.args[c].value == 0 for row in node.args):
+                raise ShapeError(f"block column {c + 1} has only zero blocks, so it has no width",
+                                 code="MI008", hint="give one block of the column a size")
+        return E.call("block", *rows), (dim_sum(heights), dim_sum(widths))
 
     def rule(self, node, op, args, shapes):
         from .printing import to_text
@@ -339,26 +581,30 @@ class _Inference:
                 if self.scalar(shape):
                     shape = s
                     continue
+                self.no_broadcast(node, shape, s, arg, "Hadamard product of")
                 if not (self.dims.unify(shape[0], s[0]) and self.dims.unify(shape[1], s[1])):
-                    self.mismatch(node, f"Hadamard product of {self.show(shape)} and "
-                                        f"'{_short(to_text(arg))}' ({self.show(s)})",
+                    verb, shown = self.described(arg, "Hadamard product of")
+                    self.mismatch(node, f"{verb} {self.show(shape)} {'by' if verb == 'cannot divide' else 'and'} "
+                                        f"'{shown}' ({self.show(s)})",
+                                  self.division_hint(arg) or self.broadcast_hint(shape, s) or
                                   "* needs operands of the same shape or a scalar; use @ for the matrix product")
             return shape
         if op == E.ADD:
             shape = shapes[0]
             for arg, s in zip(args[1:], shapes[1:]):
+                self.no_broadcast(node, shape, s, arg, "cannot add")
                 if not (self.dims.unify(shape[0], s[0]) and self.dims.unify(shape[1], s[1])):
                     self.mismatch(node, f"cannot add {self.show(shape)} and '{_short(to_text(arg))}' "
-                                        f"({self.show(s)})", "terms of a sum have one shape; "
+                                        f"({self.show(s)})", self.broadcast_hint(shape, s) or
+                                  "terms of a sum have one shape (or are scalars); "
                                   "check transposes and declarations")
             return shape
-        if op == E.POW:
-            for arg, s in zip(args, shapes):
-                if not self.scalar(s):
-                    raise ShapeError(f"'**' needs scalars but '{_short(to_text(arg))}' is {self.show(s)}",
-                                     code="MI009",
-                                     hint="for a matrix power write matpow(X, 2); for an elementwise "
-                                          "square write X * X")
+        if op == E.POW:       # the base is a scalar here (an array base is hpow, elementwise)
+            if not self.scalar(shapes[1]):
+                raise ShapeError(f"'**' raises to a scalar power but the exponent "
+                                 f"'{_short(to_text(args[1]))}' is {self.show(shapes[1])}", code="MI009",
+                                 hint="a matrix power is matpow(X, k) with a number k; an elementwise "
+                                      "power of a scalar s is exp(log(s) * X)")
             return (1, 1)
         if op == E.TRANSPOSE:
             return (shapes[0][1], shapes[0][0])
@@ -413,6 +659,30 @@ def _rule_unvec(inf, node, shapes):
     return (m, n)
 
 
+def _rule_expectation(inf, node, shapes):
+    from .expectation import MAX_DEGREE, degree
+    from .printing import to_text
+    f, x, _, _ = node.args
+    (fr, fc), (xr, xc), (mr, mc), (sr, sc) = shapes
+    if x.op != E.SYM:
+        raise ShapeError(f"the second argument of expect() must be the name of the random vector, "
+                         f"not '{_short(to_text(x))}'", code="MI008",
+                         hint="write expect(f, x, m, S) with x a vector symbol")
+    if not (inf.dims.unify(xc, 1) and inf.dims.unify(mc, 1) and inf.dims.unify(xr, mr)
+            and inf.dims.unify(sr, xr) and inf.dims.unify(sc, xr)):
+        raise ShapeError(f"expect() needs a vector x, a mean of its size and a square covariance; got "
+                         f"x {inf.show(shapes[1])}, m {inf.show(shapes[2])}, S {inf.show(shapes[3])}",
+                         code="MI008", hint="write expect(f, x, m, S) with x, m n x 1 and S n x n")
+    d = degree(f, x.value)
+    if d is None or d > MAX_DEGREE:
+        raise ShapeError(f"expect() computes expectations of polynomials of degree at most {MAX_DEGREE} "
+                         f"in {x.value}, but '{_short(to_text(f))}' is "
+                         + ("not a polynomial" if d is None else f"of degree {d}") + f" in {x.value}",
+                         code="MI008", hint="state moments of quadratic, cubic and quartic forms; "
+                                            "other integrands are not supported")
+    return (fr, fc)
+
+
 SHAPE_RULES = {
     "scalar_of_square": lambda inf, node, s: (_need_square(inf, node, s[0]), (1, 1))[1],
     "same_square": lambda inf, node, s: (lambda n: (n, n))(_need_square(inf, node, s[0])),
@@ -428,6 +698,7 @@ SHAPE_RULES = {
     "unvec": lambda inf, node, s: _rule_unvec(inf, node, s),
     "commutation": lambda inf, node, s: (Prod((s[0][0], s[0][1])), Prod((s[0][0], s[0][1]))),
     "identity_of_rows": lambda inf, node, s: (s[0][0], s[0][0]),
+    "expectation": _rule_expectation,
 }
 
 
@@ -453,23 +724,32 @@ def infer(expr, symbols=None, *, implicit=False, shape=None):
     """
     inf = _Inference(symbols, implicit)
     annotated, shape_found = inf.walk(expr)
+    inf.narrowed()
     if shape is not None:
         for found, wanted in zip(shape_found, shape):
             inf.dims.unify(found, wanted)
     shape = shape_found
     # Name the dimensions that stayed unknown, avoiding declared names.
-    taken = {str(d) for decl in inf.decls.values() for d in (decl.rows, decl.cols)}
-    names = {}
-    pool = itertools.chain((n for n in _READABLE if n not in taken),
-                           (f"n{i}" for i in itertools.count(1)))
+    names, pool = {}, None
+
+    def fresh():
+        nonlocal pool
+        if pool is None:                      # only when a dimension stayed unknown
+            taken = {str(d) for n in inf.given for decl in (inf.decl(n),) for d in (decl.rows, decl.cols)}
+            taken |= {str(d) for decl in inf.decls.values() for d in (decl.rows, decl.cols)}
+            pool = itertools.chain((n for n in _READABLE if n not in taken),
+                                   (f"n{i}" for i in itertools.count(1)))
+        return next(pool)
 
     def final(d):
         d = inf.dims.find(d)
         if isinstance(d, Prod):
             return inf.dims._normal([final(f) for f in d.factors])
+        if isinstance(d, Sum):
+            return dim_sum([final(t) for t in d.terms])
         if isinstance(d, str) and d.startswith("?"):
             if d not in names:
-                names[d] = next(pool)
+                names[d] = fresh()
             return names[d]
         return d
 
@@ -500,6 +780,11 @@ def shape_of(expr, symbols):
         return (d.rows, d.cols)
     if op == E.IDENT:
         return (expr.value, expr.value)
+    if op == "block":
+        return _block_shape(expr, symbols)
+    if op == E.BLOCKROW:        # a row alone: its blocks side by side (a bare 0 has no width)
+        return (shape_of(expr.args[_sized(expr.args)], symbols)[0],
+                dim_sum([shape_of(c, symbols)[1] for c in expr.args]))
     shapes = [shape_of(a, symbols) for a in expr.args]
     if op == E.MATMUL:
         return (shapes[0][0], shapes[-1][1])
@@ -535,13 +820,33 @@ def shape_of(expr, symbols):
         return (_prod(*shapes[0]), _prod(*shapes[0]))
     if rule == "identity_of_rows":
         return (shapes[0][0], shapes[0][0])
+    if rule == "expectation":
+        return shapes[0]
     raise AssertionError(rule)
+
+
+def _block_shape(expr, symbols):
+    heights = [shape_of(row.args[_sized(row.args)], symbols)[0] for row in expr.args]
+    widths = [shape_of(col[_sized(col)], symbols)[1]
+              for col in (_column(expr, c) for c in range(len(expr.args[0].args)))]
+    return (dim_sum(heights), dim_sum(widths))
+
+
+def _sized(cells):
+    """Index of the first block that is not a bare 0 (which takes its size from the others)."""
+    return next(i for i, c in enumerate(cells) if not (c.op == E.NUM and c.value == 0))
+
+
+def _column(block, c):
+    return [row.args[c] for row in block.args]
 
 
 def rename_dim(d, dims):
     """Dimension ``d`` with its names renamed by ``dims`` (name -> dimension)."""
     if isinstance(d, Prod):
         return Prod(tuple(rename_dim(f, dims) for f in d.factors))
+    if isinstance(d, Sum):
+        return dim_sum([rename_dim(t, dims) for t in d.terms])
     return dims.get(d, d) if isinstance(d, str) else d
 
 
@@ -558,4 +863,6 @@ def dim_size(d, sizes):
         for f in d.factors:
             out *= dim_size(f, sizes)
         return out
+    if isinstance(d, Sum):
+        return sum(dim_size(t, sizes) for t in d.terms)
     return sizes[d]

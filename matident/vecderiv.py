@@ -136,8 +136,8 @@ class _VecJacobian:
             for order in orders:
                 binding = dict(zip(names, order))
                 inner = binding.get(rule.hole)
-                if inner is None or inner is not holder or any(
-                        not self.engine._fits(rule.record.symbols[n], v) for n, v in binding.items()):
+                if inner is None or inner is not holder or \
+                        not self.engine._fits_all(rule.record.symbols, binding):
                     continue
                 return self.apply(rule, binding, inner, linear)
         raise DeriveError(f"no vec rule for '{to_text(linear)}' (the derivative of a matrix-valued "

@@ -25,8 +25,10 @@ id (not on the order of records).
 Draws are chosen to expose wrong records: matrices have condition number at
 most :data:`COND_LIMIT` and must honour every declared word (else the draw is
 refused); the second trial reverses the order of the sizes (a tall matrix
-becomes wide); a psd matrix is singular, of rank n - 1 in the first trial; an
-integer scalar is 2 or 3 in the first trial, 1..4 later.  Instances where an
+becomes wide, unless it is declared ``tall``: sizes always honour the declared
+relations); a psd matrix is singular, of rank n - 1 in the first trial; an
+integer scalar is 2 or 3 in the first trial, 1..4 later; unit vectors of one size
+are different in the first trial and equal in the second (both cases of a delta).  Instances where an
 inverse is near-singular or the finite differences do not settle (see
 :func:`directional_derivative`) are redrawn, not counted.
 """
@@ -49,6 +51,8 @@ DIRECTIONS = 2             # random directions per trial for derivatives
 SIZE_RANGE = (2, 6)        # sizes drawn for dimension names, inclusive
 COND_LIMIT = 1e2           # redraw matrices with a larger condition number
 FD_SETTLE = DERIVATIVE_TOL / 10  # finite differences must agree this well at steps h and h/2
+MAX_VALUE_ENTRIES = 4_096   # largest random value drawn (64 x 64): larger draws and checks take seconds
+MAX_ENTRIES = 100_000       # largest intermediate result evaluated (a kron of three 6 x 6 is 216 x 216)
 CANCELLATION = 1e-4        # identity sides are compared at least at this fraction of their largest part
 
 
@@ -101,7 +105,8 @@ class Report:
 
     @property
     def ok(self):
-        return not self.errors and all(r.ok for r in self.results)
+        """Every record passed, and there was at least one (checking nothing is no success)."""
+        return not self.errors and bool(self.results) and all(r.ok for r in self.results)
 
     def as_dict(self):
         return {
@@ -117,7 +122,33 @@ class Report:
 
     def __str__(self):
         return (f"{self.passed} passed, {self.failed} failed, {self.inconclusive} inconclusive"
-                + (f", {len(self.errors)} invalid" if self.errors else ""))
+                + (f", {len(self.errors)} invalid" if self.errors else "")
+                + ("" if self.results or self.errors else ": nothing was verified"))
+
+
+# -- arguments -------------------------------------------------------------------
+
+MAX_SEED = 2 ** 63 - 1
+MAX_TRIALS = 10_000
+
+
+def check_seed(seed):
+    """``seed`` as an int, or :class:`UsageError` unless it is a whole number 0..2**63-1."""
+    from .errors import UsageError
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"the seed must be a whole number from 0 to 2**63-1, got {seed!r}",
+                         hint="e.g. seed=0 (--seed 0); the same seed gives the same instances")
+    return int(seed)
+
+
+def check_trials(trials):
+    """``trials`` as an int, or :class:`UsageError` unless it is 1..MAX_TRIALS (0 would check nothing)."""
+    from .errors import UsageError
+    if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) \
+            or not 1 <= trials <= MAX_TRIALS:
+        raise UsageError(f"trials must be a whole number from 1 to {MAX_TRIALS}, got {trials!r}",
+                         hint="e.g. trials=3 (--trials 3); with 0 trials nothing would be checked")
+    return int(trials)
 
 
 # -- random instances ----------------------------------------------------------
@@ -133,7 +164,8 @@ def _dim_names(symbols):
 
 
 def draw_sizes(symbols, rng):
-    """Sizes for the dimension names: distinct where the range allows."""
+    """Sizes for the dimension names: distinct where the range allows, and honouring the
+    declared relations (the rows of a ``tall`` matrix are at least its columns)."""
     names = _dim_names(symbols)
     low, high = SIZE_RANGE
     pool = np.arange(low, high + 1)
@@ -141,7 +173,33 @@ def draw_sizes(symbols, rng):
         values = rng.choice(pool, size=len(names), replace=False)
     else:
         values = rng.choice(pool, size=len(names), replace=True)
-    return {n: int(v) for n, v in zip(names, values)}
+    return honour_relations({n: int(v) for n, v in zip(names, values)}, symbols)
+
+
+def honour_relations(sizes, symbols):
+    """``sizes`` with values exchanged between names until every declared relation
+    (larger, smaller) holds.  Each exchange removes an inversion against an order
+    compatible with the relations, so this ends; a relation with a number that the
+    range cannot meet, or relations that contradict each other, raise EvaluationError."""
+    pairs = sorted({p for d in symbols.values() for p in d.relations()}, key=str)
+    if not pairs:
+        return sizes
+    sizes = dict(sizes)
+    low, high = SIZE_RANGE
+    for big, small in pairs:         # a relation with a fixed size moves the named dimension
+        if isinstance(small, int) and isinstance(big, str) and sizes[big] < small:
+            sizes[big] = max(small, low) if small <= high else small
+        elif isinstance(big, int) and isinstance(small, str) and sizes[small] > big:
+            sizes[small] = big
+    for _ in range(len(sizes) ** 2 + 1):
+        broken = [(b, s) for b, s in pairs if dim_size(b, sizes) < dim_size(s, sizes)]
+        if not broken:
+            return sizes
+        big, small = broken[0]
+        if not (isinstance(big, str) and isinstance(small, str)):
+            break
+        sizes[big], sizes[small] = sizes[small], sizes[big]
+    raise EvaluationError("the declared dimension relations (tall, wide) contradict each other")
 
 
 def _well_conditioned(m):
@@ -169,6 +227,10 @@ def draw_value(decl, sizes, rng, trial=0):
         if "positive" not in s:
             v *= rng.choice([-1.0, 1.0])
         return v
+    if "unit" in s:             # e_k for a random index k
+        m = np.zeros((r, c))
+        m[int(rng.integers(r)), 0] = 1.0
+        return m
     for _ in range(50):
         m = _draw_matrix(s, r, c, rng, trial)
         if ("psd" in s and "invertible" not in s) or _well_conditioned(m):
@@ -194,12 +256,20 @@ def honours(structure, m, tol=1e-10):
         "spd": lambda: np.linalg.eigvalsh((m + m.T) / 2).min() > scale,
         "invertible": lambda: _well_conditioned(m),
         "positive": lambda: bool(np.all((np.diag(m) if "diagonal" in structure else m) > 0)),
+        "tall": lambda: m.shape[0] >= m.shape[1],
+        "wide": lambda: m.shape[0] <= m.shape[1],
+        "full-rank": lambda: _well_conditioned(m),
+        "permutation": lambda: bool(np.all((m == 0) | (m == 1))) and bool(np.all(m.sum(axis=0) == 1))
+        and bool(np.all(m.sum(axis=1) == 1)),
+        "unit": lambda: m.shape[1] == 1 and np.count_nonzero(m) == 1 and float(m.sum()) == 1.0,
     }
     return all(check() for word, check in checks.items() if word in structure)
 
 
 def _draw_matrix(s, r, c, rng, trial):
     n = r
+    if "permutation" in s:
+        return np.eye(n)[rng.permutation(n)]
     if "orthogonal" in s:
         q, rr = np.linalg.qr(rng.standard_normal((n, n)))
         return q * np.sign(np.diag(rr))
@@ -228,6 +298,27 @@ def _draw_matrix(s, r, c, rng, trial):
         m = np.tril(m) if "lower" in s else np.triu(m)
         np.fill_diagonal(m, _magnitudes(rng, n) * rng.choice([-1.0, 1.0], size=n))
     return m
+
+
+def _coordinate_units(variables, values, rng, trial):
+    """Set the indices of the unit vectors so that both cases of every delta_ij occur:
+    in the first trial unit vectors of one size point in different directions (where the
+    size allows), in the second all in one direction; later trials keep the random draws."""
+    if trial > 1:
+        return
+    groups = {}
+    for name, decl in sorted(variables.items()):
+        if "unit" in decl.words:
+            groups.setdefault(values[name].shape[0], []).append(name)
+    for size, names in groups.items():
+        if trial == 0:
+            picks = np.resize(rng.permutation(size), len(names))    # cycles when too few
+        else:
+            picks = [int(rng.integers(size))] * len(names)
+        for name, k in zip(names, picks):
+            e = np.zeros((size, 1))
+            e[int(k), 0] = 1.0
+            values[name] = e
 
 
 def project(structure, m):
@@ -321,20 +412,38 @@ def check_derivative(lhs, rhs, symbols, wrt, *, layout="numerator", trials=3, se
     return check_record(claim, trials=trials, seed=seed)
 
 
+def check_claim(kind, lhs, rhs, symbols, wrt, *, trials=3, seed=0, label="claim"):
+    """Verify one step of a derivation: ``kind`` is "differential" (rhs = d lhs, linear in
+    d<wrt>) or "identity" (lhs = rhs for every value of every symbol, d<wrt> included)."""
+    from .shapes import infer
+    claim = _Claim(label, lhs, rhs, symbols, wrt, infer(lhs, symbols).shape, kind=kind)
+    return check_record(claim, trials=trials, seed=seed)
+
+
 def check_record(record, *, trials=3, seed=0, rhs=None):
     """Verify one record; ``rhs`` (a typed tree) replaces the record's rhs if given."""
+    trials, seed = check_trials(trials), check_seed(seed)
     rhs = record.rhs_expr if rhs is None else rhs
+    too_large = _too_large(record, rhs)
+    if too_large:
+        if isinstance(record, _Claim):
+            from .errors import UsageError
+            raise UsageError(too_large, hint="declare symbolic sizes such as 'matrix n n' (they are "
+                             f"drawn from {SIZE_RANGE[0]} to {SIZE_RANGE[1]}) or skip the check")
+        return Result(record.id, "inconclusive", record.file, record.line, None, too_large, seed, {})
     rng = np.random.default_rng(_record_seed(seed, record.id))
     variables = record.variables
     worst, sizes_seen, reason = 0.0, {}, ""
     first = None
     for trial in range(trials):
         for attempt in range(MAX_REDRAWS):
-            sizes = draw_sizes(variables, rng)
-            if trial == 1 and attempt == 0 and first:
-                sizes = _reversed_order(first)
+            sizes = {}
             try:
+                sizes = draw_sizes(variables, rng)
+                if trial == 1 and attempt == 0 and first:
+                    sizes = honour_relations(_reversed_order(first), variables)
                 values = {n: draw_value(d, sizes, rng, trial) for n, d in variables.items()}
+                _coordinate_units(variables, values, rng, trial)
                 err, message = _check_instance(record, rhs, values, sizes, rng)
             except EvaluationError as exc:
                 reason = str(exc)
@@ -353,6 +462,35 @@ def check_record(record, *, trials=3, seed=0, rhs=None):
     return Result(record.id, "passed", record.file, record.line, worst, "", seed, sizes_seen)
 
 
+def _too_large(record, rhs):
+    """Why ``record`` cannot be checked quickly (a symbol's value of more than MAX_VALUE_ENTRIES
+    or an intermediate result of more than MAX_ENTRIES entries at the largest drawn sizes), or ''.
+
+    Counted before any array is built: ``vector 9999*9999`` or ``matrix 9999 9999``
+    would need gigabytes and minutes.
+    """
+    from . import expr as E
+    from .printing import to_text
+    from .shapes import shape_of
+    sizes = {n: SIZE_RANGE[1] for n in _dim_names(record.symbols)}
+    for side in (record.lhs_expr, rhs):
+        for node in side.walk():
+            try:
+                r, c = (dim_size(d, sizes) for d in shape_of(node, record.symbols))
+            except (KeyError, TypeError, AssertionError):
+                continue
+            limit = MAX_VALUE_ENTRIES if node.op == E.SYM else MAX_ENTRIES
+            if r * c > limit:
+                return (f"too large to check numerically: '{to_text(node)[:40]}' would have "
+                        f"{r:,} x {c:,} entries (the limit is {limit:,})")
+    return ""
+
+
+def is_zero(e):
+    """Whether the tree ``e`` is the number 0 (an identity ``lhs = 0`` states a zero matrix)."""
+    return e.op == "num" and e.value == 0
+
+
 def _largest_part(lhs, rhs, values, sizes):
     """The largest entry of any value computed on the way to lhs and rhs.
 
@@ -360,7 +498,8 @@ def _largest_part(lhs, rhs, values, sizes):
     zero up to about 1e-16 times the entries of A @ B, not up to 1e-16.
     """
     return max(float(np.abs(evaluate(node, values, sizes)).max())
-               for side in (lhs, rhs) for node in side.walk())
+               for side in (lhs, rhs) for node in side.walk()
+               if node.op != "blockrow")       # a row's entries are its blocks', walked too
 
 
 def _reversed_order(sizes):
@@ -378,6 +517,8 @@ def _check_instance(record, rhs, values, sizes, rng):
     lhs = record.lhs_expr
     if record.kind == "identity":
         a, b = evaluate(lhs, values, sizes), evaluate(rhs, values, sizes)
+        if b.shape == (1, 1) and a.shape != (1, 1) and is_zero(rhs):
+            b = np.zeros_like(a)          # "= 0": the zero matrix of the lhs's shape
         if a.shape != b.shape:
             return float("inf"), f"lhs is {a.shape[0]}x{a.shape[1]} but rhs is {b.shape[0]}x{b.shape[1]}"
         err = relative_error(a, b)
@@ -451,6 +592,7 @@ def verify(records=None, *, trials=3, seed=0, progress=None):
 
     ``progress`` is an optional callable ``(done, total, result)`` for a progress display.
     """
+    trials, seed = check_trials(trials), check_seed(seed)
     if records is None:
         from .catalogue import catalogue
         records = catalogue()

@@ -137,3 +137,54 @@ def test_cli_derive_missing_rule_is_one_line():
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith("matident: error: MI040")
+
+
+# -- never a silent wrong answer -------------------------------------------------
+
+def _catalogue_with_broken_log_rule():
+    """The shipped catalogue with the scalar log's differential replaced by a wrong one."""
+    shipped = matident.catalogue()
+    broken = matident.load([ROOT / "tests" / "fixtures" / "broken-rules" / "log-differential.yaml"])
+    kept = [r for r in shipped if r.id != "differential-log-scalar"]
+    return matident.Catalogue(list(broken) + kept)
+
+
+def test_derive_raises_rather_than_returns_a_result_that_fails_its_check():
+    cat = _catalogue_with_broken_log_rule()
+    with pytest.raises(DeriveError) as info:
+        derive("log(x.T @ A @ x)", "x", symbols={"A": "spd n"}, catalogue=cat)
+    err = info.value
+    assert err.code == "MI041"
+    assert err.step is not None and err.step.rule == "broken-differential-log-scalar"
+    assert "broken-differential-log-scalar" in str(err)
+    assert err.derivation is not None and not err.derivation.check().ok
+    # the unchecked result is available only on request
+    d = derive("log(x.T @ A @ x)", "x", symbols={"A": "spd n"}, catalogue=cat, check=False)
+    assert d.text == err.derivation.text
+
+
+def test_the_same_derivation_passes_with_the_shipped_rules():
+    d = derive("log(x.T @ A @ x)", "x", symbols={"A": "spd n"})
+    assert d.failing_step() is None and d.check().ok
+
+
+@pytest.mark.parametrize("expr, wrt", [
+    ("y.T @ (x / sum(x))", "x"),
+    ("y.T @ (x * sum(x))", "x"),
+    ("y.T @ log(x / sum(x))", "x"),
+    ("-y.T @ log(exp(W @ x) / sum(exp(W @ x)))", "x"),
+    ("sum(x + S @ x / sum(exp(x)))", "x"),
+    ("norm(X / sum(exp(X)))", "X"),
+    ("sum(x * norm(x))", "x"),
+    ("y.T @ (x * (a.T @ x))", "x"),
+])
+def test_scalar_times_array_products_give_right_gradients(expr, wrt):
+    """A scalar that depends on the variable times an array: the Hadamard rules must not bind."""
+    d = derive(expr, wrt, check=False)
+    assert d.check(trials=5, seed=3).ok, d.text
+    assert d.failing_step() is None
+
+
+def test_scalar_times_vector_gradient_has_the_scalar_term_broadcast():
+    d = derive("y.T @ (x / sum(x))", "x")
+    assert d.text == "y / sum(x) - x.T @ y / sum(x) ** 2"      # the scalar broadcasts, as in numpy

@@ -63,11 +63,65 @@ def test_shape_mismatch_names_subexpression_and_shapes():
                               "the rows of the right one; check transposes and declarations)")
 
 
-def test_matrix_power_suggests_matpow():
+def test_stars_on_an_array_are_elementwise_as_in_numpy():
+    assert infer(parse_expr("X ** 2"), {"X": "square n"}).expr == parse_expr("hpow(X, 2)")
+    assert infer(parse_expr("A / B"), {"A": "matrix m n", "B": "matrix m n"}).expr == \
+        parse_expr("A * hpow(B, -1)")
+    assert infer(parse_expr("1 / x"), {"x": "vector n"}).expr == parse_expr("hpow(x, -1)")
+
+
+def test_a_scalar_to_a_matrix_power_suggests_matpow():
     with pytest.raises(ShapeError) as exc:
-        infer(parse_expr("X ** 2"), {"X": "square n"})
+        infer(parse_expr("2 ** X"), {"X": "square n"})
     assert exc.value.code == "MI009"
-    assert "matpow(X, 2)" in str(exc.value)
+    assert "matpow(X, k)" in str(exc.value)
+
+
+@pytest.mark.parametrize("text, symbols, expected", [
+    ("1 + exp(v)", None, "1 + exp(v)"),
+    ("z - log(sum(exp(z)))", None, "z - log(sum(exp(z)))"),
+    ("A @ w + c - y", {"c": "scalar"}, "A @ w + c - y"),
+    ("(1 - t).T @ log(1 - p)", None, "(1 - t).T @ log(1 - p)"),
+])
+def test_scalars_broadcast_in_sums_and_print_back(text, symbols, expected):
+    typed = infer(parse_expr(text), symbols, implicit=True)
+    assert to_text(typed.expr) == expected
+    assert "ones" in repr(typed.expr.args) or "ones" in str(typed.expr.walk) or any(
+        n.op == "ones" for n in typed.expr.walk())
+    again = infer(parse_expr(to_text(typed.expr)), symbols, implicit=True)
+    assert again.expr == typed.expr
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("x + y.T", "numpy would broadcast"),
+    ("X * y", "numpy would broadcast"),
+    ("A @ x + y.T", "numpy would broadcast"),
+])
+def test_what_only_numpy_broadcasts_is_an_error_that_says_so(text, fragment):
+    with pytest.raises(ShapeError) as exc:
+        infer(parse_expr(text), None, implicit=True)
+    assert fragment in str(exc.value)
+
+
+@pytest.mark.parametrize("text, name", [
+    ("x @ x", "x"),
+    ("tr(x)", "x"),
+    ("A @ x @ x", "A"),
+])
+def test_inference_never_fixes_a_dimension_of_an_undeclared_symbol_to_one(text, name):
+    with pytest.raises(ShapeError) as exc:
+        infer(parse_expr(text), None, implicit=True)
+    assert f"'{name}'" in str(exc.value)
+
+
+def test_a_declared_one_vector_is_allowed():
+    typed = infer(parse_expr("x @ x"), {"x": "vector 1"}, implicit=True)
+    assert typed.shape == (1, 1)
+
+
+def test_logistic_loss_keeps_its_sample_dimension():
+    typed = infer(parse_expr("sum(log(1 + exp(-y * (A @ w))))"), None, implicit=True)
+    assert typed.symbols["A"].rows != 1 and typed.symbols["y"].rows == typed.symbols["A"].rows
 
 
 def test_one_by_one_is_a_scalar():
@@ -86,7 +140,7 @@ def test_unknown_function_suggests_a_name():
     with pytest.raises(ParseError) as exc:
         parse_expr("trace(X)")
     assert exc.value.code == "MI003"
-    assert "did you mean 'tr'" in str(exc.value)
+    assert "(hint: write tr(X))" in str(exc.value)
 
 
 def test_wrong_arity():

@@ -76,7 +76,7 @@ HOSTILE = {
     "shape-mismatch-hadamard": ("A * B", "MI008"),
     "shape-mismatch-trace": ("tr(A)", "MI008"),
     "shape-mismatch-inverse": ("inv(x @ y.T)", "MI008"),
-    "matrix-power-with-stars": ("A ** 2", "MI009"),
+    "scalar-to-a-matrix-power": ("2 ** A", "MI009"),
     "undeclared-shape": ("xy @ A", "MI007"),
     "empty": ("", "MI001"),
     "blank": ("  \t ", "MI001"),
