@@ -62,7 +62,8 @@ class ClaimReport:
     def __str__(self):
         decls = ", ".join(f"{n}: {d}" for n, d in sorted(self.symbols.items()))
         sizes = " ".join(f"{k}={v}" for k, v in sorted(self.sizes.items())) or "-"
-        err = "-" if self.error is None else f"{self.error:.1e}"
+        err = ("-" if self.error is None else "- (not the shape of the derivative)" if self.error == float("inf")
+               else f"{self.error:.1e}")
         lines = [f"claim: {to_text(self.claim)}",
                  f"  as the {self.what} of {to_text(self.expr)} with respect to {self.wrt}  ({decls})",
                  f"verdict: {self.status.upper()} against finite differences "

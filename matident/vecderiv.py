@@ -314,6 +314,8 @@ def _sized(e, engine):
     if e.op == "eye" and args[0].op != E.SYM and not (args[0].op == E.TRANSPOSE and args[0].args[0].op == E.SYM):
         rows = engine.simp.shape(engine.retype(args[0]))[0]
         return _eye(rows, engine) or E.rebuild(e, args)     # eye(adj(X) @ X) is eye(X)
+    if e.op == "commutation" and args[0].op != E.SYM:
+        return _shaped_like(engine.simp.shape(engine.retype(args[0])), engine) or E.rebuild(e, args)
     if e.op == "kron":
         out = []
         for a in args:
@@ -328,6 +330,17 @@ def _sized(e, engine):
             return kept[0]
         return E.call("kron", *out)
     return E.rebuild(e, args)
+
+
+def _shaped_like(shape, engine):
+    """commutation(S) for a symbol S (or S.T) of the given shape: commutation(X @ A + A @ X) is commutation(X)."""
+    for name in [engine.wrt] + sorted(n for n in engine.symbols if n not in (engine.dname, engine.wrt)):
+        d = engine.symbols[name]
+        if d.kind != "scalar" and (d.rows, d.cols) == tuple(shape):
+            return E.call("commutation", E.sym(name))
+        if d.kind != "scalar" and (d.cols, d.rows) == tuple(shape):
+            return E.call("commutation", E.transpose(E.sym(name)))
+    return None
 
 
 def _eye(dim, engine):

@@ -58,6 +58,10 @@ CASES = [
     ("norm(X) ** 2", "X", None, 2, "2 * eye(vec(X))", "Cookbook eq 118"),
     ("tr(S @ X) - logdet(X)", "X", {"X": "spd n", "S": "symmetric n"}, 2, "kron(inv(X), inv(X))",
      "Gaussian log-likelihood"),
+    ("tr(X @ A @ X)", "X", {"X": "symmetric n"}, 2,
+     "(kron(A, eye(X)) + kron(eye(X), A.T) + commutation(X) @ (kron(A, eye(X)) + kron(eye(X), A.T))) / 2",
+     "symmetric convention: the Jacobian of the symmetric gradient"),
+    ("X @ X", "X", {"X": "symmetric n"}, 1, "kron(X, eye(X)) + kron(eye(X), X)", "symmetric directions"),
 ]
 IDS = [f"{e} d{w} o{o}" for e, w, _, o, _, _ in CASES]
 
