@@ -265,11 +265,11 @@ def test_identity_titles_are_typeset(site):
     """Titles are prose with ASCII math: the math parts are typeset, and each title is a
     section title of its page (Sphinx's alltitles, by anchor)."""
     import matident
-    from matident.sphinxext import _math_runs
+    from matident.prose import math_runs
     anchors = {anchor for hits in search_index(site)["alltitles"].values() for _, anchor in hits}
     cat = matident.catalogue()
     assert {r.id for r in cat} <= anchors
-    with_math = [r for r in cat if any(m for m, _ in _math_runs(r.title))]
+    with_math = [r for r in cat if any(m for m, _ in math_runs(r.title))]
     assert len(with_math) > 300
     html = (site / "identities" / "inverse-identities.html").read_text(encoding="utf-8")
     head = re.search(r'<section[^>]*id="push-through-identity"[^>]*>\s*<h\d>(.*?)</h\d>', html, re.S).group(1)
