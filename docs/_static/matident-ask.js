@@ -122,8 +122,14 @@ ask_answer.load_snapshot("/home/pyodide/snapshot.pickle")
     const list = el("ol", { class: "mi-ask-match-list" });
     for (const m of a.matches) {
       const card = el("li", { class: "mi-ask-match", "data-record-id": m.id });
-      const title = el("a", { href: new URL(m.url, root).href, class: "mi-ask-match-title" },
-        ...proseNodes(katex, m.title_parts));
+      const title = el("a", { href: new URL(m.url, root).href, class: "mi-ask-match-title" });
+      if (m.title_parts.every(([isMath, part]) => isMath || !part.trim())) {
+        // a title that is all formula: screen readers get its text, the eye the typeset form
+        const shown = el("span", { "aria-hidden": "true" }, ...proseNodes(katex, m.title_parts));
+        title.append(el("span", { class: "visually-hidden", text: m.title }), shown);
+      } else {
+        title.append(...proseNodes(katex, m.title_parts));
+      }
       const meta = el("p", { class: "mi-ask-meta" }, el("code", { text: m.id }), ` · ${m.kind}`,
         m.cookbook.length ? ` · Cookbook eq. ${m.cookbook.join(", ")}` : "");
       card.append(title, meta, tex(katex, m.latex, true));

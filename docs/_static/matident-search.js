@@ -323,6 +323,15 @@ if (typeof module !== "undefined" && module.exports) {
       for (const el of document.querySelectorAll(scrollers)) {
         if (el.scrollWidth > el.clientWidth + 1 && !el.hasAttribute("tabindex")) el.setAttribute("tabindex", "0");
       }
+      // a link that is all formula (a typeset title in the page's contents) is named by its TeX
+      for (const a of document.querySelectorAll("a:not([aria-label])")) {
+        if (!a.querySelector(".katex")) continue;
+        const words = a.cloneNode(true);
+        words.querySelectorAll(".katex").forEach((k) => k.remove());
+        if (words.textContent.trim()) continue;
+        const tex = [...a.querySelectorAll(".katex annotation")].map((n) => n.textContent).join(" ");
+        if (tex) a.setAttribute("aria-label", tex);
+      }
       document.querySelector("aside.sidebar-drawer")?.setAttribute("aria-label", "Site navigation");
       document.querySelector("aside.toc-drawer")?.setAttribute("aria-label", "On this page");
     };
