@@ -56,6 +56,7 @@ from .coverage import coverage
 from .errors import CatalogueError, MatidentError
 from .parse import parse_expr
 from .printing import latex_name, to_latex
+from .prose import ascii_math_latex, math_runs
 from .shapes import infer, is_scalar_shape, shape_of
 from .simplify import Simplifier
 from .verify import DERIVATIVE_TOL, IDENTITY_TOL, check_record
@@ -478,6 +479,19 @@ def describe_result(result, kind, trials):
     return f"{result.message} (seed {result.seed}; sizes {sizes})"
 
 
+def lazy_prose(text):
+    """:func:`prose` whose math the browser typesets when it scrolls into view (the catalogue table)."""
+    return [nodes.raw("", f'<span class="mi-lazy-math" data-latex="{_attr(ascii_math_latex(part))}">'
+                      f'{_attr(part)}</span>', format="html") if is_math else nodes.Text(part)
+            for is_math, part in math_runs(text)]
+
+
+def prose(text):
+    """Text nodes and inline math for prose that mixes words and ASCII math."""
+    return [_math(ascii_math_latex(part)) if is_math else nodes.Text(part)
+            for is_math, part in math_runs(text)]
+
+
 # -- docutils helpers -----------------------------------------------------------------------
 
 def _para(*children, classes=()):
@@ -486,10 +500,11 @@ def _para(*children, classes=()):
     return p
 
 
-def _with_links(text):
-    """Text with its URLs and the ids of identities it names as links."""
+def _with_links(text, math=True):
+    """Text with its URLs and the ids of identities it names as links (and its ASCII math typeset)."""
     out, at = [], 0
     ids = current().catalogue.by_id
+    typeset = prose if math else (lambda t: [nodes.Text(t)])
     for m in _LINKABLE.finditer(text):
         word = m.group()
         if word.startswith("http"):
@@ -498,9 +513,9 @@ def _with_links(text):
             link = identity_ref(word)
         else:
             continue
-        out += [nodes.Text(text[at:m.start()]), link]
+        out += [*typeset(text[at:m.start()]), link]
         at = m.end()
-    out.append(nodes.Text(text[at:]))
+    out.extend(typeset(text[at:]))
     return out
 
 
@@ -687,7 +702,7 @@ class IdentityDirective(_Directive):
         b = current()
         self.env.note_dependency(b.topics[b.topic_of[record.id]].path)
         section = nodes.section(ids=[record.id], classes=["mi-identity", f"mi-{record.kind}"])
-        section += nodes.title(record.title, record.title)
+        section += nodes.title(record.title, "", *prose(record.title))
         self.state.document.set_id(section)
         section += addnodes.index(entries=[("single", record.id, record.id, "main", None)] + [
             ("single", f"{word}; {record.id}", record.id, "main" if main else "", None)
@@ -732,9 +747,9 @@ class IdentityDirective(_Directive):
         if convention:
             fields += _field("Convention", _para(*convention))
         if record.conditions:
-            fields += _field("Conditions", _bullets([[c] for c in record.conditions]))
+            fields += _field("Conditions", _bullets([prose(c) for c in record.conditions]))
         sources = [[f"{COOKBOOK}, eq. ", *_equation_links(record.cookbook)]] if record.cookbook else []
-        sources += [_with_links(ref) for ref in record.refs]
+        sources += [_with_links(ref, math=False) for ref in record.refs]
         if sources:
             fields += _field("Sources", _para(*sources[0]) if len(sources) == 1 else _bullets(sources))
         if record.notes:
@@ -905,7 +920,7 @@ class CatalogueTable(_Directive):
             text = f"{record.lhs_text} = {record.rhs_text}"
             math = nodes.raw("", f'<span class="mi-lazy-math" data-latex="{_attr(statement(record))}">'
                              f'<code>{_attr(text)}</code></span>', format="html")
-            title = _xref("mi", "identity", record.id, nodes.inline(record.title, record.title))
+            title = _xref("mi", "identity", record.id, *lazy_prose(record.title))
             rows.append([
                 [_para(title, classes=["mi-row-title"]),
                  _para(nodes.literal(record.id, record.id), classes=["mi-row-id"]),
@@ -1035,7 +1050,7 @@ class ErrataDirective(_Directive):
         out = [_para(f"{len(errata)} records correct an equation of their source.")]
         for record in errata:
             item = nodes.section(ids=[f"erratum-{record.id}"], classes=["mi-errata-item"])
-            item += nodes.title(record.title, record.title)
+            item += nodes.title(record.title, "", *prose(record.title))
             self.state.document.set_id(item)
             item += _para(identity_ref(record.id), " · ", record.erratum["source"], classes=["mi-errata-head"])
             item += _para("Correct, as stated and verified by the record:")

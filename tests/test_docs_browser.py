@@ -16,6 +16,7 @@ Playwright (``docs_browser_support.py``):
 * ``?highlight=x`` highlights the page without an error (Sphinx's highlighter
   threw on the theme's hidden SVG icon titles);
 * the catalogue's table filters as you type;
+* axe-core finds no critical or serious problem on the main pages, light and dark;
 * no request went to a host other than 127.0.0.1 (such requests are also
   blocked, so the tests never depend on the network), nothing failed to
   load and the console shows no errors.
@@ -31,6 +32,7 @@ used) and ``apt-get install chromium``; skipped only when
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -38,6 +40,7 @@ import pytest
 from docs_browser_support import browser, screenshot_dir, site_url, skip_without_chromium  # noqa: F401
 
 pytestmark = skip_without_chromium
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _anchor(href):
@@ -242,3 +245,33 @@ def test_catalogue_table_filters(site_url, browser, screenshot_dir):
     table = screenshot_dir / "catalogue-filtered.png"
     page.locator("section#all-identities").screenshot(path=str(table))
     print(f"\nscreenshots of the catalogue page: {top}, filtered for 'logdet': {table}")
+
+
+AXE = ROOT / "docs" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_PAGES = ["index.html", "search.html?q=logdet", "ask.html?q=x.T%20%40%20A%20%40%20x&wrt=x",
+             "identities/trace-derivatives.html", "catalogue/index.html", "catalogue/errata.html",
+             "getting-started.html", "language.html"]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_nothing_serious(site_url, browser, scheme):
+    """axe-core (pinned in docs/package.json, installed by npm ci) on the main pages, light and dark:
+    no critical or serious violation (sidebar captions without aria-level, code colours below
+    4.5:1, a page without h1 and scroll regions the keyboard cannot reach were found before)."""
+    assert AXE.is_file(), f"{AXE} is missing: run npm ci --prefix docs"
+    page = browser.page
+    page.emulate_media(color_scheme=scheme)
+    found = {}
+    for path in AXE_PAGES:
+        page.goto(f"{site_url}/{path}")
+        page.wait_for_load_state("load")
+        if path.startswith("ask.html"):
+            page.wait_for_function("() => document.getElementById('mi-ask-answer').dataset.askState === 'done'")
+        page.add_script_tag(path=str(AXE))
+        violations = page.evaluate("""async () => (await axe.run(document, {resultTypes: ["violations"]}))
+            .violations.filter(v => v.impact === "critical" || v.impact === "serious")
+            .map(v => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", ")}`)""")
+        if violations:
+            found[path] = violations
+        assert page.locator("h1").count() == 1, f"{path}: not one h1"
+    assert not found, found

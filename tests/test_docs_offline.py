@@ -261,14 +261,19 @@ def test_search_finds_identities_by_id(site):
     assert not missing, missing
 
 
-def test_search_finds_identities_by_title(site):
+def test_identity_titles_are_typeset(site):
+    """Titles are prose with ASCII math: the math parts are typeset, and each title is a
+    section title of its page (Sphinx's alltitles, by anchor)."""
     import matident
-    titles = {}
-    for title, hits in search_index(site)["alltitles"].items():     # smart quotes made ' into ’
-        titles.setdefault(title.replace("\u2019", "'"), []).extend(hits)
-    missing = [r.id for r in matident.catalogue()
-               if r.id not in {anchor for _, anchor in titles.get(r.title, [])}]
-    assert not missing, missing
+    from matident.prose import math_runs
+    anchors = {anchor for hits in search_index(site)["alltitles"].values() for _, anchor in hits}
+    cat = matident.catalogue()
+    assert {r.id for r in cat} <= anchors
+    with_math = [r for r in cat if any(m for m, _ in math_runs(r.title))]
+    assert len(with_math) > 300
+    html = (site / "identities" / "inverse-identities.html").read_text(encoding="utf-8")
+    head = re.search(r'<section[^>]*id="push-through-identity"[^>]*>\s*<h\d>(.*?)</h\d>', html, re.S).group(1)
+    assert head.count('class="katex"') == 1 and "^-1" not in re.sub(r"<annotation.*?</annotation>", "", head)
 
 
 def test_search_index_holds_no_latex(site):
@@ -292,7 +297,8 @@ def test_catalogue_page_is_compact(site):
     import matident
     html = (site / "catalogue" / "index.html").read_text(encoding="utf-8")
     assert len(html.encode()) < 1_000_000, f"catalogue page: {len(html.encode())} bytes"
-    assert html.count('class="mi-lazy-math"') == len(matident.catalogue())
+    statements = re.findall(r'<p class="mi-row-statement"><span class="mi-lazy-math"', html)
+    assert len(statements) == len(matident.catalogue())
 
 
 def test_errata_page_has_a_heading_per_erratum(site):

@@ -24,6 +24,7 @@ from matident.derive import derive
 from matident.errors import MatidentError
 from matident.match import lookup
 from matident.printing import to_latex
+from matident.prose import ascii_math_latex, math_runs
 
 MAX_MATCHES = 20           # the page shows this many, and says how many there were
 _snapshot = None
@@ -58,6 +59,11 @@ def _order(text):
         return 2
     raise MatidentError(f"order must be 1 or 2, got {text!r}", code="MI050",
                         hint="1 for the gradient or Jacobian, 2 for the Hessian")
+
+
+def prose(text):
+    """[[is_math, LaTeX or text], ...]: the page typesets the math parts of a title or condition."""
+    return [[m, ascii_math_latex(part) if m else part] for m, part in math_runs(text)]
 
 
 def page_of(record):
@@ -102,9 +108,9 @@ def _answer(q, wrt, symbols_text, order_text):
     matches = []
     for m in found[:MAX_MATCHES]:
         record = m.identity
-        matches.append({"id": record.id, "title": record.title, "kind": record.kind,
-                        "url": page_of(record), "latex": m.latex(), "text": str(m),
-                        "result": m.as_dict()["result"], "conditions": list(m.conditions),
+        matches.append({"id": record.id, "title": record.title, "title_parts": prose(record.title),
+                        "kind": record.kind, "url": page_of(record), "latex": m.latex(), "text": str(m),
+                        "result": m.as_dict()["result"], "conditions": [prose(c) for c in m.conditions],
                         "cookbook": list(record.cookbook), "whole": m.whole})
     out = {"matches": matches, "total": len(found), "complete": found.complete,
            "derivation": None}
@@ -120,7 +126,7 @@ def _answer(q, wrt, symbols_text, order_text):
         out["derivation"] = {
             "what": d.what, "result": d.text, "statement": _last_row(d.latex()),
             "result_latex": to_latex(d.result_expr, d.symbols),
-            "steps": steps, "conditions": list(d.conditions),
+            "steps": steps, "conditions": [prose(c) for c in d.conditions],
             "check": ({"status": "passed", "reason": "checked against finite differences",
                        "command": check_command(q, wrt, symbols, order)} if checked else
                       {"status": "not run",

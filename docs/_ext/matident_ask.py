@@ -167,6 +167,14 @@ def write_assets(app, exception):
                 static.relative_to(app.outdir))
 
 
+def caption_levels(app, pagename, templatename, context, doctree):
+    """Give the toctree captions (role="heading") the aria-level that role requires (axe)."""
+    for key, value in list(context.items()):
+        if isinstance(value, str) and 'class="caption" role="heading">' in value:
+            context[key] = value.replace('class="caption" role="heading">',
+                                         'class="caption" role="heading" aria-level="2">')
+
+
 def add_page_script(app, pagename, templatename, context, doctree):
     """The Ask page's script and the KaTeX macros it typesets with, on ask.html only."""
     if pagename == "ask":
@@ -178,5 +186,6 @@ def setup(app):
     app.add_directive("matident-ask", AskForm)
     app.connect("builder-inited", check_pyodide)
     app.connect("html-page-context", add_page_script)
+    app.connect("html-page-context", caption_levels, priority=900)   # after the theme builds its sidebar
     app.connect("build-finished", write_assets)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

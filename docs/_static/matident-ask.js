@@ -92,6 +92,14 @@ ask_answer.load_snapshot("/home/pyodide/snapshot.pickle")
     return span;
   };
 
+  // [[is_math, LaTeX or text], ...] (ask_answer.prose): words as text, math typeset inline
+  const proseNodes = (katex, parts) => parts.map(([isMath, part]) => (isMath ? tex(katex, part) : part));
+  const conditionList = (katex, label, conditions) => {
+    const p = el("p", { class: "mi-ask-conditions" }, label);
+    conditions.forEach((c, i) => p.append(...(i ? ["; "] : []), ...proseNodes(katex, c)));
+    return p;
+  };
+
   const recordLink = (id, url, text) => el("a", { href: new URL(url, root).href, class: "mi-ask-record" },
     el("code", { text: text || id }));
 
@@ -114,13 +122,18 @@ ask_answer.load_snapshot("/home/pyodide/snapshot.pickle")
     const list = el("ol", { class: "mi-ask-match-list" });
     for (const m of a.matches) {
       const card = el("li", { class: "mi-ask-match", "data-record-id": m.id });
-      const title = el("a", { href: new URL(m.url, root).href, class: "mi-ask-match-title", text: m.title });
+      const title = el("a", { href: new URL(m.url, root).href, class: "mi-ask-match-title" });
+      if (m.title_parts.every(([isMath, part]) => isMath || !part.trim())) {
+        // a title that is all formula: screen readers get its text, the eye the typeset form
+        const shown = el("span", { "aria-hidden": "true" }, ...proseNodes(katex, m.title_parts));
+        title.append(el("span", { class: "visually-hidden", text: m.title }), shown);
+      } else {
+        title.append(...proseNodes(katex, m.title_parts));
+      }
       const meta = el("p", { class: "mi-ask-meta" }, el("code", { text: m.id }), ` · ${m.kind}`,
         m.cookbook.length ? ` · Cookbook eq. ${m.cookbook.join(", ")}` : "");
       card.append(title, meta, tex(katex, m.latex, true));
-      if (m.conditions.length) {
-        card.append(el("p", { class: "mi-ask-conditions" }, "Provided: ", m.conditions.join("; ")));
-      }
+      if (m.conditions.length) card.append(conditionList(katex, "Provided: ", m.conditions));
       list.append(card);
     }
     box.append(list);
@@ -146,7 +159,7 @@ ask_answer.load_snapshot("/home/pyodide/snapshot.pickle")
     const latexRow = el("p", { class: "mi-ask-result-latex" }, "LaTeX: ", el("code", { text: d.result_latex }), " ",
       copyButton(d.result_latex, "Copy the result as LaTeX"));
     result.append(textRow, latexRow);
-    if (d.conditions.length) result.append(el("p", { class: "mi-ask-conditions" }, "Assuming: ", d.conditions.join("; ")));
+    if (d.conditions.length) result.append(conditionList(katex, "Assuming: ", d.conditions));
     const check = d.check.status === "passed" ?
       el("div", { class: "mi-ask-check admonition note", role: "note" },
         el("p", { class: "admonition-title", text: "Checked numerically" }),

@@ -316,8 +316,30 @@ if (typeof module !== "undefined" && module.exports) {
       render(query);
     };
 
+    // Keyboard users scroll a wide code block or formula with the arrow keys once it can take
+    // the focus (axe: scrollable-region-focusable); the theme's two <aside>s get names.
+    const accessible = () => {
+      const scrollers = "pre, .table-wrapper, .katex-display, .mi-row-statement, .mi-search-statement, .mi-ask-display";
+      for (const el of document.querySelectorAll(scrollers)) {
+        if (el.scrollWidth > el.clientWidth + 1 && !el.hasAttribute("tabindex")) el.setAttribute("tabindex", "0");
+      }
+      // a link that is all formula (a typeset title in the page's contents) is named by its TeX
+      for (const a of document.querySelectorAll("a:not([aria-label])")) {
+        if (!a.querySelector(".katex")) continue;
+        const words = a.cloneNode(true);
+        words.querySelectorAll(".katex").forEach((k) => k.remove());
+        if (words.textContent.trim()) continue;
+        const tex = [...a.querySelectorAll(".katex annotation")].map((n) => n.textContent).join(" ");
+        if (tex) a.setAttribute("aria-label", tex);
+      }
+      document.querySelector("aside.sidebar-drawer")?.setAttribute("aria-label", "Site navigation");
+      document.querySelector("aside.toc-drawer")?.setAttribute("aria-label", "On this page");
+    };
+
     document.addEventListener("DOMContentLoaded", () => {
       guardHighlight();
+      accessible();
+      window.addEventListener("load", accessible);        // after the fonts: widths are final
       sidebar();
       searchPage();
     });
