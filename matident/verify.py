@@ -298,7 +298,7 @@ def _central_difference(f, x, v, h):
     """Fourth-order central difference of f at x along v with step h."""
     f1, f_1 = f(x + h * v), f(x - h * v)
     f2, f_2 = f(x + 2 * h * v), f(x - 2 * h * v)
-    return (8 * (f1 - f_1) - (f2 - f_2)) / (12 * h), f1
+    return (8 * (f1 - f_1) - (f2 - f_2)) / (12 * h), f1, (f1, f_1, f2, f_2)
 
 
 def directional_derivative(f, x, v):
@@ -311,11 +311,18 @@ def directional_derivative(f, x, v):
     (EvaluationError), not counted.
     """
     h = FD_STEP * max(1.0, float(np.linalg.norm(x)))
-    coarse, f1 = _central_difference(f, x, v, h)
-    fine, _ = _central_difference(f, x, v, h / 2)
+    coarse, f1, _ = _central_difference(f, x, v, h)
+    fine, _, values = _central_difference(f, x, v, h / 2)
     scale = max(float(np.linalg.norm(fine)), 1e-8 * max(1.0, float(np.linalg.norm(f1))))
     if np.linalg.norm(coarse - fine) > FD_SETTLE * scale:
         raise EvaluationError("finite differences do not settle (near-singular instance)")
+    # Rounding alone (eps |f| per value, weights summing to 3 / h at step h / 2) may exceed the
+    # settle margin: then coarse and fine can agree by chance while both are off.  This happens
+    # where the derivative is tiny beside |f| (the log of a density far out in its tail).
+    rounding = 3 * np.finfo(float).eps * max(float(np.abs(value).max()) for value in values) / (h / 2)
+    if rounding > FD_SETTLE * scale:
+        raise EvaluationError("finite differences are dominated by rounding (|f| far larger than its "
+                              "derivative)")
     return fine
 
 
