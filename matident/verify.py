@@ -416,16 +416,16 @@ def _too_large(record, rhs):
     from .printing import to_text
     from .shapes import shape_of
     sizes = {n: SIZE_RANGE[1] for n in _dim_names(record.symbols)}
-    for side in (record.lhs_expr, rhs):
-        for node in side.walk():
-            try:
-                r, c = (dim_size(d, sizes) for d in shape_of(node, record.symbols))
-            except (KeyError, TypeError, AssertionError):
-                continue
-            limit = MAX_VALUE_ENTRIES if node.op == E.SYM else MAX_ENTRIES
-            if r * c > limit:
-                return (f"too large to check numerically: '{to_text(node)[:40]}' would have "
-                        f"{r:,} x {c:,} entries (the limit is {limit:,})")
+    nodes = [node for side in (record.lhs_expr, rhs) for node in side.walk()]
+    for node in sorted(nodes, key=lambda n: n.op != E.SYM):       # symbols first: the clearest message
+        try:
+            r, c = (dim_size(d, sizes) for d in shape_of(node, record.symbols))
+        except (KeyError, TypeError, AssertionError):
+            continue
+        limit = MAX_VALUE_ENTRIES if node.op == E.SYM else MAX_ENTRIES
+        if r * c > limit:
+            return (f"too large to check numerically: '{to_text(node)[:40]}' would have "
+                    f"{r:,} x {c:,} entries (the limit is {limit:,})")
     return ""
 
 
