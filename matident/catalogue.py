@@ -361,7 +361,8 @@ def _read_file(path, problems, file):
                      column=exc.start - raw.rfind(b"\n", 0, exc.start), hint="save the file as UTF-8")
         return []
     except OSError as exc:
-        problems.add("MI029", f"cannot read file: {exc.strerror or exc}", file)
+        problems.add("MI029", f"cannot read file: {exc.strerror or exc}", file,
+                     hint="check the path and the file's permissions")
         return []
     if "\x00" in text:
         at = text.index("\x00")
@@ -742,6 +743,10 @@ def load(paths, *, base=None):
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
+    if not isinstance(paths, (list, tuple)) or not all(isinstance(p, (str, Path)) for p in paths):
+        from .errors import UsageError
+        raise UsageError(f"load() takes a path or a list of paths, got {paths!r:.40}",
+                         hint="e.g. load('identities') or load(['a.yaml', 'b.yaml'])")
     problems = _Problems()
     files = []
     for p in paths:

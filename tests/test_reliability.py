@@ -462,3 +462,11 @@ def test_a_stale_build_folder_never_ships_renamed_files(tmp_path):
     assert "statistics.yaml" in before and "statistics.yaml" not in after
     assert "statistics-renamed.yaml" in after and len(after) == len(before)
     assert not (src / "build" / "lib" / "matident" / "redundancy.py").exists()
+
+
+def test_a_nan_or_an_overflowing_norm_is_never_a_pass():
+    """NaN compares false with every tolerance: an error that is NaN would have passed."""
+    nan, big = np.array([[np.nan]]), np.array([[1e200, 1e200]])
+    assert V.relative_error(nan, np.array([[1.0]])) == float("inf")
+    assert V.relative_error(big, big * 2) == pytest.approx(0.5)
+    assert V.relative_error(big, big) == 0.0
