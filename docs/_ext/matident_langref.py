@@ -163,6 +163,11 @@ VERIFY_CONSTANTS = {
     "COND_LIMIT": "largest condition number of a drawn matrix",
     "CANCELLATION": "for identity sides far smaller than the values they are computed from: "
                     "the least scale of the comparison, as a fraction of the largest of those values",
+    "MAX_VALUE_ENTRIES": "most entries of a drawn value (64 × 64): a record or derivation with larger "
+                         "numeric sizes is not checked (inconclusive, or an error for derive)",
+    "MAX_ENTRIES": "most entries of any intermediate result evaluated (a kron of three 6 × 6 is 216 × 216)",
+    "MAX_SEED": "largest seed (seeds are whole numbers from 0)",
+    "MAX_TRIALS": "most instances per record (at least 1: zero trials would check nothing)",
 }
 
 
