@@ -40,7 +40,7 @@ import matident  # noqa: E402
 from matident import expr as E  # noqa: E402
 from matident.catalogue import Catalogue, Record, catalogue  # noqa: E402
 from matident.index import Index, rename  # noqa: E402
-from matident.match import TIME_LIMIT, lookup  # noqa: E402
+from matident.match import BUDGET, lookup  # noqa: E402
 from matident.parse import parse_expr  # noqa: E402
 from matident.shapes import Decl, infer  # noqa: E402
 
@@ -152,7 +152,7 @@ def main(argv=None):
     gc.collect()
     records = list(catalogue())
     index = Index(records)
-    print(f"catalogue: {len(records)} records; {len(QUERIES)} queries; time limit {TIME_LIMIT} s")
+    print(f"catalogue: {len(records)} records; {len(QUERIES)} queries; work budget {BUDGET} steps")
 
     big = Index(_inflated(records, 10))
     t_lookup, t_big, t_sympy, t_tree, t_shown = _query_times(index, big, args.repeat)

@@ -15,11 +15,15 @@ from . import derive as _derive_module  # noqa: F401
 from .catalogue import Catalogue, Record, catalogue, load
 from .errors import (CatalogueError, DeclarationError, DeriveError, MatidentError, ParseError,
                      ShapeError, UsageError)
-from .verify import Report, Result, verify
+try:        # verify needs numpy; lookup and derive do not (the docs' Ask page runs them in Pyodide)
+    from .verify import Report, Result, verify
+except ModuleNotFoundError as exc:
+    if exc.name != "numpy":
+        raise
 
 __version__ = "0.1.0"
 
-__all__ = ["parse", "format", "latex", "catalogue", "load", "verify", "lookup", "derive",
+__all__ = ["parse", "format", "latex", "catalogue", "load", "verify", "lookup", "derive", "check",
            "Catalogue", "Record", "Report", "Result", "MatidentError", "ParseError",
            "ShapeError", "DeclarationError", "CatalogueError", "DeriveError", "UsageError"]
 
@@ -76,10 +80,14 @@ def latex(expr, symbols=None):
     return to_latex(typed.expr, typed.symbols)
 
 
-def lookup(expr, wrt=None, *, symbols=None, limit=None):
-    """Identities of the catalogue that apply to ``expr`` (see :mod:`matident.match`)."""
-    from .match import lookup as _lookup
-    return _lookup(expr, wrt, symbols=symbols, limit=limit)
+def lookup(expr, wrt=None, *, symbols=None, limit=None, budget=None):
+    """Identities of the catalogue that apply to ``expr`` (see :mod:`matident.match`).
+
+    ``budget``: matching steps before the search stops and says so
+    (``.complete`` is False); default :data:`matident.match.BUDGET`.
+    """
+    from .match import BUDGET, lookup as _lookup
+    return _lookup(expr, wrt, symbols=symbols, limit=limit, budget=BUDGET if budget is None else budget)
 
 
 def derive(expr, wrt, *, symbols=None, order=1, check=True):
@@ -90,3 +98,9 @@ def derive(expr, wrt, *, symbols=None, order=1, check=True):
     """
     from .derive import derive as _derive
     return _derive(expr, wrt, symbols=symbols, order=order, check=check)
+
+
+def check(expr, wrt, claim, *, symbols=None):
+    """Check a claimed derivative numerically; name the slip if it is wrong (see :mod:`matident.claim`)."""
+    from .claim import check as _check
+    return _check(expr, wrt, claim, symbols=symbols)

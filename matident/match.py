@@ -65,8 +65,19 @@ identity and differential records); unconditional before conditional; with a
 variable, derivatives, then differentials, then identities (without one,
 the reverse); fewer absent factors first; then catalogue order.  A record
 appears once per target and variable, with the best of its first
-:data:`MAX_BINDINGS` bindings.  Lookup stops after :data:`TIME_LIMIT`
-seconds and then says so (:attr:`Lookup.complete` is False).
+:data:`MAX_BINDINGS` bindings.
+
+*Cost.*  Work is counted, not timed: every unification step, every run of
+factors and every split of terms tried spends one step of a budget
+(:data:`BUDGET` per lookup).  The same query therefore gives the same
+matches on an idle and on a loaded machine; when the budget runs out the
+lookup stops and says so (:attr:`Lookup.complete` is False, the text and
+the command line say "stopped after N steps").  A sum or ``*`` product is
+matched term by term (each term is a target of its own); a pattern with
+several wildcard terms or factors (``A + B``) matches the whole only in the
+splits where every wildcard but one takes a single term (or factor) and
+that one takes the rest, so that the work grows polynomially, not
+exponentially, with the number of terms.
 
 Internal API (for a derivation engine)
 --------------------------------------
@@ -88,6 +99,7 @@ import argparse
 import functools
 import itertools
 import json
+import math
 import time
 from fractions import Fraction
 
@@ -99,13 +111,38 @@ from .normal import TRANSPOSE_INVARIANT, Normalizer, Structure, factors, same_di
 from .printing import latex_name, to_latex, to_text
 from .shapes import Decl, Prod, Typed
 
-TIME_LIMIT = 0.25          # seconds of matching per lookup
+BUDGET = 100_000           # matching steps per lookup (see "Cost" above)
 MAX_BINDINGS = 16          # bindings of one record to one target compared for the best
-_TICK = 64                 # unification steps between clock checks
 
 
-class Timeout(Exception):
-    """The time limit of a lookup ran out."""
+class BudgetExhausted(Exception):
+    """The work budget of a lookup ran out."""
+
+
+class Budget:
+    """Matching steps left: a count, so that where a search stops does not depend on the machine.
+
+    ``Budget(None)`` never runs out (for callers that bound their own work).
+    """
+
+    __slots__ = ("size", "left")
+
+    def __init__(self, size=BUDGET):
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+            raise UsageError(f"the work budget must be a positive whole number of steps, got {size!r}")
+        self.size = size
+        self.left = math.inf if size is None else size
+
+    def spend(self, steps=1):
+        """Count ``steps``; raise :class:`BudgetExhausted` when none are left."""
+        self.left -= steps
+        if self.left < 0:
+            raise BudgetExhausted()
+
+    @property
+    def used(self):
+        """Steps spent so far (at most the size)."""
+        return None if self.size is None else self.size - max(self.left, 0)
 
 
 # -- unification -----------------------------------------------------------------
@@ -140,22 +177,23 @@ class Binding:
 
 
 _EMPTY = Binding()                 # bindings are never changed in place: one empty one will do
+_UNLIMITED = Budget(None)          # for unify() without a budget: spending changes nothing
 
 
 class _Context:
     """What unification of one pattern against one query needs."""
 
-    __slots__ = ("pattern", "decls", "pnorm", "norm", "wrt", "flexible", "deadline", "steps",
+    __slots__ = ("pattern", "decls", "pnorm", "norm", "wrt", "flexible", "budget",
                  "variables", "several", "shapes", "products")
 
-    def __init__(self, pattern, norm, wrt, flexible, deadline):
+    def __init__(self, pattern, norm, wrt, flexible, budget):
         static = pattern.plans.get("context")
         if static is None:
             static = pattern.plans["context"] = self._static(pattern)
         (self.pattern, self.decls, self.pnorm, self.variables, self.several, self.shapes,
          self.products) = static
         self.norm, self.wrt, self.flexible = norm, wrt, flexible
-        self.deadline, self.steps = deadline, 0
+        self.budget = budget
 
     @staticmethod
     def _static(pattern):
@@ -167,16 +205,12 @@ class _Context:
         return (pattern, decls, pattern.norm, pattern.variables, len(pattern.variables) >= 2, shapes,
                 products)
 
-    def tick(self, every=_TICK):
-        """Count a step; every ``every`` steps, stop if the time is up."""
-        self.steps += 1
-        if self.steps % every == 0 and self.deadline is not None and time.perf_counter() > self.deadline:
-            raise Timeout()
-
-    def check(self):
-        """Stop if the time is up."""
-        if self.deadline is not None and time.perf_counter() > self.deadline:
-            raise Timeout()
+    def tick(self):
+        """Count a step of the budget."""
+        budget = self.budget
+        budget.left -= 1
+        if budget.left < 0:
+            raise BudgetExhausted()
 
     def absorber(self, f):
         """Name of a factor ``A`` or ``A^T`` that can absorb a run of factors, else None:
@@ -270,19 +304,21 @@ def _bind(ctx, name, value, b, fit=None):
     return out
 
 
-def unify(pattern, target, norm, wrt=None, *, flexible=frozenset(), binding=None, deadline=None):
+def unify(pattern, target, norm, wrt=None, *, flexible=frozenset(), binding=None, budget=None):
     """Bindings that make ``pattern.expr`` equal to normal-form ``target``.
 
     ``norm`` is the target's :class:`~matident.normal.Normalizer`; ``wrt``
     the target's variable (required when the pattern has variables: they
     bind to it and the wildcards must not contain it); ``flexible`` the
     target's dimension names that may be equated (sizes nobody declared).
-    Yields :class:`Binding` objects; raises :class:`Timeout` after
-    ``deadline`` (a :func:`time.perf_counter` value).
+    Yields :class:`Binding` objects; each step spends one of ``budget`` (a
+    :class:`Budget`; default: unlimited) and raises :class:`BudgetExhausted`
+    when it runs out.
     """
     if pattern.variables and wrt is None:
         raise UsageError("a derivative or differential pattern needs the variable (wrt)")
-    ctx = _Context(pattern, norm, wrt if pattern.variables else None, flexible, deadline)
+    ctx = _Context(pattern, norm, wrt if pattern.variables else None, flexible,
+                   _UNLIMITED if budget is None else budget)
     if pattern.expr.op == E.MUL:
         found = _product(ctx, pattern.expr, target, binding or _EMPTY, root=True)
     else:
@@ -333,9 +369,10 @@ def _settle_dims(pshape, tshape, dims):
 
 
 def _unify(ctx, p, t, b):
-    ctx.steps += 1
-    if ctx.steps % _TICK == 0:
-        ctx.check()
+    budget = ctx.budget
+    budget.left -= 1
+    if budget.left < 0:
+        raise BudgetExhausted()
     op = p.op
     if op == E.SYM:
         b = _bind(ctx, p.value, t, b)
@@ -475,9 +512,10 @@ def _run(ctx, steps, tf, i, j, b, scale, out):
         lengths = [k] if k in lengths else []
     shapes = norm._shape
     for k in lengths:
-        ctx.steps += 1
-        if ctx.steps % _TICK == 0:
-            ctx.check()
+        budget = ctx.budget
+        budget.left -= 1
+        if budget.left < 0:
+            raise BudgetExhausted()
         fit = None
         if k > j:
             first, final = tf[j], tf[k - 1]
@@ -688,12 +726,13 @@ def _product(ctx, p, t, b, root=False):
             return
         spare = [i for i, f in enumerate(left)
                  if ctx.norm.is_scalar(f) and ctx.wrt not in ctx.norm.names(f)]
-        for size in range(len(spare) + 1):
-            for chosen in itertools.combinations(spare, size):
-                if chosen or ratio != 1:
-                    scale = ctx.norm.product([E.num(ratio), *(left[i] for i in chosen)])
-                    others = [f for i, f in enumerate(left) if i not in chosen]
-                    yield from _distribute(ctx, wild, others, 1, b.but(scale=scale), ctx.norm.product)
+        for size in range(len(spare) + 1):       # the first 0, 1, ... spare factors (not every subset)
+            chosen = spare[:size]
+            if chosen or ratio != 1:
+                ctx.tick()
+                scale = ctx.norm.product([E.num(ratio), *(left[i] for i in chosen)])
+                others = [f for i, f in enumerate(left) if i not in chosen]
+                yield from _distribute(ctx, wild, others, 1, b.but(scale=scale), ctx.norm.product)
     yield from _assign(ctx, fixed, 0, tfs, (), b, rest)
 
 
@@ -711,10 +750,13 @@ def _sum(ctx, p, t, b):
     """A sum pattern against a target; wildcard terms take the terms left over."""
     fixed = [f for f in p.args if ctx.absorber(f) is None]
     wild = [f for f in p.args if ctx.absorber(f) is not None]
+    terms = factors(t, E.ADD)
+    if len(terms) < len(p.args) or not wild and len(terms) != len(fixed):
+        return                                # each term takes one target term, a wildcard one or more
 
     def rest(left, b):
         return _distribute(ctx, wild, left, 1, b, ctx.norm.sum)
-    yield from _assign(ctx, fixed, 0, factors(t, E.ADD), (), b, rest)
+    yield from _assign(ctx, fixed, 0, terms, (), b, rest)
 
 
 def _assign(ctx, fixed, k, items, used, b, then):
@@ -732,29 +774,61 @@ def _assign(ctx, fixed, k, items, used, b, then):
 
 
 def _distribute(ctx, wild, left, ratio, b, combine):
-    """Split ``left`` (and a numeric ``ratio``) among the wildcards ``wild``, each taking some."""
+    """Split ``left`` (and a numeric ``ratio``) among the wildcards ``wild``, each taking some
+    (in the splits of :func:`_splits`)."""
     if not wild:
         if not left and ratio == 1:
             yield b
         return
-    for assignment in itertools.product(range(len(wild)), repeat=len(left)):
-        for gets_ratio in ((None,) if ratio == 1 else range(len(wild))):
-            ctx.tick(every=1)                 # each step combines a whole part: check the clock
-            parts = [[x for x, w in zip(left, assignment) if w == k] for k in range(len(wild))]
-            if gets_ratio is not None:
-                parts[gets_ratio].insert(0, E.num(ratio))
-            if not all(parts):
-                continue
-            b2 = b
-            for f, part in zip(wild, parts):
-                value = part[0] if len(part) == 1 else combine(part)   # a normal form already
-                if f.op == E.TRANSPOSE:
-                    value = ctx.norm.transpose(value)
-                b2 = _bind(ctx, ctx.absorber(f), value, b2)
-                if b2 is None:
-                    break
-            if b2 is not None:
-                yield b2
+    for assignment, gets_ratio in _splits(ctx, len(wild), len(left), ratio != 1):
+        parts = [[x for x, w in zip(left, assignment) if w == k] for k in range(len(wild))]
+        if gets_ratio is not None:
+            parts[gets_ratio].insert(0, E.num(ratio))
+        if not all(parts):
+            continue
+        wrt = ctx.wrt
+        if wrt is not None and any(len(part) > 1 and any(wrt in ctx.norm.names(x) for x in part)
+                                   for part in parts):
+            continue                          # a compound value with the variable binds nothing
+        b2 = b
+        for f, part in zip(wild, parts):
+            value = part[0] if len(part) == 1 else combine(part)   # a normal form already
+            if f.op == E.TRANSPOSE:
+                value = ctx.norm.transpose(value)
+            b2 = _bind(ctx, ctx.absorber(f), value, b2)
+            if b2 is None:
+                break
+        if b2 is not None:
+            yield b2
+
+
+def _splits(ctx, w, n, ratio):
+    """How :func:`_distribute` splits ``n`` items (and a ratio, if ``ratio``) among ``w`` wildcards:
+    ``(assignment, gets_ratio)`` pairs, ``assignment[i]`` the wildcard that takes item i.
+
+    Every wildcard takes something; every wildcard but one takes one item (or only the ratio),
+    and that one takes the rest: about ``w * w * n ** (w - 1)`` splits rather than ``w ** n``
+    (all of them while ``n <= w + 1``, or ``n <= w`` with a ratio).  They come in the order of all splits (lexicographic by
+    assignment), each one step of the budget.
+    """
+    if w == 1:
+        ctx.tick()
+        return [((0,) * n, 0 if ratio else None)]
+    out = set()
+    for gets_ratio in (range(w) if ratio else (None,)):
+        for big in range(w):
+            others = [k for k in range(w) if k != big]
+            for picks in itertools.product(*[range(-1 if k == gets_ratio else 0, n) for k in others]):
+                ctx.tick()
+                taken = [i for i in picks if i >= 0]
+                if len(set(taken)) != len(taken) or len(taken) == n and gets_ratio != big:
+                    continue                  # an item taken twice, or none left for ``big``
+                assignment = [big] * n
+                for k, i in zip(others, picks):
+                    if i >= 0:
+                        assignment[i] = k
+                out.add((tuple(assignment), gets_ratio))
+    return sorted(out, key=lambda s: (s[0], -1 if s[1] is None else s[1]))
 
 
 # -- queries -------------------------------------------------------------------------
@@ -1274,7 +1348,7 @@ def _size_conditions(query, equal):
     return out
 
 
-def _matches(group, query, target, scale, wrt, position, deadline):
+def _matches(group, query, target, scale, wrt, position, budget):
     """The best match of every record of ``group`` against ``target`` (of ``query``).
 
     Bindings are ranked like matches (unconditional, then fewer absent
@@ -1284,6 +1358,9 @@ def _matches(group, query, target, scale, wrt, position, deadline):
     conditions and its triviality are found once and renamed for each.
     """
     rep = group.rep
+    budget.left -= 1                         # a candidate group tried: a step
+    if budget.left < 0:
+        raise BudgetExhausted()
     if not _plausible(rep, rep.expr, target, query.norm) \
             or not _ends_plausible(rep, target, wrt if rep.variables else None):
         return []
@@ -1294,7 +1371,7 @@ def _matches(group, query, target, scale, wrt, position, deadline):
     # a single variable that occurs binds only to the query's
     check = len(rep.variables) >= 2 or 0 in rep.counts
     for b in unify(rep, target, query.norm, wrt if rep.variables else None, flexible=query.flexible,
-                   deadline=deadline):
+                   budget=budget):
         if check and not any(_is_sym(b.values.get(v), wrt) for v in rep.variables):
             continue
         tries += 1
@@ -1417,13 +1494,14 @@ def _is_sym(e, name):
     return e is not None and e.op == E.SYM and not e.args and type(e.value) is str and e.value == name
 
 
-def match_record(record, query, target=None, wrt=None, *, deadline=None):
+def match_record(record, query, target=None, wrt=None, *, budget=None):
     """Matches of one record (or :class:`~matident.index.Pattern`) against a target of ``query``.
 
     ``query`` is a :class:`Query` (or anything :class:`Query` accepts);
     ``target`` a normal-form sub-tree of ``query.normal`` (default: the whole
     query).  Scalar constant factors of the target are carried as in
     :func:`lookup`.  A derivative or differential record needs ``wrt``.
+    ``budget``: a :class:`Budget` (default: unlimited).
     """
     pattern = record if isinstance(record, Pattern) else Pattern(record)
     query = query if isinstance(query, Query) else Query(query)
@@ -1431,9 +1509,10 @@ def match_record(record, query, target=None, wrt=None, *, deadline=None):
     position = 0 if target == query.normal else 1
     wrt = wrt if pattern.variables else None
     group = _single_group(pattern)
+    budget = _UNLIMITED if budget is None else budget
     out = []
     for scale, core in _scale_split(query.norm, target, wrt):
-        out.extend(_matches(group, query, core, scale, wrt, position, deadline))
+        out.extend(_matches(group, query, core, scale, wrt, position, budget))
     return _ranked(out, wrt is not None)
 
 
@@ -1477,18 +1556,31 @@ def _compound_bindings(binding):
 class Lookup(list):
     """The matches of a lookup, best first.
 
-    ``complete`` is False when the time limit stopped the search early;
-    ``truncated`` is True when ``limit`` cut the list; ``elapsed`` is in seconds.
+    ``complete`` is False when the work budget stopped the search early (then
+    ``budget`` is its size in steps); ``steps`` counts the steps spent (the
+    same on every machine); ``truncated`` is True when ``limit`` cut the list;
+    ``elapsed`` is in seconds (for information only: nothing depends on it).
     """
 
-    def __init__(self, matches, *, complete=True, truncated=False, elapsed=0.0):
+    def __init__(self, matches, *, complete=True, truncated=False, elapsed=0.0, steps=None, budget=None):
         super().__init__(matches)
         self.complete, self.truncated, self.elapsed = complete, truncated, elapsed
+        self.steps, self.budget = steps, budget
+
+    @property
+    def stopped(self):
+        """The note of an incomplete search (None when complete)."""
+        if self.complete:
+            return None
+        return (f"(stopped after {self.budget} matching steps, the work budget: there may be more "
+                "matches; a larger budget searches further)")
 
     def __str__(self):
         lines = [str(m) for m in self]
         if not self.complete:
-            lines.append(f"(stopped after {TIME_LIMIT} s: there may be more matches)")
+            if not lines:
+                lines.append("(no match found before the work budget ran out)")
+            lines.append(self.stopped)
         return "\n".join(lines) if lines else "(no matches)"
 
 
@@ -1515,21 +1607,23 @@ def _index_for(catalogue):
     return entry[1]
 
 
-def lookup(expr, wrt=None, *, symbols=None, limit=None, catalogue=None, time_limit=TIME_LIMIT):
+def lookup(expr, wrt=None, *, symbols=None, limit=None, catalogue=None, budget=BUDGET):
     """Records of the catalogue that apply to ``expr``, as a :class:`Lookup` list of :class:`Match`.
 
     ``expr``: text in the expression language or a SymPy matrix expression;
     ``wrt``: a symbol name or SymPy symbol; ``symbols``: declarations
     (name -> "matrix m n spd", ...); ``limit``: at most this many matches;
     ``catalogue``: another :class:`~matident.catalogue.Catalogue` (default:
-    the shipped one).  See the module docstring for the semantics.
+    the shipped one); ``budget``: matching steps before the search stops
+    (default :data:`BUDGET`; None: no limit).  See the module docstring for
+    the semantics.
     """
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise UsageError(f"limit must be a whole number of at least 1, or None for all matches; got {limit!r}",
                          hint="e.g. limit=10")
     index = _index_for(catalogue)
     start = time.perf_counter()
-    deadline = start + time_limit
+    work = Budget(budget)
     query = Query(expr, symbols)
     wrt = _wrt_name(wrt)
     if wrt is not None and wrt not in query.decls:
@@ -1540,15 +1634,14 @@ def lookup(expr, wrt=None, *, symbols=None, limit=None, catalogue=None, time_lim
     found, complete = [], True
     try:
         for position, target, is_run in query.targets():
-            if time.perf_counter() > deadline:
-                raise Timeout()
-            found.extend(_lookup_target(index, query, target, position, is_run, variables, deadline))
-    except Timeout:
+            work.spend()
+            found.extend(_lookup_target(index, query, target, position, is_run, variables, work))
+    except BudgetExhausted:
         complete = False
     ranked = _literal_implicit(index, query) + _ranked(found, wrt is not None)
     truncated = limit is not None and len(ranked) > limit
     return Lookup(ranked[:limit] if truncated else ranked, complete=complete, truncated=truncated,
-                  elapsed=time.perf_counter() - start)
+                  elapsed=time.perf_counter() - start, steps=work.used, budget=budget)
 
 
 def _literal_implicit(index, query):
@@ -1589,7 +1682,7 @@ def _literally(pattern, tree, bound):
     return all(_literally(a, b, bound) for a, b in zip(pattern.args, tree.args))
 
 
-def _lookup_target(index, query, target, position, is_run, variables, deadline):
+def _lookup_target(index, query, target, position, is_run, variables, budget):
     norm = query.norm
     out = []
     for scale, core in _scale_split(norm, target, None):
@@ -1597,7 +1690,7 @@ def _lookup_target(index, query, target, position, is_run, variables, deadline):
         kinds = factor_kinds(core, (), norm)
         for group in index.fitting(head_of(core), None, ops, shape, size, kinds, repeats=repeats,
                                    numeric=query.numeric):
-            out.extend(_matches(group, query, core, scale, None, position, deadline))
+            out.extend(_matches(group, query, core, scale, None, position, budget))
     for v in variables:
         var_shape = query.decls[v].shape
         for scale, core in _scale_split(norm, target, v):
@@ -1609,7 +1702,7 @@ def _lookup_target(index, query, target, position, is_run, variables, deadline):
             kinds = factor_kinds(core, (v,), norm)
             for group in index.fitting(head_of(core), count, ops, shape, size, kinds, var_shape, is_run,
                                        repeats, query.numeric):
-                out.extend(_matches(group, query, core, scale, v, position, deadline))
+                out.extend(_matches(group, query, core, scale, v, position, budget))
     return out
 
 
@@ -1621,7 +1714,8 @@ def register(subparsers):
         "lookup", help="find the identities that apply to an expression",
         description="Find the catalogue's identities, derivatives and differentials that apply to "
                     "EXPR or to its sub-expressions. Exit status 0 when something matched, 1 when "
-                    "nothing did, 2 on bad input.",
+                    "nothing did, 2 on bad input, 3 when nothing matched before the work budget ran "
+                    "out (the search was cut short: raise --budget).",
         epilog="examples:\n  matident lookup 'tr(A @ X @ B)' --wrt X\n"
                "  matident lookup 'inv(A + U @ C @ V)'\n"
                "  matident lookup 'logdet(S)' --wrt S --symbol S='spd n' --json",
@@ -1632,25 +1726,32 @@ def register(subparsers):
     p.add_argument("--symbol", action="append", type=symbol_option, default=[], metavar="NAME=DECL",
                    help="declare a symbol, e.g. --symbol X='matrix n n spd' (repeatable)")
     p.add_argument("--limit", type=positive_option, default=None, metavar="N", help="show at most N matches")
+    p.add_argument("--budget", type=positive_option, default=BUDGET, metavar="STEPS",
+                   help=f"matching steps before the search stops and says so (default {BUDGET}; "
+                        "counted, so the answer does not depend on the machine's load)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.add_argument("--latex", action="store_true", help="also print each match in LaTeX")
     p.set_defaults(func=_cmd_lookup)
 
 
 def _cmd_lookup(args):
-    found = lookup(args.expr, args.wrt, symbols=dict(args.symbol), limit=args.limit)
+    found = lookup(args.expr, args.wrt, symbols=dict(args.symbol), limit=args.limit, budget=args.budget)
+    status = 0 if found else 1 if found.complete else 3
     if args.json:
         print(json.dumps({"query": args.expr, "wrt": args.wrt, "complete": found.complete,
+                          "steps": found.steps, "budget": found.budget,
                           "truncated": found.truncated, "count": len(found),
                           "matches": [m.as_dict() for m in found]}, indent=2))
-        return 0 if found else 1
+        return status
     print(_human(args, found))
-    return 0 if found else 1
+    return status
 
 
 def _human(args, found):
     head = args.expr + (f"  (with respect to {args.wrt})" if args.wrt else "")
-    count = f"{len(found)} match{'es' if len(found) != 1 else ''}" if found else "no matching identity"
+    count = (f"{len(found)} match{'es' if len(found) != 1 else ''}" if found
+             else "no matching identity" if found.complete
+             else "no match found before the work budget ran out")
     lines = [f"{head}: {count}"]
     for i, m in enumerate(found, 1):
         rec = m.identity
@@ -1663,7 +1764,7 @@ def _human(args, found):
         if args.latex:
             lines.append(f"     latex: {m.latex()}")
     if not found.complete:
-        lines.append(f"(stopped after {TIME_LIMIT} s: there may be more matches)")
+        lines.append(found.stopped)
     if found.truncated:
         lines.append(f"(showing the first {args.limit}; there are more)")
     return "\n".join(lines)

@@ -20,6 +20,13 @@ expressions that the matcher must not tell apart become equal trees:
   (``tr(A x y^T) = y^T A x``); ``det``, ``logdet``, ``sum``, ``norm`` and
   ``diagvec`` ignore a transpose of their argument; ``inv(inv(A)) = A``.
 
+The rules that push a transpose down (:func:`transpose_step`) and that
+combine like terms (:func:`like_terms`) are shared with derive's
+presentation (:mod:`matident.simplify`), so that the matcher and the
+derivation engine use one algebra: the normal form pushes transposes
+through everything they pass, the presentation only through products and
+``inv``-like functions (it writes ``(A + B).T``, not ``A.T + B.T``).
+
 "Smaller" is the total order :func:`key`.  :class:`Structure` establishes
 structure words (``symmetric``, ``spd``, ``invertible``, ``positive``, ...)
 of normal-form trees from the declarations plus simple rules, e.g. ``X^T X``
@@ -34,9 +41,10 @@ from . import expr as E
 from .functions import FUNCTIONS
 from .shapes import Prod, rename_dim, shape_of
 
-#: functions f with f(A^T) = f(A)^T (the transpose moves inside)
-THROUGH_TRANSPOSE = frozenset({"inv", "pinv", "adj", "matpow", "hpow", "ones"}
-                              | {n for n, f in FUNCTIONS.items() if f.elementwise})
+#: functions f with f(A^T) = f(A)^T whose transpose every form moves inside
+INSIDE_TRANSPOSE = frozenset({"inv", "pinv", "adj", "matpow", "hpow"})
+#: functions f with f(A^T) = f(A)^T (the transpose moves inside, in the normal form)
+THROUGH_TRANSPOSE = INSIDE_TRANSPOSE | {"ones"} | {n for n, f in FUNCTIONS.items() if f.elementwise}
 #: functions with f(A^T) = f(A)
 TRANSPOSE_INVARIANT = frozenset({"det", "logdet", "sum", "norm", "diagvec"})
 #: functions linear in their (single) argument: scalar factors move out
@@ -85,6 +93,64 @@ def split_coeff(e):
 def factors(e, op):
     """The operands of ``e`` as an ``op`` node (``e`` alone if it is not one)."""
     return e.args if e.op == op else (e,)
+
+
+# -- the rules shared with derive's presentation (matident.simplify) ------------------
+
+def transpose_step(e, form):
+    """The transpose of ``e`` pushed down by the rules of the transpose chapter.
+
+    ``form`` builds the result: ``form.transpose(a)`` (recursively),
+    ``form.chain``, ``form.product``, ``form.sum``, ``form.function(op,
+    args)``, ``form.is_scalar(e)``, ``form.symbol_transpose(e)`` (a declared
+    symmetric symbol is itself, a skew one its negative); ``form.through``
+    names the functions the transpose moves into, ``form.sums`` and
+    ``form.kron`` whether it moves into sums and Kronecker products
+    (``(A + B)^T = A^T + B^T``, ``kron(A, B)^T = kron(A^T, B^T)``).
+    """
+    op = e.op
+    if op in (E.NUM, E.IDENT) or form.is_scalar(e):
+        return e                               # a 1x1 expression is its own transpose
+    if op == E.SYM:
+        return form.symbol_transpose(e)
+    if op == E.TRANSPOSE:
+        return e.args[0]
+    if op == E.MATMUL:
+        return form.chain([form.transpose(f) for f in reversed(e.args)])
+    if op == E.MUL:
+        return form.product([form.transpose(f) for f in e.args])
+    if op == E.ADD and form.sums:
+        return form.sum([form.transpose(t) for t in e.args])
+    if op in form.through:
+        return form.function(op, [form.transpose(e.args[0]), *e.args[1:]])
+    if op == "diag":
+        return e
+    if op == "kron" and form.kron:
+        return form.function(op, [form.transpose(a) for a in e.args])
+    return E.transpose(e)
+
+
+def like_terms(terms, split):
+    """The terms of a sum with like terms combined, in order of first appearance.
+
+    ``split(t)`` is ``(coefficient, body)``; returns ``(body, coefficient,
+    term)`` triples, ``term`` the original term when it had no like term
+    (else None), so that a caller can keep it as it is.
+    """
+    coeffs, alone = {}, {}
+    for t in terms:
+        c, body = split(t)
+        if body in coeffs:
+            coeffs[body] += c
+            alone[body] = None
+        else:
+            coeffs[body], alone[body] = c, t
+    return [(body, c, alone[body]) for body, c in coeffs.items()]
+
+
+def _split_term(t):
+    c, body = split_coeff(t)
+    return c, E.num(1) if body is None else body
 
 
 class Normalizer:
@@ -227,31 +293,19 @@ class Normalizer:
             out = self._transposes[e] = self._transpose(e)
         return out
 
+    # the normal form's side of transpose_step: through everything, into sums and kron
+    through, sums, kron = THROUGH_TRANSPOSE, True, True
+
     def _transpose(self, e):
-        op = e.op
-        if op in (E.NUM, E.IDENT) or self.is_scalar(e):
+        return transpose_step(e, self)
+
+    def symbol_transpose(self, e):
+        """``e^T`` for a symbol: itself when symmetric, its negative when skew."""
+        structure = self.decls[e.value].structure
+        if "symmetric" in structure:
             return e
-        if op == E.SYM:
-            structure = self.decls[e.value].structure
-            if "symmetric" in structure:
-                return e
-            if "skew" in structure:
-                return self.product([E.num(-1), e])
-            return E.transpose(e)
-        if op == E.TRANSPOSE:
-            return e.args[0]
-        if op == E.MATMUL:
-            return self.chain([self.transpose(f) for f in reversed(e.args)])
-        if op == E.MUL:
-            return self.product([self.transpose(f) for f in e.args])
-        if op == E.ADD:
-            return self.sum([self.transpose(t) for t in e.args])
-        if op in THROUGH_TRANSPOSE:
-            return self.function(op, [self.transpose(e.args[0]), *e.args[1:]])
-        if op == "diag":
-            return e
-        if op == "kron":
-            return self.function(op, [self.transpose(a) for a in e.args])
+        if "skew" in structure:
+            return self.product([E.num(-1), e])
         return E.transpose(e)
 
     def product(self, args):
@@ -273,18 +327,11 @@ class Normalizer:
 
     def sum(self, args):
         """Normal form of the sum of normal-form ``args`` (like terms combined)."""
-        coeffs, bodies = {}, []
-        for a in args:
-            for t in factors(a, E.ADD):
-                c, body = split_coeff(t)
-                body = E.num(1) if body is None else body
-                if body not in coeffs:
-                    bodies.append(body)
-                    coeffs[body] = 0
-                coeffs[body] += c
-        terms = [self.product([E.num(coeffs[b]), b]) for b in bodies if coeffs[b] != 0]
+        collected = like_terms([t for a in args for t in factors(a, E.ADD)], _split_term)
+        # a term without like terms is a normal form already
+        terms = [t or self.product([E.num(c), b]) for b, c, t in collected if c != 0]
         if not terms:
-            return self.product([E.num(0), bodies[0]])
+            return self.product([E.num(0), collected[0][0]])
         terms.sort(key=key)
         return terms[0] if len(terms) == 1 else E.Expr(E.ADD, terms)
 

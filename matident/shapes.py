@@ -264,9 +264,11 @@ class _Inference:
     def __init__(self, symbols, implicit):
         self.dims = _Dims()
         self.implicit = implicit
-        self.decls = {}
-        for name, decl in (symbols or {}).items():
-            self.decls[name] = parse_decl(decl)
+        # declarations given as text are parsed (so checked) at once, Decl objects taken when
+        # used: the cost of an inference is that of the expression, not of the symbol table
+        self.given = symbols or {}
+        self.decls = {} if set(map(type, self.given.values())) <= {Decl} else \
+            {name: parse_decl(d) for name, d in self.given.items() if type(d) is not Decl}
         self.used = {}
         self.shown = {}          # unknown dimension -> the name messages give it
         self.declared = set(symbols or ())
@@ -295,18 +297,27 @@ class _Inference:
             raise ShapeError(f"the expression gives the undeclared {decl.kind} '{name}' {fixed}: "
                              f"inference alone never fixes a size to 1", code="MI008", hint=hint)
 
+    def decl(self, name):
+        """The declaration of ``name`` (None if it has none)."""
+        out = self.decls.get(name)
+        if out is None:
+            out = self.given.get(name)
+            if out is not None:
+                self.decls[name] = out
+        return out
+
     def symbol_shape(self, node):
         name = node.value
         if name in self.used:
             return self.used[name]
-        decl = self.decls.get(name)
+        decl = self.decl(name)
         if decl is None:
             if not self.implicit:
                 raise ParseError(f"symbol '{name}' is not declared", code="MI007",
                                  hint=f"add '{name}' to symbols with a declaration such as 'matrix n n'")
             base = name[1:] if name.startswith("d") and len(name) > 1 else None
-            if base and base in self.decls:
-                decl = self.decls[base]
+            if base and self.decl(base) is not None:
+                decl = self.decl(base)
                 decl = Decl(decl.kind, decl.rows, decl.cols, ())
             else:
                 decl = implicit_decl(name)
@@ -543,6 +554,8 @@ SHAPE_RULES = {
     "kron": lambda inf, node, s: (Prod((s[0][0], s[1][0])), Prod((s[0][1], s[1][1]))),
     "vec": lambda inf, node, s: (Prod((s[0][0], s[0][1])), 1),
     "unvec": lambda inf, node, s: _rule_unvec(inf, node, s),
+    "commutation": lambda inf, node, s: (Prod((s[0][0], s[0][1])), Prod((s[0][0], s[0][1]))),
+    "identity_of_rows": lambda inf, node, s: (s[0][0], s[0][0]),
 }
 
 
@@ -574,10 +587,16 @@ def infer(expr, symbols=None, *, implicit=False, shape=None):
             inf.dims.unify(found, wanted)
     shape = shape_found
     # Name the dimensions that stayed unknown, avoiding declared names.
-    taken = {str(d) for decl in inf.decls.values() for d in (decl.rows, decl.cols)}
-    names = {}
-    pool = itertools.chain((n for n in _READABLE if n not in taken),
-                           (f"n{i}" for i in itertools.count(1)))
+    names, pool = {}, None
+
+    def fresh():
+        nonlocal pool
+        if pool is None:                      # only when a dimension stayed unknown
+            taken = {str(d) for n in inf.given for decl in (inf.decl(n),) for d in (decl.rows, decl.cols)}
+            taken |= {str(d) for decl in inf.decls.values() for d in (decl.rows, decl.cols)}
+            pool = itertools.chain((n for n in _READABLE if n not in taken),
+                                   (f"n{i}" for i in itertools.count(1)))
+        return next(pool)
 
     def final(d):
         d = inf.dims.find(d)
@@ -585,7 +604,7 @@ def infer(expr, symbols=None, *, implicit=False, shape=None):
             return inf.dims._normal([final(f) for f in d.factors])
         if isinstance(d, str) and d.startswith("?"):
             if d not in names:
-                names[d] = next(pool)
+                names[d] = fresh()
             return names[d]
         return d
 
@@ -647,6 +666,10 @@ def shape_of(expr, symbols):
         return (_prod(*shapes[0]), 1)
     if rule == "unvec":
         return shapes[1]
+    if rule == "commutation":
+        return (_prod(*shapes[0]), _prod(*shapes[0]))
+    if rule == "identity_of_rows":
+        return (shapes[0][0], shapes[0][0])
     raise AssertionError(rule)
 
 

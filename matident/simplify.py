@@ -13,17 +13,60 @@ Used by :mod:`matident.derive` on differentials, gradients and Hessians:
   scalar base merged (``s * s ** -1 -> 1``).
 
 Every rewrite is an identity of the catalogue's transpose/trace chapter; the
-derivation engine checks its final result numerically.
+derivation engine checks its final result numerically.  The transpose rules
+and the combination of like terms are the matcher's
+(:func:`matident.normal.transpose_step`, :func:`matident.normal.like_terms`):
+one algebra, applied here with the presentation's choices (a transpose stays
+outside a sum or an elementwise function unless ``deep``; factors are
+ordered by their text, not by the normal form's key).
 """
 from __future__ import annotations
 
 from fractions import Fraction
 
 from . import expr as E
+from .normal import INSIDE_TRANSPOSE, THROUGH_TRANSPOSE, like_terms, transpose_step
 from .printing import to_text
 from .shapes import is_scalar_shape, shape_of
 
-_TRANSPOSE_THROUGH = {"adj", "pinv", "inv"}
+
+class _Form:
+    """How :func:`~matident.normal.transpose_step` builds a presented (``deep``: fully pushed)
+    transpose for a :class:`Simplifier`."""
+
+    def __init__(self, simp, deep):
+        self.simp, self.deep = simp, deep
+        self.through = THROUGH_TRANSPOSE if deep else INSIDE_TRANSPOSE
+        self.sums = self.kron = deep
+        self.is_scalar = simp.scalar
+
+    def transpose(self, e):
+        return self.simp.transpose(e, self.deep)
+
+    def symbol_transpose(self, e):
+        simp = self.simp
+        if simp.symmetric(e):
+            return e
+        decl = simp.symbols.get(e.value)
+        if decl is not None and "skew" in decl.structure:
+            return E.mul(E.num(-1), e)
+        return E.transpose(e)
+
+    @staticmethod
+    def chain(args):
+        return E.matmul(*args)
+
+    @staticmethod
+    def product(args):
+        return E.mul(*args)
+
+    @staticmethod
+    def sum(args):
+        return E.add(*args)
+
+    @staticmethod
+    def function(op, args):
+        return E.Expr(op, args)
 
 
 class Simplifier:
@@ -31,7 +74,10 @@ class Simplifier:
 
     def __init__(self, symbols):
         self.symbols = symbols
-        self._shapes = {}
+        self._shapes, self._texts, self._oriented = {}, {}, {}
+        self._forms = (_Form(self, False), _Form(self, True))
+        self._fixed = set()          # trees known to be simplified already: step() leaves them be
+        self._same = []              # trees step() gave back unchanged in the current pass
 
     def shape(self, e):
         s = self._shapes.get(e)
@@ -42,6 +88,13 @@ class Simplifier:
 
     def scalar(self, e):
         return is_scalar_shape(self.shape(e))
+
+    def text(self, e):
+        """``to_text(e)`` (memoised: the order of factors and orientations compares texts)."""
+        s = self._texts.get(e)
+        if s is None:
+            s = self._texts[e] = to_text(e)
+        return s
 
     def symmetric(self, e):
         if e.op == E.SYM:
@@ -67,28 +120,7 @@ class Simplifier:
         ``deep`` also pushes it through sums and elementwise functions (a
         normal form used to recognise symmetric results).
         """
-        op = e.op
-        if deep and op == E.ADD:
-            return E.add(*[self.transpose(a, deep) for a in e.args])
-        if deep and op in ("log", "exp", "sqrt", "tanh", "sigmoid", "abs", "ones", "hpow"):
-            return E.Expr(op, [self.transpose(e.args[0], deep), *e.args[1:]])
-        if op in (E.NUM, E.IDENT) or self.scalar(e):
-            return e
-        if op == E.SYM:
-            return e if self.symmetric(e) else E.transpose(e)
-        if op == E.TRANSPOSE:
-            return e.args[0]
-        if op == E.MATMUL:
-            return E.matmul(*[self.transpose(a, deep) for a in reversed(e.args)])
-        if op == E.MUL:
-            return E.rebuild(e, [self.transpose(a, deep) for a in e.args])
-        if op == "diag":
-            return e
-        if op in _TRANSPOSE_THROUGH:
-            return E.Expr(op, [self.transpose(e.args[0])])
-        if op in ("matpow", "hpow"):
-            return E.Expr(op, [self.transpose(e.args[0]), e.args[1]])
-        return E.transpose(e)
+        return transpose_step(e, self._forms[bool(deep)])
 
     def normal(self, e):
         """Transposes pushed all the way down: equal normal forms mean equal values."""
@@ -106,15 +138,24 @@ class Simplifier:
     # -- the main pass -------------------------------------------------------
     def __call__(self, e):
         for _ in range(8):
+            self._same = []
             new = self.step(e)
             if new == e:
+                # a pass that changed nothing: every tree it gave back unchanged is final
+                self._fixed.update(self._same)
                 return e
             e = new
         return e
 
     def step(self, e):
-        if not e.args:
+        if not e.args or e in self._fixed:
             return e
+        out = self._step(e)
+        if out == e:
+            self._same.append(e)
+        return out
+
+    def _step(self, e):
         args = [self.step(a) for a in e.args]
         op = e.op
         if op == E.TRANSPOSE:
@@ -145,6 +186,8 @@ class Simplifier:
             return args[0]
         if op == "inv" and args[0].op == E.MATMUL and all(self.invertible(a) for a in args[0].args):
             return self.matmul([E.call("inv", a) for a in reversed(args[0].args)])
+        if op == "ones" and args[0].op == "ones":
+            return args[0]
         if op == "ones" and args[0].op != E.SYM:
             same = [n for n in args[0].walk() if n.op == E.SYM and self.shape(n) == self.shape(args[0])]
             if same:
@@ -190,28 +233,38 @@ class Simplifier:
         return self.mul([*scalars, product]) if scalars else product
 
     def _pull_scalar_runs(self, factors):
-        """Split 1x1 runs out of a product whose result is not 1x1."""
-        if self.scalar(E.matmul(*factors)):
+        """Split 1x1 runs out of a product whose result is not 1x1.
+
+        A run is 1x1 when its first factor has one row and its last one column: the
+        factors' shapes decide, without a tree per candidate run.
+        """
+        shapes = [self.shape(f) for f in factors]
+        if is_scalar_shape((shapes[0][0], shapes[-1][1])):
             return factors, []
         pulled = []
         i = 0
         while i < len(factors):
             for j in range(len(factors), i, -1):
-                run = factors[i:j]
-                if len(run) < len(factors) and self.scalar(E.matmul(*run)):
-                    pulled.append(self.orient(E.matmul(*run)))
-                    factors = factors[:i] + factors[j:]
+                if j - i < len(factors) and is_scalar_shape((shapes[i][0], shapes[j - 1][1])):
+                    pulled.append(self.orient(E.matmul(*factors[i:j])))
+                    factors, shapes = factors[:i] + factors[j:], shapes[:i] + shapes[j:]
                     break
             else:
                 i += 1
         return factors, pulled
 
     def orient(self, e):
-        """One orientation for a 1x1 product: the smaller text of e and e.T."""
-        if e.op != E.MATMUL or not self.scalar(e):
+        """One orientation for a 1x1 product: the smaller text of e and e.T (memoised)."""
+        if e.op != E.MATMUL:
             return e
-        flipped = E.matmul(*[self.transpose(a) for a in reversed(e.args)])
-        return min(e, flipped, key=to_text)
+        out = self._oriented.get(e)
+        if out is None:
+            out = e
+            if self.scalar(e):
+                flipped = E.matmul(*[self.transpose(a) for a in reversed(e.args)])
+                out = min(e, flipped, key=self.text)
+            self._oriented[e] = out
+        return out
 
     def mul(self, args):
         coeff, scalars, others = Fraction(1), [], []
@@ -224,7 +277,7 @@ class Simplifier:
                 else:
                     others.append(f)
         if coeff == 0:
-            return E.num(0)
+            return self.zero_like(others[0]) if others else E.num(0)
         if coeff != 1 and not scalars and len(others) == 1 and others[0].op == E.ADD:
             # a number times a sum: distribute, so that like terms can meet
             return self.add([self.mul([E.num(_plain(coeff)), t]) for t in others[0].args])
@@ -232,8 +285,8 @@ class Simplifier:
             others = [o for o in others if not (o.op == "ones" and any(
                 p is not o and self.shape(p) == self.shape(o) for p in others))] or others
         scalars = self._merge_powers(scalars)
-        scalars.sort(key=lambda s: (s.op == E.POW and _neg_power(s), to_text(s)))
-        others.sort(key=to_text)
+        scalars.sort(key=lambda s: (s.op == E.POW and _neg_power(s), self.text(s)))
+        others.sort(key=self.text)
         return E.mul(E.num(_plain(coeff)), *scalars, *others)
 
     def _merge_powers(self, scalars):
@@ -274,30 +327,27 @@ class Simplifier:
         return E.power(self.orient(base), exp)
 
     def add(self, args):
-        terms, order = {}, []
-        for a in args:
-            for t in (a.args if a.op == E.ADD else (a,)):
-                coeff, body = _coefficient(t)
-                if body is None:
-                    key = None
-                else:
-                    key = body
-                if key not in terms:
-                    order.append(key)
-                    terms[key] = Fraction(0)
-                terms[key] += coeff
         out = []
-        for key in order:
-            c = terms[key]
+        for key, c, alone in like_terms([t for a in args for t in (a.args if a.op == E.ADD else (a,))],
+                                        _coefficient):
             if c == 0:
                 continue
-            if key is None:
+            if alone is not None and alone in self._fixed:
+                out.append(alone)             # no like term, and simplified already
+            elif key is None:
                 out.append(E.num(_plain(c)))
             else:
                 out.append(self.mul([E.num(_plain(c)), key]))
         if not out:
-            return E.num(0)
+            return self.zero_like(args[0])
         return E.add(*self._common_matrix_factor(out))
+
+    def zero_like(self, e):
+        """The zero of e's shape: the number 0 for a scalar, else ``0 * ones(e)`` (x - x is a
+        zero vector, whose exp sums to n, not the scalar 0)."""
+        if self.scalar(e):
+            return E.num(0)
+        return E.mul(E.num(0), e if e.op == "ones" else E.call("ones", e))
 
     def _common_matrix_factor(self, terms):
         """c1 * M + c2 * M -> (c1 + c2) * M for scalar c1, c2 and one matrix factor M."""
@@ -310,12 +360,12 @@ class Simplifier:
             if key not in groups:
                 order.append(key)
                 groups[key] = []
-            groups[key].append(E.mul(*scalars) if scalars else E.num(1))
+            groups[key].append((E.mul(*scalars) if scalars else E.num(1), t))
         out = []
         for key in order:
-            coeffs = groups[key]
+            coeffs = [c for c, _ in groups[key]]
             if len(coeffs) == 1 or self.scalar(key):
-                out.extend(self.mul([c, key]) for c in coeffs)
+                out.extend(t if t in self._fixed else self.mul([c, key]) for c, t in groups[key])
             else:
                 out.append(self.mul([E.add(*coeffs), key]))
         return out

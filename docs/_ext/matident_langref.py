@@ -45,6 +45,8 @@ SHAPE_RULES = {
     "kron": (["A", "B"], "m×n, p×q → (mp)×(nq)"),
     "vec": (["A"], "m×n → (mn)-vector"),
     "unvec": (["v", "M"], "(mn)-vector, m×n → m×n (M gives only the shape)"),
+    "commutation": (["M"], "m×n → (mn)×(mn) (M gives only the shape)"),
+    "identity_of_rows": (["M"], "m×n → m×m (M gives only the shape)"),
 }
 
 

@@ -1,0 +1,40 @@
+"""The ``matident`` package as of a git revision, importable beside the working tree's.
+
+The package at the revision is extracted into a directory as
+``matident_at_rev`` (its imports are relative, so it loads beside the current
+one) and reads the working tree's identities.  Used by the A/B benchmarks
+(``ab_derive.py``, ``bench_scale.py --baseline``, ``bench_load.py --baseline``).
+"""
+from __future__ import annotations
+
+import importlib
+import io
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NAME = "matident_at_rev"
+
+
+def extract(rev, workdir):
+    """Extract the package at ``rev`` into ``workdir`` (as ``matident_at_rev``); returns workdir."""
+    archive = subprocess.run(["git", "archive", rev, "matident"], cwd=ROOT, check=True,
+                             capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(workdir, filter="data")
+    (Path(workdir) / "matident").rename(Path(workdir) / NAME)
+    for name in ("identities", "schema"):          # the data folders beside the package
+        os.symlink(ROOT / name, Path(workdir) / name)
+    return workdir
+
+
+def load(workdir):
+    """The extracted package's ``(match, derive)`` modules."""
+    if str(workdir) not in sys.path:
+        sys.path.insert(0, str(workdir))
+    importlib.import_module(NAME)
+    return importlib.import_module(f"{NAME}.match"), sys.modules[f"{NAME}.derive"] \
+        if f"{NAME}.derive" in sys.modules else importlib.import_module(f"{NAME}.derive")
