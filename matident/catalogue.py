@@ -442,6 +442,7 @@ def read_yaml(path):
 
     Raises ValueError (or OSError, UnicodeDecodeError, yaml.YAMLError) with the reason.
     """
+    import yaml
     try:
         text = _read_text(path)
     except _NotAnIdentityFile as exc:
@@ -461,6 +462,7 @@ def _first_anchor_or_alias(text):
     so that neither a recursive alias nor an expansion bomb is ever built.  A
     syntax error is left to the composer (it reports it with its context).
     """
+    import yaml
     cls = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
     try:
         loader = cls(text)
