@@ -24,6 +24,7 @@ def test_corpus_is_large_enough():
 def test_hostile_subset_gives_clear_refusals_only(monkeypatch):
     hostile = _harness()
     monkeypatch.setattr(hostile, "HANG_SECONDS", float("inf"))      # timing is the benchmark's
+    monkeypatch.setattr(hostile, "WATCHDOG_SECONDS", 300)            # only a run that never ends
     counts, offenders, runs, _, _ = hostile.run(quick=True)
     assert runs >= 200
     assert not offenders, "\n".join(map(str, offenders))
