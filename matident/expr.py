@@ -18,6 +18,7 @@ op           meaning                                  ``args`` / ``value``
 ``**``       power of scalars                         args = (base, exponent)
 ``T``        transpose                                args = (a,)
 name         a function from :data:`matident.functions.FUNCTIONS`
+``blockrow`` a row of a ``block`` matrix              args = its blocks
 ===========  ======================================  =========================
 
 Subtraction ``a - b`` is ``a + (-1) * b``; division ``a / s`` is
@@ -29,6 +30,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 SYM, NUM, IDENT, MATMUL, MUL, ADD, POW, TRANSPOSE = "sym", "num", "I", "@", "*", "+", "**", "T"
+BLOCKROW = "blockrow"    # one row of blocks: the arguments of a ``block`` node
 
 
 class Expr:

@@ -86,6 +86,9 @@ def _text(e):
     if op == E.POW:
         base, exp = e.args
         return (_wrap(_text(base), P_POW + 1) + " ** " + _wrap(_text(exp), P_UNARY), P_POW)
+    if op == "block":
+        rows = ("[" + ", ".join(_text(c)[0] for c in row.args) + "]" for row in e.args)
+        return ("block([" + ", ".join(rows) + "])", P_ATOM)
     return (f"{op}(" + ", ".join(_text(a)[0] for a in e.args) + ")", P_ATOM)
 
 
@@ -235,6 +238,11 @@ class _Latex:
             return (self.sup(inner, "-1"), P_ATOM)
         if op == "pinv":
             return (self.sup(e.args[0], "+"), P_ATOM)
+        if op == "sqrtm":
+            return (self.sup(e.args[0], "1/2"), P_ATOM)
+        if op == "block":
+            rows = (" & ".join(self.go(c)[0] for c in row.args) for row in e.args)
+            return (r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}", P_ATOM)
         if op == "matpow":
             return (self.sup(e.args[0], self.go(e.args[1])[0]), P_ATOM)
         if op == "hpow":

@@ -47,6 +47,9 @@ SHAPE_RULES = {
     "unvec": (["v", "M"], "(mn)-vector, m×n → m×n (M gives only the shape)"),
     "commutation": (["M"], "m×n → (mn)×(mn) (M gives only the shape)"),
     "identity_of_rows": (["M"], "m×n → m×m (M gives only the shape)"),
+    "block": (["[[A, B], [C, D]]"], "blocks of equal heights along a row and equal widths down a "
+                                    "column → (sum of heights)×(sum of widths)"),
+    "expectation": (["f", "x", "m", "S"], "f of any shape, n-vectors x and m, n×n S → the shape of f"),
 }
 
 
@@ -108,6 +111,11 @@ STRUCTURE_MEANINGS = {
     "positive": "a positive scalar; a vector or matrix with positive entries",
     "nonzero": "not zero",
     "integer": "a whole number",
+    "tall": "at least as many rows as columns (:math:`m \\ge n`)",
+    "wide": "at most as many rows as columns (:math:`m \\le n`)",
+    "permutation": "a permutation matrix (one entry 1 in every row and column, the others 0)",
+    "unit": "a standard unit vector :math:`e_i` (one entry 1, the others 0; the index is not named)",
+    "full-rank": "rank :math:`\\min(m, n)`: full column rank if tall, full row rank if wide",
 }
 
 
