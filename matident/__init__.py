@@ -60,7 +60,7 @@ def parse(text, symbols=None):
 
 
 def _require_text(text):
-    raise ParseError(f"parse() takes text, got {type(text).__name__}", code="MI001")
+    raise ParseError(f"parse() takes text, got {text!r:.40}", code="MI001")
 
 
 def format(expr):  # noqa: A001 - the public name the docs promise

@@ -202,6 +202,7 @@ _ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "n": "\n", "v": "\v", "f
             " ": " ", "\t": "\t"}
 _PLAIN_TEXT_HINT = ("text fields are plain text, shown and searched as written (no LaTeX): write "
                     "formulas in the expression language, e.g. inv(X) @ A or 1/2, or in words")
+MAX_YAML_DEPTH = 20                # nesting of lists and mappings (a record needs 4)
 MAX_FILE_BYTES = 4 * 1024 * 1024   # an identity file is a few kB; refuse to read more than this
 _YAML_TYPES = {"object": "a mapping", "array": "a list", "string": "text", "integer": "an integer"}
 _FLOATISH = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)\Z")
@@ -361,7 +362,8 @@ def _read_file(path, problems, file):
                      column=exc.start - raw.rfind(b"\n", 0, exc.start), hint="save the file as UTF-8")
         return []
     except OSError as exc:
-        problems.add("MI029", f"cannot read file: {exc.strerror or exc}", file)
+        problems.add("MI029", f"cannot read file: {exc.strerror or exc}", file,
+                     hint="check the path and the file's permissions")
         return []
     if "\x00" in text:
         at = text.index("\x00")
@@ -371,8 +373,12 @@ def _read_file(path, problems, file):
     alias = _first_anchor_or_alias(text)
     if alias is not None:
         what, mark = alias
-        problems.add("MI030", f"YAML {what}: identity files do not use anchors (&name) or aliases "
-                     "(*name)", file, mark, hint="write the value out in full where it is used")
+        if what.startswith("nesting"):
+            problems.add("MI020", f"YAML {what}", file, mark,
+                         hint="a record is a mapping of fields; lists and mappings in it nest a few levels")
+        else:
+            problems.add("MI030", f"YAML {what}: identity files do not use anchors (&name) or aliases "
+                         "(*name)", file, mark, hint="write the value out in full where it is used")
         return []
     fast = _compose_fast(text)
     if fast is not None:
@@ -418,7 +424,8 @@ def _read_text(path):
     in full: reading it would hang or exhaust memory.
     """
     import stat
-    with open(path, "rb") as fh:
+    # O_NONBLOCK: opening a FIFO must not wait for a writer (it is then refused as not regular)
+    with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as fh:
         info = os.fstat(fh.fileno())
         if not stat.S_ISREG(info.st_mode):
             raise _NotAnIdentityFile("not a regular file", "name a YAML file or a folder of them")
@@ -442,8 +449,9 @@ def read_yaml(path):
         raise ValueError(f"{exc} ({exc.hint})") from None
     alias = _first_anchor_or_alias(text)
     if alias is not None:
-        raise ValueError(f"YAML {alias[0]} at line {alias[1].line + 1}: matident's files do not use "
-                         "anchors or aliases (write the value out in full)")
+        raise ValueError(f"YAML {alias[0]} at line {alias[1].line + 1}" + (
+            "" if alias[0].startswith("nesting") else
+            ": matident's files do not use anchors or aliases (write the value out in full)"))
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
@@ -460,6 +468,7 @@ def _first_anchor_or_alias(text):
         loader = cls(text)
     except yaml.YAMLError:
         return None
+    depth = 0
     try:
         while True:
             event = loader.get_event()
@@ -467,6 +476,12 @@ def _first_anchor_or_alias(text):
                 return f"alias '*{event.anchor}'", event.start_mark
             if getattr(event, "anchor", None):
                 return f"anchor '&{event.anchor}'", event.start_mark
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    return f"nesting deeper than {MAX_YAML_DEPTH} levels", event.start_mark
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
             if isinstance(event, yaml.StreamEndEvent):
                 return None
     except yaml.YAMLError:
@@ -734,6 +749,10 @@ def load(paths, *, base=None):
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
+    if not isinstance(paths, (list, tuple)) or not all(isinstance(p, (str, Path)) for p in paths):
+        from .errors import UsageError
+        raise UsageError(f"load() takes a path or a list of paths, got {paths!r:.40}",
+                         hint="e.g. load('identities') or load(['a.yaml', 'b.yaml'])")
     problems = _Problems()
     files = []
     for p in paths:

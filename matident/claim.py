@@ -329,7 +329,7 @@ def _frac(c):
 
 def register(subparsers):
     """The ``matident check`` command."""
-    from .cli import symbol_option
+    from .cli import seed_option, symbol_option
     p = subparsers.add_parser(
         "check", help="check a claimed gradient, Jacobian or derivative; name the slip",
         description="Check CLAIM as the derivative of EXPR with respect to the variable against finite "
@@ -342,7 +342,7 @@ def register(subparsers):
     p.add_argument("--claim", required=True, help="the claimed derivative, e.g. '2 * A @ x'")
     p.add_argument("--symbol", action="append", type=symbol_option, default=[], metavar="NAME=DECL",
                    help="declare a symbol, e.g. --symbol A='symmetric n' (repeatable)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random instances")
+    p.add_argument("--seed", type=seed_option, default=0, help="seed of the random instances")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_cmd_check)
 

@@ -767,7 +767,7 @@ def _name_of(wrt):
 
 def register(subparsers):
     """The ``matident derive`` command."""
-    from .cli import symbol_option
+    from .cli import seed_option, symbol_option
     p = subparsers.add_parser(
         "derive", help="step-by-step derivative, gradient, Jacobian or Hessian",
         description="Differentiate EXPR with the catalogue's differential rules, show every step "
@@ -781,7 +781,7 @@ def register(subparsers):
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.add_argument("--latex", action="store_true", help="print the derivation in LaTeX")
     p.add_argument("--no-check", action="store_true", help="skip the numeric check")
-    p.add_argument("--seed", type=int, default=0, help="seed of the numeric check")
+    p.add_argument("--seed", type=seed_option, default=0, help="seed of the numeric check")
     p.add_argument("--emit", choices=("numpy", "jax", "torch"),
                    help="print a Python module with value_and_grad(**symbols) for this backend")
     p.set_defaults(func=_cmd_derive)

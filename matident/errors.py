@@ -37,6 +37,24 @@ CODES = {
 }
 
 
+# What to do, for an error raised without a more specific hint (every message has one).
+DEFAULT_HINTS = {
+    "MI001": "write an expression such as 'tr(A @ X)' (see the expression language in the docs)",
+    "MI002": "use only + - * / @ ** .T, numbers, names and the documented functions",
+    "MI003": "use one of the documented functions, such as tr, det, logdet, inv, kron, vec",
+    "MI004": "check the number of arguments of the function",
+    "MI005": "split it into smaller expressions",
+    "MI006": "use ASCII letters, digits, _ and the operators + - * / @ ** .T",
+    "MI007": "declare the symbol, e.g. symbols={'X': 'matrix n n'} or --symbol X='matrix n n'",
+    "MI008": "check transposes and declarations",
+    "MI009": "a matrix power is matpow(X, k); an elementwise power is X ** k",
+    "MI010": "write 'scalar', 'vector n', 'matrix m n' or a shorthand such as 'spd n', then structure words",
+    "MI011": "write a finite number of at most 30 digits (scientific notation such as 1e40 is fine)",
+    "MI040": "differentiate the pieces separately, or look them up with matident lookup",
+    "MI050": "see matident --help, or the API documentation",
+}
+
+
 class MatidentError(ValueError):
     """Base class of every error caused by the user's input."""
 
@@ -50,7 +68,7 @@ class MatidentError(ValueError):
         self.line = line
         self.column = column
         self.record = record
-        self.hint = hint
+        self.hint = hint or DEFAULT_HINTS.get(self.code)
         super().__init__(str(self))
 
     def location(self):

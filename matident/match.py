@@ -1681,7 +1681,7 @@ def _wrt_name(wrt):
     name = getattr(wrt, "name", None)
     if isinstance(name, str):
         return name
-    raise UsageError(f"wrt must be a symbol name or a SymPy symbol, got {type(wrt).__name__}")
+    raise UsageError(f"wrt must be a symbol name or a SymPy symbol, got {wrt!r:.40}")
 
 
 _INDEXES = {}

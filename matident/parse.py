@@ -64,7 +64,7 @@ def parse_expr(text):
     Raises :class:`ParseError` (with a column) on anything outside the grammar.
     """
     if not isinstance(text, str):
-        raise ParseError(f"expected an expression as text, got {type(text).__name__}",
+        raise ParseError(f"expected an expression as text, got {text!r:.40}",
                          code="MI001")
     _check_characters(text)
     stripped = text.strip()
@@ -301,7 +301,8 @@ class _Builder:
         segment = ast.get_source_segment(self.text.strip(), node) or repr(value)
         if sum(c.isdigit() for c in segment) > MAX_DIGITS or (isinstance(value, int)
                                                                and not _small_number(value)):
-            self.fail(node, f"number {segment[:20]}... has more than {MAX_DIGITS} digits", code="MI011")
+            self.fail(node, f"number {segment[:20]}... has more than {MAX_DIGITS} digits", code="MI011",
+                      hint="write it in scientific notation, e.g. 1e40")
         if isinstance(value, float):
             if value != value or value in (float("inf"), float("-inf")):
                 self.fail(node, f"number {segment} is not finite", code="MI011")
@@ -372,7 +373,8 @@ class _Builder:
             return self._block(node, depth)
         if len(node.args) != fn.arity:
             self.fail(node, f"{name}() takes {fn.arity} argument{'s' if fn.arity != 1 else ''}, "
-                            f"got {len(node.args)}", code="MI004")
+                            f"got {len(node.args)}", code="MI004",
+                      hint=f"write {name}({', '.join('XYZ'[:fn.arity]) if fn.arity <= 3 else '...'})")
         return E.call(name, *(self.build(a, depth) for a in node.args))
 
 
@@ -399,7 +401,7 @@ def check_declared_names(symbols):
     if symbols is None:
         return
     if not isinstance(symbols, dict):
-        raise DeclarationError(f"symbols must map names to declarations, got {type(symbols).__name__}",
+        raise DeclarationError(f"symbols must map names to declarations, got {symbols!r:.40}",
                                hint="e.g. symbols={'X': 'matrix n n', 'x': 'vector n'}")
     for name in symbols:
         if not isinstance(name, str) or not NAME.match(name) or name.startswith("__"):

@@ -158,7 +158,8 @@ def parse_decl(text):
     if not isinstance(text, str):
         raise DeclarationError(f"a declaration must be text such as 'matrix n n', got {text!r}")
     if len(text) > 200:
-        raise DeclarationError("declaration is too long (more than 200 characters)")
+        raise DeclarationError("declaration is too long (more than 200 characters)",
+                               hint="a declaration is a few words, e.g. 'matrix n n spd'")
     tokens = text.split()
     if not tokens:
         raise DeclarationError("empty declaration", hint="write 'scalar', 'vector n' or 'matrix m n'")
@@ -219,7 +220,7 @@ def parse_decl(text):
         if a in decl.structure and b in decl.structure:
             raise DeclarationError(f"{text!r} is both {a} and {b}",
                                    hint="a matrix both tall and wide is square: write 'matrix n n'"
-                                   if {a, b} == RELATION_WORDS else None)
+                                   if {a, b} == RELATION_WORDS else f"keep one of {a} and {b}")
     _check_relations(text, decl)
     return decl
 

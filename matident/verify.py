@@ -343,11 +343,18 @@ def draw_direction(decl, shape, rng):
 
 
 def relative_error(a, b, floor=0.0):
-    diff = np.linalg.norm(a - b)
-    scale = max(np.linalg.norm(a), np.linalg.norm(b), floor)
-    if scale == 0.0:
+    """|a - b| relative to the larger of |a|, |b| and ``floor``; inf (never a pass) if either
+    is not finite (a NaN compares false with every tolerance)."""
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return float("inf")
+    unit = max(float(np.abs(a).max(initial=0.0)), float(np.abs(b).max(initial=0.0)), floor)
+    if unit == 0.0:
         return 0.0
-    return float(diff / scale)
+    a, b = a / unit, b / unit                  # norms of entries near 1e200 would overflow
+    diff = np.linalg.norm(a - b)
+    scale = max(np.linalg.norm(a), np.linalg.norm(b), floor / unit)
+    out = float(diff / scale)
+    return out if np.isfinite(out) else float("inf")
 
 
 # -- checking one record -----------------------------------------------------
@@ -360,7 +367,7 @@ def _central_difference(f, x, v, h):
     """Fourth-order central difference of f at x along v with step h."""
     f1, f_1 = f(x + h * v), f(x - h * v)
     f2, f_2 = f(x + 2 * h * v), f(x - 2 * h * v)
-    return (8 * (f1 - f_1) - (f2 - f_2)) / (12 * h), f1
+    return (8 * (f1 - f_1) - (f2 - f_2)) / (12 * h), f1, (f1, f_1, f2, f_2)
 
 
 def directional_derivative(f, x, v):
@@ -373,11 +380,20 @@ def directional_derivative(f, x, v):
     (EvaluationError), not counted.
     """
     h = FD_STEP * max(1.0, float(np.linalg.norm(x)))
-    coarse, f1 = _central_difference(f, x, v, h)
-    fine, _ = _central_difference(f, x, v, h / 2)
+    coarse, f1, _ = _central_difference(f, x, v, h)
+    fine, _, values = _central_difference(f, x, v, h / 2)
     scale = max(float(np.linalg.norm(fine)), 1e-8 * max(1.0, float(np.linalg.norm(f1))))
     if np.linalg.norm(coarse - fine) > FD_SETTLE * scale:
         raise EvaluationError("finite differences do not settle (near-singular instance)")
+    # Rounding alone (eps |f| per value, weights summing to 3 / h at step h / 2) may exceed the
+    # settle margin: then coarse and fine can agree by chance while both are off.  This happens
+    # where the derivative is tiny beside |f| (the log of a density far out in its tail).
+    if not all(np.all(np.isfinite(value)) for value in values):
+        raise EvaluationError("the function overflows near this instance")
+    rounding = 3 * np.finfo(float).eps * max(float(np.abs(value).max()) for value in values) / (h / 2)
+    if rounding > FD_SETTLE * scale:
+        raise EvaluationError("finite differences are dominated by rounding (|f| far larger than its "
+                              "derivative)")
     return fine
 
 
@@ -431,6 +447,11 @@ def check_record(record, *, trials=3, seed=0, rhs=None):
             raise UsageError(too_large, hint="declare symbolic sizes such as 'matrix n n' (they are "
                              f"drawn from {SIZE_RANGE[0]} to {SIZE_RANGE[1]}) or skip the check")
         return Result(record.id, "inconclusive", record.file, record.line, None, too_large, seed, {})
+    with np.errstate(all="ignore"):      # overflow and NaN are handled (redrawn, or never a pass)
+        return _check_trials(record, rhs, trials, seed)
+
+
+def _check_trials(record, rhs, trials, seed):
     rng = np.random.default_rng(_record_seed(seed, record.id))
     variables = record.variables
     worst, sizes_seen, reason = 0.0, {}, ""
@@ -473,16 +494,16 @@ def _too_large(record, rhs):
     from .printing import to_text
     from .shapes import shape_of
     sizes = {n: SIZE_RANGE[1] for n in _dim_names(record.symbols)}
-    for side in (record.lhs_expr, rhs):
-        for node in side.walk():
-            try:
-                r, c = (dim_size(d, sizes) for d in shape_of(node, record.symbols))
-            except (KeyError, TypeError, AssertionError):
-                continue
-            limit = MAX_VALUE_ENTRIES if node.op == E.SYM else MAX_ENTRIES
-            if r * c > limit:
-                return (f"too large to check numerically: '{to_text(node)[:40]}' would have "
-                        f"{r:,} x {c:,} entries (the limit is {limit:,})")
+    nodes = [node for side in (record.lhs_expr, rhs) for node in side.walk()]
+    for node in sorted(nodes, key=lambda n: n.op != E.SYM):       # symbols first: the clearest message
+        try:
+            r, c = (dim_size(d, sizes) for d in shape_of(node, record.symbols))
+        except (KeyError, TypeError, AssertionError):
+            continue
+        limit = MAX_VALUE_ENTRIES if node.op == E.SYM else MAX_ENTRIES
+        if r * c > limit:
+            return (f"too large to check numerically: '{to_text(node)[:40]}' would have "
+                    f"{r:,} x {c:,} entries (the limit is {limit:,})")
     return ""
 
 

@@ -140,3 +140,19 @@ def test_cache_dir_rules(monkeypatch, tmp_path):
     assert cache.cache_dir() == tmp_path / ".cache" / "matident"
     monkeypatch.setenv("HOME", "")
     assert cache.cache_dir() is None
+
+
+def test_a_uid_without_a_home_directory_works_without_the_cache(monkeypatch):
+    """`env -u HOME matident lookup 'tr(X)'` as a uid with no passwd entry raised RuntimeError."""
+    import pwd
+    import matident
+
+    def unknown(uid):
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("MATIDENT_CACHE_DIR", raising=False)
+    monkeypatch.setattr(pwd, "getpwuid", unknown)
+    assert cache.cache_dir() is None
+    assert cache.load_or_build("catalogue", "k", lambda: Catalogue([]), Catalogue) is not None
+    assert matident.lookup("tr(X)", limit=1)
