@@ -20,6 +20,11 @@ from .shapes import dim_size
 # An inverse of a matrix with a larger condition number is treated as singular:
 # its rounding errors (about cond * 1e-16) would reach the identity tolerance.
 SINGULAR_COND = 1e6
+# A pseudo-inverse's rounding errors grow as the square of the condition number of its
+# nonzero singular values (about cond^2 * 1e-16): above this it is treated as unreliable.
+# Singular values below numpy's rank tolerance are zero, so rank-deficient matrices
+# drawn on purpose are still pseudo-inverted.
+PINV_COND = 1e3
 
 
 class EvaluationError(ArithmeticError):
@@ -108,4 +113,16 @@ def _eval(e, values, sizes):
     if (op == "inv" or (op == "matpow" and args[1][0, 0] < 0)) and \
             np.linalg.cond(args[0]) > SINGULAR_COND:
         raise EvaluationError(f"{op}() of a near-singular matrix")
+    if op == "pinv" and _pinv_condition(args[0]) > PINV_COND:
+        raise EvaluationError("pinv() of an ill-conditioned matrix (its nonzero singular values "
+                              "spread too far for a reliable pseudo-inverse)")
     return FUNCTIONS[op].numpy(*args)
+
+
+def _pinv_condition(m):
+    """The ratio of the largest to the smallest singular value numpy's pinv does not treat as 0."""
+    s = np.linalg.svd(m, compute_uv=False)
+    if s.size == 0 or s[0] == 0:
+        return 1.0
+    kept = s[s > max(m.shape) * np.finfo(float).eps * s[0]]
+    return float(kept[0] / kept[-1])
