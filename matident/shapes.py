@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from . import expr as E
 from .errors import DeclarationError, ParseError, ShapeError
+from .expr import broadcast_reference, to_text
 from .functions import FUNCTIONS
 
 # structure word -> the words it implies
@@ -337,7 +338,6 @@ class _Inference:
         silently fix to 1."""
         for x, y in zip(self.resolved(a), self.resolved(b)):
             if (x == 1 and _flexible(y)) or (y == 1 and _flexible(x)):
-                from .printing import to_text
                 self.mismatch(node, f"{what} {self.show(a)} and '{_short(to_text(arg))}' ({self.show(b)})",
                               self.broadcast_hint(a, b))
 
@@ -352,7 +352,6 @@ class _Inference:
         return None
 
     def mismatch(self, node, message, hint=None):
-        from .printing import to_text
         raise ShapeError(f"shape mismatch in '{_short(to_text(node))}': {message}", code="MI008",
                          hint=hint)
 
@@ -385,7 +384,6 @@ class _Inference:
         so that every term of a sum has one shape (what the rest of matident
         reads); the printer writes it back as ``s``.
         """
-        from .printing import broadcast_reference
         arrays = [k for k, s in enumerate(shapes) if not self.scalar(s)]
         shape = self.rule(node, E.ADD, [args[k] for k in arrays], [shapes[k] for k in arrays])
         ones = E.call("ones", broadcast_reference([args[k] for k in arrays]) or args[arrays[0]])
@@ -393,7 +391,6 @@ class _Inference:
         return E.Expr(E.ADD, terms), shape
 
     def rule(self, node, op, args, shapes):
-        from .printing import to_text
         if op == E.MATMUL:
             shape = shapes[0]
             for arg, s in zip(args[1:], shapes[1:]):
@@ -451,7 +448,6 @@ def _short(text, limit=60):
 
 def _need_square(inf, node, shape):
     if not inf.dims.unify(shape[0], shape[1]):
-        from .printing import to_text
         raise ShapeError(f"{node.op}() needs a square matrix but '{_short(to_text(node.args[0]))}' "
                          f"is {inf.show(shape)}", code="MI008",
                          hint="declare it square, e.g. 'matrix n n'")
