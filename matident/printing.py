@@ -41,11 +41,12 @@ def latex_name(name):
 class _Latex:
     def __init__(self, symbols):
         self.symbols = symbols
+        self.shapes = {}                 # of sub-trees: a product asks about each factor
 
     def scalar(self, e):
         if self.symbols is not None:
             try:
-                return is_scalar_shape(shape_of(e, self.symbols))
+                return is_scalar_shape(shape_of(e, self.symbols, self.shapes))
             except (KeyError, TypeError, IndexError):
                 pass
         if e.op in (E.NUM, E.POW):

@@ -570,8 +570,21 @@ def infer(expr, symbols=None, *, implicit=False, shape=None):
     return Typed(fill(annotated), (final(shape[0]), final(shape[1])), used)
 
 
-def shape_of(expr, symbols):
-    """Shape of a typed expression (identity sizes filled in) without checks."""
+def shape_of(expr, symbols, memo=None):
+    """Shape of a typed expression (identity sizes filled in) without checks.
+
+    ``memo`` (a dict) keeps the shape of every sub-tree, for callers that ask
+    about many trees sharing parts (a walk is then paid once per sub-tree).
+    """
+    if memo is None:
+        return _shape_of(expr, symbols, None)
+    out = memo.get(expr)
+    if out is None:
+        out = memo[expr] = _shape_of(expr, symbols, memo)
+    return out
+
+
+def _shape_of(expr, symbols, memo):
     op = expr.op
     if op == E.NUM:
         return (1, 1)
@@ -580,7 +593,7 @@ def shape_of(expr, symbols):
         return (d.rows, d.cols)
     if op == E.IDENT:
         return (expr.value, expr.value)
-    shapes = [shape_of(a, symbols) for a in expr.args]
+    shapes = [shape_of(a, symbols, memo) for a in expr.args]
     if op == E.MATMUL:
         return (shapes[0][0], shapes[-1][1])
     if op in (E.MUL, E.ADD):

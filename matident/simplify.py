@@ -82,8 +82,7 @@ class Simplifier:
     def shape(self, e):
         s = self._shapes.get(e)
         if s is None:
-            s = shape_of(e, self.symbols)
-            self._shapes[e] = s
+            s = shape_of(e, self.symbols, self._shapes)
         return s
 
     def scalar(self, e):
