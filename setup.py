@@ -14,7 +14,19 @@ ROOT = Path(__file__).parent
 
 
 class BuildWithData(build_py):
+    """build_py that starts from an empty build/lib/matident, then copies the data.
+
+    setuptools reuses an existing build/ folder and only adds to it: a module or
+    identity file renamed or removed since the last build would otherwise ship
+    too (two copies of a record: every command fails with a duplicate id).
+    Emptying the package's build folder first makes ``pip install .`` give the
+    same package from any checkout state.
+    """
+
     def run(self):
+        stale = Path(self.build_lib) / "matident"
+        if stale.exists():
+            shutil.rmtree(stale)
         super().run()
         target = Path(self.build_lib) / "matident" / "data"
         for name, pattern in (("identities", "**/*.yaml"), ("schema", "*.json")):

@@ -27,8 +27,9 @@ __all__ = ["parse", "format", "latex", "catalogue", "load", "verify", "lookup", 
 def _typed(expr, symbols=None):
     """A typed term tree from text, a SymPy expression or a term tree."""
     from .expr import Expr
-    from .parse import parse_expr
+    from .parse import check_declared_names, parse_expr
     from .shapes import infer
+    check_declared_names(symbols)
     if isinstance(expr, str):
         return infer(parse_expr(expr), symbols, implicit=True)
     if isinstance(expr, Expr):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import os
 import re
 from pathlib import Path
 
@@ -195,7 +196,15 @@ class Catalogue:
 # -- YAML with positions ------------------------------------------------------
 
 _BOOL_TRAPS = {"yes", "no", "on", "off", "y", "n"}
-_ESCAPE_TRAP = re.compile(r"\\[abfnrtv0e]")
+_PLAIN_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
+_LATEX_COMMAND = re.compile(r"\\([A-Za-z]{2,})")
+# what YAML makes of a one-letter escape in a double-quoted string
+_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "n": "\n", "v": "\v", "f": "\f",
+            "r": "\r", "e": "\x1b", "N": "\x85", "_": "\xa0", "L": "\u2028", "P": "\u2029",
+            " ": " ", "\t": "\t"}
+_PLAIN_TEXT_HINT = ("text fields are plain text, shown and searched as written (no LaTeX): write "
+                    "formulas in the expression language, e.g. inv(X) @ A or 1/2, or in words")
+MAX_FILE_BYTES = 4 * 1024 * 1024   # an identity file is a few kB; refuse to read more than this
 _YAML_TYPES = {"object": "a mapping", "array": "a list", "string": "text", "integer": "an integer"}
 _FLOATISH = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)\Z")
 
@@ -251,23 +260,99 @@ def _construct(loader, node, problems, file, text, starts):
         if n.tag.endswith(":bool") and not n.style and n.value.lower() in _BOOL_TRAPS:
             problems.add("MI024", f"'{n.value}' is read as the boolean {value} by YAML 1.1",
                          file, n.start_mark, hint=f"quote it: '{n.value}'")
-        if n.style == '"':
-            raw = n.start_mark.buffer[n.start_mark.index:n.end_mark.index] if n.start_mark.buffer else ""
-            bad = _ESCAPE_TRAP.search(raw)
-            if bad:
-                problems.add("MI024", f"in a double-quoted string '{bad.group()}' is an escape "
-                             f"(it became {value[min(len(value) - 1, bad.start() - 1)]!r}), not a backslash",
-                             file, n.start_mark, hint="use a single-quoted or plain string for text "
-                             "with backslashes, e.g. '\\frac{a}{b}'")
+        elif not n.style and n.tag.rsplit(":", 1)[-1] in ("int", "float", "timestamp"):
+            _number_trap(n, value, problems, file)
+        if isinstance(value, str):
+            _text_traps(n, value, path, problems, file)
         return value
-
     return go(node, ()), marks
+
+
+def _number_trap(node, value, problems, file):
+    """YAML 1.1 reads 010 as 8, 1:40 as 100, 1_000 as 1000, 0x10 as 16 and 2001-12-14 as a date."""
+    raw = node.value
+    tag = node.tag.rsplit(":", 1)[-1]
+    if tag == "timestamp":
+        problems.add("MI024", f"'{raw}' is read as a date by YAML 1.1, not as text", file,
+                     node.start_mark, hint=f"quote it: '{raw}'")
+        return
+    if tag == "int" and _PLAIN_INT.match(raw):
+        return
+    if tag == "float" and ":" not in raw and "_" not in raw:
+        return
+    digits = raw.lstrip("+-")
+    if ":" in raw:
+        why, fix = "base 60", f"quote it: '{raw}'"
+    elif "_" in raw:
+        why, fix = "underscores are dropped", f"write {raw.replace('_', '')}, or quote it: '{raw}'"
+    elif digits[:2].lower() in ("0x", "0o", "0b"):
+        why, fix = {"0x": "hexadecimal", "0o": "octal", "0b": "binary"}[digits[:2].lower()], \
+            f"write the decimal number {value}, or quote it: '{raw}'"
+    else:
+        why, fix = "octal", f"write {raw[0] if raw[0] in '+-' else ''}{digits.lstrip('0') or '0'}, " \
+            f"or quote it: '{raw}'"
+    problems.add("MI024", f"'{raw}' is read as the number {value} by YAML 1.1 ({why})", file,
+                 node.start_mark, hint=fix)
+
+
+def _text_traps(node, value, path, problems, file):
+    """One rule for backslashes in text: no LaTeX, and no escape YAML turns into a control character.
+
+    A LaTeX command is reported however it is quoted (``'\\frac'``, ``"\\\\frac"``, or
+    ``"\\frac"``, where YAML also turns ``\\f`` into a form feed): text fields are shown and
+    indexed for search as written, so LaTeX there would be shown raw and pollute the search.
+    """
+    field = ".".join(str(p) for p in path) or "value"
+    raw = ""
+    if node.style == '"' and node.start_mark.buffer:
+        raw = node.start_mark.buffer[node.start_mark.index + 1:node.end_mark.index - 1]
+    if raw:
+        i = 0
+        while i < len(raw) - 1:
+            if raw[i] != "\\":
+                i += 1
+                continue
+            c = raw[i + 1]
+            command = _LATEX_COMMAND.match(raw, i)
+            made = _ESCAPES.get(c)
+            if command and made is not None:
+                problems.add("MI024", f"{field}: LaTeX command '{command.group()}' in text (in double "
+                             f"quotes YAML also turns '\\{c}' into {_describe_char(made)})", file,
+                             node.start_mark, hint=_PLAIN_TEXT_HINT)
+                return
+            if made is not None and (not made.isprintable() or made.isspace()) and made != " ":
+                problems.add("MI024", f"{field}: in a double-quoted string '\\{c}' is an escape: YAML "
+                             f"turns it into {_describe_char(made)}", file, node.start_mark,
+                             hint="remove it, or write \\\\ for a backslash")
+                return
+            i += 2
+    command = _LATEX_COMMAND.search(value)
+    if command:
+        problems.add("MI024", f"{field}: LaTeX command '{command.group()}' in text", file,
+                     node.start_mark, hint=_PLAIN_TEXT_HINT)
+        return
+    bad = next((ch for ch in value if ch in "\u2028\u2029\x85" or (ord(ch) < 32 and ch not in "\n\t")),
+               None)
+    if bad is not None:
+        problems.add("MI024", f"{field}: text contains {_describe_char(bad)}", file, node.start_mark,
+                     hint="remove it; in double quotes write \\\\ for a backslash")
+
+
+def _describe_char(ch):
+    import unicodedata
+    name = {"\n": "a line break", "\t": "a tab", "\f": "a form feed", "\r": "a carriage return",
+            "\0": "a NUL character", "\b": "a backspace", "\a": "a bell character",
+            "\v": "a vertical tab"}.get(ch)
+    return name or f"U+{ord(ch):04X} ({unicodedata.name(ch, 'a control character').lower()})"
 
 
 def _read_file(path, problems, file):
     """Parse one YAML file into (list of (record dict, marks)), reporting problems as ``file``."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = _read_text(path)
+    except _NotAnIdentityFile as exc:
+        problems.add("MI029", str(exc), file, hint=exc.hint)
+        return []
     except UnicodeDecodeError as exc:
         raw = exc.object
         problems.add("MI029", f"file is not UTF-8 text ({exc.reason} at byte {exc.start})", file,
@@ -281,6 +366,12 @@ def _read_file(path, problems, file):
         at = text.index("\x00")
         problems.add("MI029", "file contains a NUL byte", file, line=text.count("\n", 0, at) + 1,
                      column=at - text.rfind("\n", 0, at), hint="remove it; is this a binary file?")
+        return []
+    alias = _first_anchor_or_alias(text)
+    if alias is not None:
+        what, mark = alias
+        problems.add("MI030", f"YAML {what}: identity files do not use anchors (&name) or aliases "
+                     "(*name)", file, mark, hint="write the value out in full where it is used")
         return []
     fast = _compose_fast(text)
     if fast is not None:
@@ -311,6 +402,74 @@ def _read_file(path, problems, file):
     finally:
         loader.dispose()
     return _records_of(loader, node, problems, file, text)
+
+
+class _NotAnIdentityFile(Exception):
+    def __init__(self, message, hint):
+        super().__init__(message)
+        self.hint = hint
+
+
+def _read_text(path):
+    """The file's text, read only if it is a regular file of at most MAX_FILE_BYTES bytes.
+
+    A device (/dev/zero), a FIFO or a huge file is refused before it is read
+    in full: reading it would hang or exhaust memory.
+    """
+    import stat
+    with open(path, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise _NotAnIdentityFile("not a regular file", "name a YAML file or a folder of them")
+        raw = fh.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise _NotAnIdentityFile(f"file is larger than {MAX_FILE_BYTES // 2 ** 20} MiB",
+                                 "split it into files of related records (a few kB each)")
+    return raw.decode("utf-8")
+
+
+def read_yaml(path):
+    """The data of a small YAML file of matident's (a coverage file), read as identity files are:
+    at most MAX_FILE_BYTES, with the C safe loader, no anchors or aliases.
+
+    Raises ValueError (or OSError, UnicodeDecodeError, yaml.YAMLError) with the reason.
+    """
+    try:
+        text = _read_text(path)
+    except _NotAnIdentityFile as exc:
+        raise ValueError(f"{exc} ({exc.hint})") from None
+    alias = _first_anchor_or_alias(text)
+    if alias is not None:
+        raise ValueError(f"YAML {alias[0]} at line {alias[1].line + 1}: matident's files do not use "
+                         "anchors or aliases (write the value out in full)")
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def _first_anchor_or_alias(text):
+    """("anchor '&r'" or "alias '*r'", mark) of the first one in ``text``, or None.
+
+    Read from the parser's events, before anything is composed or constructed,
+    so that neither a recursive alias nor an expansion bomb is ever built.  A
+    syntax error is left to the composer (it reports it with its context).
+    """
+    cls = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+    try:
+        loader = cls(text)
+    except yaml.YAMLError:
+        return None
+    try:
+        while True:
+            event = loader.get_event()
+            if isinstance(event, yaml.AliasEvent):
+                return f"alias '*{event.anchor}'", event.start_mark
+            if getattr(event, "anchor", None):
+                return f"anchor '&{event.anchor}'", event.start_mark
+            if isinstance(event, yaml.StreamEndEvent):
+                return None
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
 
 
 def _compose_fast(text):
@@ -569,14 +728,24 @@ def load(paths, *, base=None):
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
+    problems = _Problems()
     files = []
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            files.extend(sorted(p.glob("*.yaml")))
+            found = sorted(p.glob("*.yaml"))
+            for other in sorted(p.glob("*.yml")):
+                problems.add("MI029", "identity files end in .yaml; this one is not loaded",
+                             _display_path(other, base), hint=f"rename it to {other.stem}.yaml")
+            if not found and not problems.items:
+                problems.add("MI029", "folder holds no identity files (*.yaml)", _display_path(p, base),
+                             hint="name a folder of identity files, or the files themselves")
+            files.extend(found)
         else:
             files.append(p)
-    problems = _Problems()
+    if not files and not problems.items:
+        raise CatalogueError([MatidentError("no identity files given", code="MI029", file="?",
+                                            hint="name identity files or folders of them")])
     records, first_seen = [], {}
     for path in files:
         shown = _display_path(path, base)
@@ -591,11 +760,12 @@ def load(paths, *, base=None):
             n_before = len(problems.items)
             _schema_problems(data, marks, shown, problems, rid)
             if rid is not None:
+                mark = marks.get(("id",)) or marks[()]
+                here = (shown, mark.line + 1, mark.column + 1, _age(path))
                 if rid in first_seen:
-                    problems.add("MI023", f"duplicate id '{rid}' (first defined at {first_seen[rid]})",
-                                 shown, marks.get(("id",)), rid, hint="ids are unique across all files")
+                    _duplicate(problems, rid, first_seen[rid], here)
                 else:
-                    first_seen[rid] = f"{shown}:{marks[('id',)].line + 1}" if ("id",) in marks else shown
+                    first_seen[rid] = here
             if len(problems.items) > n_before or had_problems:
                 continue
             record = _build_record(data, marks, shown, problems)
@@ -607,6 +777,27 @@ def load(paths, *, base=None):
     if problems.items:
         raise CatalogueError(problems.items)
     return Catalogue(records)
+
+
+def _age(path):
+    """Modification time of a file (a newer file is the one a duplicate id is blamed on)."""
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0
+
+
+def _duplicate(problems, rid, first, second):
+    """Report an id defined twice, naming both places, at the newer of the two.
+
+    The newer is the file modified more recently (a contributor's new or edited
+    file, not the published record it collides with); between files of one age,
+    the later in load order (argument order, then file names).
+    """
+    older, newer = (second, first) if first[3] > second[3] else (first, second)
+    problems.add("MI023", f"duplicate id '{rid}' (also defined at {older[0]}:{older[1]})",
+                 newer[0], record=rid, line=newer[1], column=newer[2],
+                 hint="ids are unique across all files: rename this one")
 
 
 def _display_path(path, base):
@@ -632,5 +823,13 @@ def catalogue():
     """
     from . import cache
     folder = data_dir("identities")
-    key = cache.fingerprint("matident-catalogue-1", sorted(folder.glob("*.yaml")), _CACHED_MODULES)
-    return cache.load_or_build("catalogue", key, lambda: load(folder, base=folder.parent))
+    key = cache.fingerprint("matident-catalogue-2", catalogue_inputs(), _CACHED_MODULES)
+    return cache.load_or_build("catalogue", key, lambda: load(folder, base=folder.parent), Catalogue)
+
+
+def catalogue_inputs():
+    """The files the shipped catalogue is built from: its identity files (a stray ``.yml``
+    too, which the loader refuses) and the schema they are checked against."""
+    folder = data_dir("identities")
+    files = sorted(f for f in folder.iterdir() if f.suffix in (".yaml", ".yml") and f.is_file())
+    return files + [data_dir("schema") / "identity.schema.json"]

@@ -57,7 +57,8 @@ def cmd_verify(args):
         errors = []
     except CatalogueError as exc:
         records, errors = [], exc.errors
-    report = verify(records, trials=args.trials, seed=args.seed, progress=_progress(sys.stderr))
+    report = verify(records, trials=args.trials, seed=args.seed, progress=_progress(sys.stderr)) \
+        if records else Report([], args.seed, args.trials)
     report = Report(report.results, report.seed, report.trials, errors)
     for err in errors:
         print(str(err), file=sys.stderr)
@@ -116,14 +117,14 @@ def build_parser():
     p = sub.add_parser("verify", help="verify identity files numerically",
                        description="Verify records on random structured instances.")
     p.add_argument("files", nargs="*", metavar="FILE", help="identity files (default: the shipped catalogue)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed_option, default=0, help="random seed (default 0)")
     p.add_argument("--trials", type=_positive, default=3, help="random instances per record (default 3)")
     p.add_argument("--json", action="store_true", help="print one JSON report on stdout")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("show", help="show one record, its LaTeX and its verification")
     p.add_argument("id", help="record id, e.g. trace-axb-derivative")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_option, default=0)
     p.add_argument("--trials", type=_positive, default=3)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_show)
@@ -134,20 +135,49 @@ def build_parser():
 
 
 def symbol_option(text):
-    """argparse type for ``--symbol NAME=DECL`` (e.g. ``A='spd n'``)."""
+    """argparse type for ``--symbol NAME=DECL`` (e.g. ``A='spd n'``), the one parser of every command.
+
+    Quotes around the declaration (``"S='spd n'"``, as a shell user may type) are dropped.
+    """
     name, sep, decl = text.partition("=")
-    name, decl = name.strip(), decl.strip().strip("'\"")
+    name, decl = name.strip(), decl.strip().strip("'\"").strip()
     if not sep or not name or not decl:
         raise argparse.ArgumentTypeError(f"expected NAME=DECLARATION (e.g. A='matrix n n spd'), got {text!r}")
+    from .parse import check_declared_names
     from .shapes import parse_decl
     try:
+        check_declared_names({name: decl})
         parse_decl(decl)
     except MatidentError as exc:
-        raise argparse.ArgumentTypeError(f"{name}: {exc.message}") from None
+        raise argparse.ArgumentTypeError(f"{name}: {exc.message}"
+                                         + (f" (hint: {exc.hint})" if exc.hint else "")) from None
     return name, decl
 
 
+def seed_option(text):
+    """argparse type for ``--seed``: a whole number from 0 to 2**63-1."""
+    from .verify import check_seed
+    text = text.strip()          # " -1": marked by _expressions_kept
+    try:
+        return check_seed(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 2**63-1, got {text!r}") from None
+
+
+def positive_option(text):
+    """argparse type for ``--limit``: a whole number of at least 1."""
+    text = text.strip()
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
 def _positive(text):
+    text = text.strip()
     try:
         value = int(text)
     except ValueError:
@@ -181,10 +211,15 @@ _EXTRA_COMMANDS = []
 def main(argv=None):
     _EXTRA_COMMANDS[:] = _register_optional()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_expressions_kept(sys.argv[1:] if argv is None else list(argv)))
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    for name, value in vars(args).items():       # undo the marks of _expressions_kept
+        if isinstance(value, str) and value.startswith(" -"):
+            setattr(args, name, value[1:])
+        elif isinstance(value, list):
+            setattr(args, name, [v[1:] if isinstance(v, str) and v.startswith(" -") else v for v in value])
     try:
         return args.func(args)
     except CatalogueError as exc:
@@ -200,3 +235,26 @@ def main(argv=None):
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except (MemoryError, RecursionError) as exc:
+        print(f"matident: error: the input is too large to handle ({type(exc).__name__})",
+              file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, not a traceback (MATIDENT_DEBUG=1 shows it)
+        import os
+        if os.environ.get("MATIDENT_DEBUG"):
+            raise
+        print(f"matident: internal error: {type(exc).__name__}: {str(exc)[:200]} (please report it "
+              "with the command line; MATIDENT_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 3
+
+
+def _expressions_kept(argv):
+    """Arguments with an expression that starts with a minus (``-tr(X)``, ``-2 * x.T @ y``)
+    marked as a value: argparse would read it as an unknown option.
+
+    Every option of matident is long (``--wrt``) except ``-h``; a word that starts with a single
+    minus and is not ``-h`` can only be an expression (or a negative number), so a leading space
+    keeps argparse from reading it as an option; commands strip it.
+    """
+    return [f" {a}" if a.startswith("-") and not a.startswith("--") and a != "-" and a != "-h"
+            else a for a in argv]

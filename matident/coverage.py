@@ -157,10 +157,11 @@ def _is_int(value):
 
 def _read(path, problems):
     """(chapters, [(eq, reason)]) from one coverage file; malformed parts become problems."""
+    from .catalogue import read_yaml
     file = path.name
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        data = read_yaml(path)
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
         problems.append(Problem(f"cannot read coverage file: {exc}", file))
         return [], []
     if data is None:
@@ -214,6 +215,9 @@ def coverage(catalogue=None, *, folder=None):
         catalogue = shipped()
     folder = Path(folder) if folder is not None else coverage_dir()
     problems, found, reasons = [], [], []
+    for path in sorted(folder.glob("*.yml")) if folder.is_dir() else []:
+        problems.append(Problem(f"coverage files end in .yaml; this one is not read (rename it to "
+                                f"{path.stem}.yaml)", path.name))
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         chapters, entries = _read(path, problems)
         found += chapters

@@ -423,7 +423,7 @@ class _Engine:
                 order = operands[::-1]          # * is commutative
             binding = dict(zip(names, order))
             binding[cotangent] = w
-            if not self._fits_all(rule.record.symbols, binding, sized=cotangent):
+            if not self._fits_all(rule.record.symbols, binding):
                 continue
             inner = binding[hole]
             raw = _shape_only(rule.result.replace(binding), self.dname, self.wrt)
@@ -439,22 +439,21 @@ class _Engine:
         raise DeriveError(f"no inner-product rule to move '{to_text(linear)}' off d{self.wrt}",
                           code="MI040", hint="add an inner-product record tr(W.T @ F(M)) = tr(G.T @ M)")
 
-    def _fits_all(self, decls, binding, sized=None):
+    def _fits_all(self, decls, binding):
         """The operands bound to a rule's symbols have shapes its declarations allow, jointly.
 
         A scalar symbol binds 1x1 operands only and a vector one columns only;
         a dimension name binds one size across all the rule's symbols, so that
         ``N * M`` with ``N, M: matrix p q`` never binds a vector and a scalar
         (the product rule and inner-product rule of a scalar times an array are
-        other records).  Operands are re-typed (a rule's rhs brings unsized
-        identities) except ``sized``, the cotangent, whose identities are sized.
+        other records).  Operands are parts of typed trees: their identities are sized.
         """
         sizes = {}
         for name, operand in binding.items():
             decl = decls.get(name)
             if decl is None:
                 continue
-            shape = self.simp.shape(operand if name == sized else self.retype(operand))
+            shape = self.simp.shape(operand)
             if decl.kind == "scalar":
                 if not is_scalar_shape(shape):
                     return False
@@ -608,6 +607,9 @@ def derive(expr, wrt, *, symbols=None, order=1, check=True, catalogue=None):
                          hint="differentiate with respect to one of: " + ", ".join(sorted(typed.symbols)))
     if order not in (1, 2):
         raise DeriveError(f"order must be 1 or 2, got {order}", code="MI050")
+    if f"d{wrt}" in typed.symbols:
+        raise ParseError(f"'d{wrt}' in the expression would be read as the differential of {wrt}",
+                         code="MI007", hint=f"rename the symbol d{wrt}, e.g. D{wrt}")
     decls = dict(typed.symbols)
     x = decls[wrt]
     dx = Decl(x.kind, x.rows, x.cols, tuple(w for w in x.words if w in ("symmetric", "diagonal", "skew")))
@@ -648,10 +650,11 @@ def _checked(derivation, check):
 
 def _first_order(engine, tree, out_shape, x, inner=False):
     df = engine.d(tree)
-    if df is ZERO:
+    if df is not ZERO:
+        df = engine.tidy(df)
+    if df is ZERO or not df.has(engine.dname):       # constant, or its differential cancels
         zero = E.mul(E.num(0), E.call("ones", E.sym(engine.wrt)))
         return zero, "gradient", E.num(0)
-    df = engine.tidy(df)
     scalar_out = is_scalar_shape(out_shape)
     if x.kind == "scalar":
         result = engine.tidy(df.replace({engine.dname: E.num(1)}), out_shape)

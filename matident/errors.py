@@ -30,6 +30,7 @@ CODES = {
     "MI027": "lhs and rhs disagree in shape",
     "MI028": "record is inconsistent",
     "MI029": "file cannot be read",
+    "MI030": "YAML anchor or alias",
     "MI040": "no rule applies",
     "MI041": "derivation failed its numeric check",
     "MI050": "usage error",

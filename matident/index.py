@@ -420,7 +420,6 @@ class Index:
 @functools.lru_cache(maxsize=1)
 def shipped_index():
     """The index of the shipped catalogue: from the disk cache, else built and cached."""
-    from .catalogue import catalogue, data_dir
-    files = sorted(data_dir("identities").glob("*.yaml"))
-    key = cache.fingerprint(CACHE_FORMAT, files, _PICKLED_MODULES)
-    return cache.load_or_build("index", key, lambda: Index(catalogue()))
+    from .catalogue import catalogue, catalogue_inputs
+    key = cache.fingerprint(CACHE_FORMAT, catalogue_inputs(), _PICKLED_MODULES)
+    return cache.load_or_build("index", key, lambda: Index(catalogue()), Index)

@@ -1618,6 +1618,9 @@ def lookup(expr, wrt=None, *, symbols=None, limit=None, catalogue=None, budget=B
     (default :data:`BUDGET`; None: no limit).  See the module docstring for
     the semantics.
     """
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise UsageError(f"limit must be a whole number of at least 1, or None for all matches; got {limit!r}",
+                         hint="e.g. limit=10")
     index = _index_for(catalogue)
     start = time.perf_counter()
     work = Budget(budget)
@@ -1625,7 +1628,8 @@ def lookup(expr, wrt=None, *, symbols=None, limit=None, catalogue=None, budget=B
     wrt = _wrt_name(wrt)
     if wrt is not None and wrt not in query.decls:
         raise UsageError(f"wrt '{wrt}' does not occur in the expression",
-                         hint="name one of its symbols: " + ", ".join(sorted(query.decls)))
+                         hint=("name one of its symbols: " + ", ".join(sorted(query.decls)))
+                         if query.decls else "the expression has no symbols; leave out wrt")
     variables = [wrt] if wrt is not None else sorted(query.decls)
     found, complete = [], True
     try:
@@ -1634,10 +1638,48 @@ def lookup(expr, wrt=None, *, symbols=None, limit=None, catalogue=None, budget=B
             found.extend(_lookup_target(index, query, target, position, is_run, variables, work))
     except BudgetExhausted:
         complete = False
-    ranked = _ranked(found, wrt is not None)
+    ranked = _literal_implicit(index, query) + _ranked(found, wrt is not None)
     truncated = limit is not None and len(ranked) > limit
     return Lookup(ranked[:limit] if truncated else ranked, complete=complete, truncated=truncated,
                   elapsed=time.perf_counter() - start, steps=work.used, budget=budget)
+
+
+def _literal_implicit(index, query):
+    """Matches of the identity records the matcher applies implicitly (both sides of one normal
+    form, such as ``(A + B).T = A.T + B.T``) whose lhs the query is, as written.
+
+    They are left out of the index (they would match every sum of transposes and say nothing),
+    but a user who types such a record's lhs gets that record.
+    """
+    out = []
+    for record in index.records:
+        if record.kind != "identity" or not _literally(record.lhs_expr, query.typed.expr, {}):
+            continue
+        pattern = Pattern(record)
+        if not pattern.trivial:
+            continue
+        for scale, core in _scale_split(query.norm, query.normal, None):
+            b = next(iter(unify(pattern, core, query.norm, None, flexible=query.flexible)), None)
+            if b is not None:
+                m = Match(pattern, query, core, scale, b, None, None, None, 0)
+                m._literal = (len(b.absent), _compound_bindings(b))
+                if to_text(m.target_tree) != to_text(m.result_tree):    # tr(A @ B) = tr(A @ B) says nothing
+                    out.append(m)
+                break
+    return out
+
+
+def _literally(pattern, tree, bound):
+    """Whether ``tree`` is ``pattern`` as written, its symbols standing for sub-trees (consistently)."""
+    if pattern.op == E.SYM:
+        if pattern.value in bound:
+            return bound[pattern.value] == tree
+        bound[pattern.value] = tree
+        return True
+    if pattern.op != tree.op or len(pattern.args) != len(tree.args) \
+            or (not pattern.args and pattern.value != tree.value):
+        return False
+    return all(_literally(a, b, bound) for a, b in zip(pattern.args, tree.args))
 
 
 def _lookup_target(index, query, target, position, is_run, variables, budget):
@@ -1680,10 +1722,11 @@ def register(subparsers):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("expr", metavar="EXPR", help="expression in the expression language")
     p.add_argument("--wrt", metavar="X", help="the variable of derivatives and differentials")
-    p.add_argument("--symbol", action="append", default=[], metavar="NAME=DECL",
+    from .cli import positive_option, symbol_option
+    p.add_argument("--symbol", action="append", type=symbol_option, default=[], metavar="NAME=DECL",
                    help="declare a symbol, e.g. --symbol X='matrix n n spd' (repeatable)")
-    p.add_argument("--limit", type=int, default=None, metavar="N", help="show at most N matches")
-    p.add_argument("--budget", type=int, default=BUDGET, metavar="STEPS",
+    p.add_argument("--limit", type=positive_option, default=None, metavar="N", help="show at most N matches")
+    p.add_argument("--budget", type=positive_option, default=BUDGET, metavar="STEPS",
                    help=f"matching steps before the search stops and says so (default {BUDGET}; "
                         "counted, so the answer does not depend on the machine's load)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
@@ -1691,24 +1734,8 @@ def register(subparsers):
     p.set_defaults(func=_cmd_lookup)
 
 
-def _parse_symbols(items):
-    out = {}
-    for item in items:
-        name, sep, decl = item.partition("=")
-        if not sep or not name.strip() or not decl.strip():
-            raise UsageError(f"--symbol expects NAME=DECL, got {item!r}",
-                             hint="e.g. --symbol X='matrix n n spd'")
-        out[name.strip()] = decl.strip()
-    return out
-
-
 def _cmd_lookup(args):
-    if args.limit is not None and args.limit < 1:
-        raise UsageError("--limit must be at least 1")
-    if args.budget < 1:
-        raise UsageError("--budget must be at least 1 step", hint=f"the default is {BUDGET}")
-    found = lookup(args.expr, args.wrt, symbols=_parse_symbols(args.symbol), limit=args.limit,
-                   budget=args.budget)
+    found = lookup(args.expr, args.wrt, symbols=dict(args.symbol), limit=args.limit, budget=args.budget)
     status = 0 if found else 1 if found.complete else 3
     if args.json:
         print(json.dumps({"query": args.expr, "wrt": args.wrt, "complete": found.complete,

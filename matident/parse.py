@@ -71,19 +71,72 @@ def parse_expr(text):
         raise ParseError("empty expression", code="MI001",
                          hint="write an expression such as 'tr(A @ X)'")
     _check_nesting(text)
+    _check_other_notations(text)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")     # Python's own SyntaxWarnings ("1and x"): not ours to print
             tree = ast.parse(stripped, mode="eval")
     except SyntaxError as exc:
         col = (exc.offset or 1) + (len(text) - len(text.lstrip()))
-        raise ParseError(f"syntax error: {exc.msg}", code="MI001", column=col,
-                         hint="check for unbalanced parentheses or a missing operator") from None
+        _check_other_notations(text, slice(1, None))
+        message, hint = _syntax_hint(stripped, exc)
+        raise ParseError(message, code="MI001", column=col, hint=hint) from None
     except (RecursionError, MemoryError, ValueError):
         raise ParseError("expression is too deeply nested or has too many parts", code="MI005",
                          hint=f"nest at most {MAX_DEPTH} levels and use at most {MAX_NODES} parts") from None
     builder = _Builder(text, offset=len(text) - len(text.lstrip()))
     return builder.build(tree.body, 1)
+
+
+# notations of other tools, recognised in the text before it is parsed: (pattern, message, hint)
+_OTHER_NOTATIONS = [
+    (re.compile(r"\bd\s*/\s*d\s*[A-Za-z]"), "'d/dX' is not part of an expression",
+     "write the expression alone and name the variable: matident derive 'tr(A @ X)' --wrt X "
+     "(or lookup ... --wrt X)"),
+    (re.compile(r"\|\|"), "'||x||' is not part of the expression language",
+     "write norm(x) for the 2-norm (Frobenius norm of a matrix), norm(x) ** 2 or x.T @ x for ||x||^2"),
+    (re.compile(r"log\s*\|"), "'log|X|' is not part of the expression language",
+     "write logdet(X) for log|X| (det(X) for |X|)"),
+    (re.compile(r"\|"), "'|' is not part of the expression language",
+     "write det(X) for |X|, abs(x) for entrywise absolute values, norm(x) for a norm"),
+    (re.compile(r"(?:^|[(,\[=+\-*/@])\s*['\"]"), "quotes are not part of the expression language",
+     "write names and numbers without quotes"),
+    (re.compile(r"([A-Za-z0-9_]+|\))\s*'"), "{0}' (MATLAB's transpose) is not part of the expression language",
+     "write {0}.T for the transpose"),
+    (re.compile(r"['\"]"), "quotes are not part of the expression language",
+     "write names and numbers without quotes; X.T is the transpose"),
+]
+
+
+def _check_other_notations(text, which=slice(0, 1)):
+    """Refuse notations of other tools (``d/dX`` before parsing, since it may parse; the others
+    when Python's parser fails) with what to write instead."""
+    for pattern, message, hint in _OTHER_NOTATIONS[which]:
+        m = pattern.search(text)
+        if m:
+            name = m.group(1) if pattern.groups else ""
+            name = "(...)" if name == ")" else name
+            raise ParseError(message.format(name), code="MI002", column=m.start() + 1,
+                             hint=hint.format(name))
+
+
+_JUXTAPOSED = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*|\))\s+([A-Za-z_][A-Za-z0-9_]*|\()")
+
+
+def _syntax_hint(text, exc):
+    """(message, hint) for a syntax error, naming the usual cause when it is recognisable."""
+    msg = exc.msg.split(" (detected")[0]
+    if re.search(r"\d[A-Za-z_]", text) and "decimal literal" in msg:
+        return "a number directly followed by a name", "write 2 * x, not 2x"
+    m = _JUXTAPOSED.search(text)
+    if m and not re.fullmatch(r"and|or|not|in|is|if|else|for|lambda", m.group(2)):
+        left, right = m.group(1), "(...)" if m.group(2) == "(" else m.group(2)
+        if left in FUNCTIONS:
+            return f"{left} needs parentheses", f"write {left}({right})"
+        return ("two operands without an operator between them",
+                f"write {left} @ {right} for the matrix product ({left} * {right} for the elementwise "
+                "one); a space does not multiply")
+    return f"syntax error: {msg}", "check for unbalanced parentheses or a missing operator"
 
 
 def _check_characters(text):
@@ -147,6 +200,8 @@ class _Builder:
         return method(node, depth + 1)
 
     def _BinOp(self, node, depth):
+        if isinstance(node.op, ast.BitXor):
+            self._caret(node)
         # A chain such as a + b - c + ... is a left-deep tree in Python's AST; it
         # is built in a loop at one depth (it is long, not nested).
         chain = [node]
@@ -161,16 +216,41 @@ class _Builder:
 
     def _binop(self, node, left, right):
         op = _BINOPS.get(type(node.op))
+        if op is None and isinstance(node.op, ast.BitXor):
+            self._caret(node)
         if op is None:
-            self.fail(node, f"operator '{type(node.op).__name__}' is not part of the expression language",
-                      hint="use + - * / @ and ** (scalars only)")
-        if op == "/" and E.is_number(right, 0):
+            symbol = {ast.BitOr: "|", ast.BitAnd: "&", ast.LShift: "<<", ast.RShift: ">>",
+                      ast.FloorDiv: "//", ast.Mod: "%"}.get(type(node.op), type(node.op).__name__)
+            self.fail(node, f"operator '{symbol}' is not part of the expression language",
+                      hint="use + - * / @ .T and ** (inv(X) for an inverse)")
+        if op == "/" and _constant_value(right) == 0:
             self.fail(node, "division by zero", code="MI011", hint="divide by a nonzero number or a scalar")
         if op == "**":
             self._check_constant_power(node, left, right)
             return E.power(left, right)
         combine = {"@": E.matmul, "*": E.mul, "+": E.add, "-": E.sub, "/": E.div}[op]
         return self._folded(node, combine, left, right)
+
+    def _caret(self, node):
+        """``X^T``, ``X^-1``, ``X^{-1}``, ``x^2``: the caret of LaTeX and MATLAB."""
+        left = node.left.right if isinstance(node.left, ast.BinOp) else node.left   # A @ X^T is (A @ X)^T
+        base = ast.get_source_segment(self.text.strip(), left) or "X"
+        right = node.right
+        if isinstance(right, ast.Set) and len(right.elts) == 1:
+            right = right.elts[0]
+        if isinstance(right, ast.Name) and right.id in ("T", "H", "t", "top"):
+            self.fail(node, f"'{base}^{right.id}' is not part of the expression language",
+                      hint=f"write {base}.T for the transpose")
+        if isinstance(right, ast.UnaryOp) and isinstance(right.op, ast.USub) \
+                and isinstance(right.operand, ast.Constant) and right.operand.value == 1:
+            self.fail(node, f"'{base}^-1' is not part of the expression language",
+                      hint=f"write inv({base}) for the inverse (1 / s for a scalar s)")
+        if isinstance(right, ast.UnaryOp) and isinstance(right.op, ast.USub) \
+                and isinstance(right.operand, ast.Name) and right.operand.id == "T":
+            self.fail(node, f"'{base}^-T' is not part of the expression language",
+                      hint=f"write inv({base}).T")
+        self.fail(node, "'^' is not a power in the expression language",
+                  hint=f"write {base} ** k for a power of a scalar, matpow({base}, k) for a matrix power")
 
     def _UnaryOp(self, node, depth):
         operand = self.build(node.operand, depth)
@@ -247,29 +327,104 @@ class _Builder:
             self.fail(node, f"invalid name {name!r}", code="MI006")
         return E.sym(name)
 
+    def _method_call(self, node):
+        """``np.linalg.inv(X)``, ``np.trace(X)``, ``x.dot(y)``, ``X.transpose()``: say what to write."""
+        func = node.func
+        args = [ast.get_source_segment(self.text.strip(), a) or "X" for a in node.args]
+        if isinstance(func, ast.Attribute):
+            owner = ast.get_source_segment(self.text.strip(), func.value) or ""
+            module = re.fullmatch(r"(np|numpy|jnp|torch|tf|scipy|sp|la|linalg|math|sympy)(\.[a-z_]+)*", owner)
+            name = func.attr
+            written = _written_as(name, args) if module else _written_as(name, [owner, *args])
+            if written:
+                what = f"{owner}.{name}(...)"
+                self.fail(node, f"'{what}' is not part of the expression language",
+                          hint=f"write {written}" + (" (drop the module prefix)" if module else ""))
+        self.fail(node, "only the language's own functions can be called",
+                  hint="call one of: " + ", ".join(sorted(FUNCTIONS)))
+
     def _Attribute(self, node, depth):
         if node.attr != "T":
-            self.fail(node, f"attribute '.{node.attr}' is not part of the expression language",
-                      hint="the only attribute is .T (transpose)")
+            base = ast.get_source_segment(self.text.strip(), node.value) or "X"
+            hint = {"I": f"write inv({base}) for the inverse", "H": f"write {base}.T (matrices are real)",
+                    "t": f"write {base}.T for the transpose"}.get(node.attr, "the only attribute is .T (transpose)")
+            self.fail(node, f"attribute '.{node.attr}' is not part of the expression language", hint=hint)
         return E.transpose(self.build(node.value, depth))
 
     def _Call(self, node, depth):
         if not isinstance(node.func, ast.Name):
-            self.fail(node, "only named functions can be called",
-                      hint="call one of: " + ", ".join(sorted(FUNCTIONS)))
+            self._method_call(node)
         name = node.func.id
         if node.keywords:
             self.fail(node, f"{name}() takes no keyword arguments", code="MI004")
         fn = FUNCTIONS.get(name)
         if fn is None:
-            close = _closest(name)
+            args = [ast.get_source_segment(self.text.strip(), a) or "X" for a in node.args]
+            written = _written_as(name, args)
+            close = None if written else _closest(name)
+            if not written and not close and (len(name) == 1 or name[0].isupper()):
+                written = f"{name} @ ({', '.join(args)}) for a product: {name} is not a function"
             self.fail(node, f"unknown function '{name}'", code="MI003",
-                      hint=(f"did you mean '{close}'? " if close else "")
+                      hint=f"write {written}" if written else (f"did you mean '{close}'? " if close else "")
                       + "known functions: " + ", ".join(sorted(FUNCTIONS)))
         if len(node.args) != fn.arity:
             self.fail(node, f"{name}() takes {fn.arity} argument{'s' if fn.arity != 1 else ''}, "
                             f"got {len(node.args)}", code="MI004")
         return E.call(name, *(self.build(a, depth) for a in node.args))
+
+
+def check_declared_names(symbols):
+    """Refuse declarations that would be ignored or misread: ``I`` (always the identity), a
+    function's name, a name that is not a name, ``dX`` beside ``X`` (the differential of X)."""
+    from .errors import DeclarationError
+    if symbols is None:
+        return
+    if not isinstance(symbols, dict):
+        raise DeclarationError(f"symbols must map names to declarations, got {type(symbols).__name__}",
+                               hint="e.g. symbols={'X': 'matrix n n', 'x': 'vector n'}")
+    for name in symbols:
+        if not isinstance(name, str) or not NAME.match(name) or name.startswith("__"):
+            raise DeclarationError(f"{name!r} is not a symbol name",
+                                   hint="names are letters, digits and underscores, starting with a letter")
+        if name == "I":
+            raise DeclarationError("'I' cannot be declared: it is always the identity matrix",
+                                   hint="give your matrix another name, e.g. J")
+        if name in FUNCTIONS:
+            raise DeclarationError(f"'{name}' cannot be declared: it is the function {name}()",
+                                   hint="give your symbol another name")
+        if name.startswith("d") and name[1:] in symbols:
+            raise DeclarationError(f"'{name}' cannot be declared beside '{name[1:]}': it is read as the "
+                                   f"differential of {name[1:]}", hint=f"rename one of them, e.g. D{name[1:]}")
+
+
+def _constant_value(e):
+    """The value of an expression of numbers only (``1 - 1``, ``log(1)``), or None."""
+    import cmath
+    if e.op == E.NUM:
+        return complex(e.value)
+    if any(n.op in (E.SYM, E.IDENT) for n in e.walk()):
+        return None
+    values = [_constant_value(a) for a in e.args]
+    if any(v is None for v in values):
+        return None
+    functions = {"log": cmath.log, "exp": cmath.exp, "sqrt": cmath.sqrt, "abs": abs, "tanh": cmath.tanh,
+                 "tr": lambda v: v, "det": lambda v: v, "sum": lambda v: v, "logdet": cmath.log,
+                 "inv": lambda v: 1 / v, "norm": abs}
+    try:
+        if e.op == E.ADD:
+            return sum(values)
+        if e.op == E.MUL:
+            out = 1
+            for v in values:
+                out *= v
+            return out
+        if e.op == E.POW:
+            return values[0] ** values[1]
+        if e.op in functions and len(values) == 1:
+            return complex(functions[e.op](values[0]))
+    except (ArithmeticError, ValueError, OverflowError):
+        return None
+    return None
 
 
 def _small_number(value):
@@ -278,6 +433,26 @@ def _small_number(value):
         return math.isfinite(value)
     value = Fraction(value)
     return max(abs(value.numerator), value.denominator) < 10 ** MAX_DIGITS
+
+
+def _written_as(name, args):
+    """How the language writes function ``name`` of other tools applied to ``args``, or None."""
+    a = args[0] if args else "X"
+    b = args[1] if len(args) > 1 else "y"
+    if name in FUNCTIONS and name.islower():
+        return f"{name}({', '.join(args)})"
+    table = {
+        "trace": f"tr({a})", "Tr": f"tr({a})", "Trace": f"tr({a})", "TR": f"tr({a})",
+        "transpose": f"{a}.T", "Transpose": f"{a}.T", "t": f"{a}.T",
+        "inverse": f"inv({a})", "Inv": f"inv({a})", "Inverse": f"inv({a})",
+        "Det": f"det({a})", "determinant": f"det({a})", "slogdet": f"logdet({a})",
+        "log_det": f"logdet({a})", "logdet": f"logdet({a})", "ln": f"log({a})",
+        "dot": f"{a}.T @ {b} for two vectors, {a} @ {b} for a matrix and a vector",
+        "matmul": f"{a} @ {b}", "multiply": f"{a} * {b}", "inner": f"{a}.T @ {b}",
+        "outer": f"{a} @ {b}.T", "kronecker": f"kron({a}, {b})", "diagonal": f"diagvec({a})",
+        "pinverse": f"pinv({a})", "frobenius": f"norm({a})", "exp": f"exp({a})", "sigmoid": f"sigmoid({a})",
+    }
+    return table.get(name) or table.get(name.lower())
 
 
 def _closest(name):

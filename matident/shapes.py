@@ -128,6 +128,12 @@ def parse_decl(text):
                                        hint="dimensions are lowercase names (n, m, k), integers 1-9999 "
                                             "or products of them such as m*n")
             dims_ = [int(f) if f.isdigit() else f for f in factors]
+            numeric = 1
+            for f in dims_:
+                numeric *= f if isinstance(f, int) else 1
+            if numeric > 9999:
+                raise DeclarationError(f"dimension {tok} is {numeric:,} in {text!r}; at most 9999",
+                                       hint="use a dimension name such as n for a size nobody fixes")
             out.append(dims_[0] if len(dims_) == 1 else _Dims()._normal(dims_))
         return out
 
@@ -264,6 +270,8 @@ class _Inference:
         self.decls = {} if set(map(type, self.given.values())) <= {Decl} else \
             {name: parse_decl(d) for name, d in self.given.items() if type(d) is not Decl}
         self.used = {}
+        self.shown = {}          # unknown dimension -> the name messages give it
+        self.declared = set(symbols or ())
         self.inferred = {}       # undeclared symbol -> its dimensions left to inference
 
     def narrowed(self):
@@ -326,7 +334,21 @@ class _Inference:
         return (self.dims.find(shape[0]), self.dims.find(shape[1]))
 
     def show(self, shape):
-        return fmt_shape(self.resolved(shape)).replace("?", "d")
+        """A shape for a message: dimensions nobody named get readable names (n, m, ...), never
+        the internal ones."""
+        def name(d):
+            if isinstance(d, Prod):
+                return Prod(tuple(name(f) for f in d.factors))
+            if isinstance(d, str) and d.startswith("?"):
+                if d not in self.shown:
+                    taken = {str(x) for decl in self.decls.values() for x in (decl.rows, decl.cols)}
+                    taken |= set(self.shown.values()) | set(self.decls)
+                    self.shown[d] = next(n for n in itertools.chain(_READABLE, (f"n{i}" for i in
+                                                                                 itertools.count(1)))
+                                         if n not in taken)
+                return self.shown[d]
+            return d
+        return fmt_shape(tuple(name(d) for d in self.resolved(shape)))
 
     def scalar(self, shape):
         r, c = self.resolved(shape)
@@ -338,8 +360,9 @@ class _Inference:
         silently fix to 1."""
         for x, y in zip(self.resolved(a), self.resolved(b)):
             if (x == 1 and _flexible(y)) or (y == 1 and _flexible(x)):
-                self.mismatch(node, f"{what} {self.show(a)} and '{_short(to_text(arg))}' ({self.show(b)})",
-                              self.broadcast_hint(a, b))
+                verb, shown = self.described(arg, what)
+                self.mismatch(node, f"{verb} {self.show(a)} {'by' if verb == 'cannot divide' else 'and'} "
+                                    f"'{shown}' ({self.show(b)})", self.division_hint(arg) or self.broadcast_hint(a, b))
 
     def broadcast_hint(self, a, b):
         """The hint for shapes numpy would broadcast against each other (a row and a column, or a
@@ -354,6 +377,28 @@ class _Inference:
     def mismatch(self, node, message, hint=None):
         raise ShapeError(f"shape mismatch in '{_short(to_text(node))}': {message}", code="MI008",
                          hint=hint)
+
+    def division_hint(self, arg):
+        """The hint when ``arg`` is a divisor (``x / y`` is ``x * hpow(y, -1)``) that does not fit."""
+        if not (arg.op == "hpow" and E.is_number(arg.args[1], -1)):
+            return None
+        divisor = arg.args[0]
+        text = _short(to_text(divisor), 30)
+        if divisor.op == E.SYM and divisor.value not in self.declared \
+                and implicit_decl(divisor.value).kind == "vector":
+            return (f"'{text}' is read as a column vector (a lowercase letter, optionally with digits, "
+                    f"names a vector); declare it a scalar (--symbol {text}=scalar) or use a Greek name")
+        if divisor.op == E.SYM and self.decls.get(divisor.value) is not None \
+                and self.decls[divisor.value].kind == "vector":
+            return f"'/' divides by a scalar or elementwise by an array of the same shape; '{text}' is a vector"
+        return (f"there is no matrix division: write A @ inv({text}) (or inv({text}) @ A); '/' divides "
+                "by a scalar or elementwise by an array of the same shape")
+
+    def described(self, arg, what):
+        """(verb, operand) for a message: a divisor ``hpow(y, -1)`` is shown as what the user wrote."""
+        if arg.op == "hpow" and E.is_number(arg.args[1], -1):
+            return "cannot divide", _short(to_text(arg.args[0]))
+        return what, _short(to_text(arg))
 
     def walk(self, node):
         """Return (annotated node, shape)."""
@@ -414,9 +459,10 @@ class _Inference:
                     continue
                 self.no_broadcast(node, shape, s, arg, "Hadamard product of")
                 if not (self.dims.unify(shape[0], s[0]) and self.dims.unify(shape[1], s[1])):
-                    self.mismatch(node, f"Hadamard product of {self.show(shape)} and "
-                                        f"'{_short(to_text(arg))}' ({self.show(s)})",
-                                  self.broadcast_hint(shape, s) or
+                    verb, shown = self.described(arg, "Hadamard product of")
+                    self.mismatch(node, f"{verb} {self.show(shape)} {'by' if verb == 'cannot divide' else 'and'} "
+                                        f"'{shown}' ({self.show(s)})",
+                                  self.division_hint(arg) or self.broadcast_hint(shape, s) or
                                   "* needs operands of the same shape or a scalar; use @ for the matrix product")
             return shape
         if op == E.ADD:

@@ -185,6 +185,8 @@ class Simplifier:
             return args[0]
         if op == "inv" and args[0].op == E.MATMUL and all(self.invertible(a) for a in args[0].args):
             return self.matmul([E.call("inv", a) for a in reversed(args[0].args)])
+        if op == "ones" and args[0].op == "ones":
+            return args[0]
         if op == "ones" and args[0].op != E.SYM:
             same = [n for n in args[0].walk() if n.op == E.SYM and self.shape(n) == self.shape(args[0])]
             if same:
@@ -274,7 +276,7 @@ class Simplifier:
                 else:
                     others.append(f)
         if coeff == 0:
-            return E.num(0)
+            return self.zero_like(others[0]) if others else E.num(0)
         if coeff != 1 and not scalars and len(others) == 1 and others[0].op == E.ADD:
             # a number times a sum: distribute, so that like terms can meet
             return self.add([self.mul([E.num(_plain(coeff)), t]) for t in others[0].args])
@@ -336,8 +338,15 @@ class Simplifier:
             else:
                 out.append(self.mul([E.num(_plain(c)), key]))
         if not out:
-            return E.num(0)
+            return self.zero_like(args[0])
         return E.add(*self._common_matrix_factor(out))
+
+    def zero_like(self, e):
+        """The zero of e's shape: the number 0 for a scalar, else ``0 * ones(e)`` (x - x is a
+        zero vector, whose exp sums to n, not the scalar 0)."""
+        if self.scalar(e):
+            return E.num(0)
+        return E.mul(E.num(0), e if e.op == "ones" else E.call("ones", e))
 
     def _common_matrix_factor(self, terms):
         """c1 * M + c2 * M -> (c1 + c2) * M for scalar c1, c2 and one matrix factor M."""

@@ -326,8 +326,10 @@ class _ToSympy:
                 return sympy.Pow(self.scalar(base), self.scalar(exp))
             return HadamardPower(self.convert(base), self.scalar(exp))
         if op == "ones":
+            # HadamardPower(M, 0) is ones(M) and keeps M, so that it reads back with its sizes
+            # (a OneMatrix(n, 1) would read back as ones of an identity of unknown size)
             shape = shape_of(e.args[0], self.symbols)
-            return sympy.S.One if is_scalar_shape(shape) else OneMatrix(*map(_dim_out, shape))
+            return sympy.S.One if is_scalar_shape(shape) else HadamardPower(self.matrix(e.args[0]), 0)
         if op == "tr" and e.args[0].op == E.IDENT:
             return _dim_out(e.args[0].value)
         if op == "matpow":
@@ -367,7 +369,10 @@ class _ToSympy:
                 return sympy.Mul(*map(_as_scalar, scalars))
             matrices, scalars = one_by_one, [s for s in scalars if not s.is_Matrix]
         body = matrices[0] if len(matrices) == 1 else HadamardProduct(*matrices, evaluate=True)
-        return _matmul(sympy.Mul(*map(_as_scalar, scalars)), body)
+        coeff = sympy.Mul(*map(_as_scalar, scalars))
+        if coeff == 0:       # a zero of body's shape that remembers it (0 * ones(x) stays tied to x)
+            return HadamardProduct(ZeroMatrix(*body.shape), body, evaluate=False)
+        return _matmul(coeff, body)
 
 
 # -- SymPy -> term tree ---------------------------------------------------
@@ -391,9 +396,13 @@ def from_sympy(e):
         raise _too_large() from None
     if tree.size() > MAX_NODES or tree.depth() > MAX_DEPTH:
         raise _too_large()
+    tree = converter.shaped_ones(tree)
     tree = converter.numbers_for_dimensions(tree)
     infer(tree, converter.symbols)
     return tree, dict(converter.symbols)
+
+
+_ONES_OF_SHAPE = "ones-of-shape"   # a placeholder node of from_sympy: value = (rows, cols)
 
 
 def _too_large():
@@ -522,8 +531,7 @@ class _FromSympy:
     def zero_matrix(self, e, depth):
         if self.shape(e) == (1, 1):
             return E.num(0)
-        raise _unsupported(e, hint="a zero matrix can only stand for the number 0 when it is 1x1; "
-                                   "the expression language has no zero matrix of other shapes")
+        return E.mul(E.num(0), self.one_matrix(e, depth))     # 0 * ones(M): a zero of M's shape
 
     def explicit_matrix(self, e, depth):
         if _is_one_by_one(e):
@@ -551,16 +559,45 @@ class _FromSympy:
     def hadamard_power(self, e, depth):
         if e.exp.is_Matrix:
             raise _unsupported(e, hint="the exponent of hpow(X, p) is a scalar")
+        if e.exp == 0:
+            return E.call("ones", self.convert(e.base, depth))
         return E.call("hpow", *self.convert_all(e.args, depth))
 
+    def hadamard_product(self, e, depth):
+        """A Hadamard product; one with a zero matrix is the zero of its other factors' shape."""
+        zeros = [a for a in e.args if isinstance(a, ZeroMatrix)]
+        others = [a for a in e.args if not isinstance(a, ZeroMatrix)]
+        if zeros and others:
+            body = E.mul(*self.convert_all(others, depth))
+            return E.mul(E.num(0), body if body.op == "ones" else E.call("ones", body))
+        return self.mul(e, depth)
+
     def one_matrix(self, e, depth):
-        """``ones(M)`` with an ``M`` of the right shape built from identities."""
+        """``ones(M)``; M is chosen once every symbol is known (:meth:`shaped_ones`)."""
         rows, cols = self.shape(e)
-        if rows == cols:
-            return E.num(1) if rows == 1 else E.call("ones", E.identity(rows))
-        column = [E.call("diagvec", E.identity(rows))] if rows != 1 else []
-        row = [E.transpose(E.call("diagvec", E.identity(cols)))] if cols != 1 else []
-        return E.call("ones", E.matmul(*column, *row))
+        if rows == 1 and cols == 1:
+            return E.num(1)
+        return E.Expr(_ONES_OF_SHAPE, (), (rows, cols))
+
+    def shaped_ones(self, tree):
+        """Each ``ones`` of a shape as ``ones(S)`` (or ``ones(S.T)``) for a symbol S of that shape,
+        so that it reads back with its sizes; else as ``ones`` of identities of the sizes."""
+        if tree.op == _ONES_OF_SHAPE:
+            rows, cols = tree.value
+            for name in sorted(self.symbols):
+                decl = self.symbols[name]
+                if (decl.rows, decl.cols) == (rows, cols):
+                    return E.call("ones", E.sym(name))
+                if (decl.cols, decl.rows) == (rows, cols):
+                    return E.call("ones", E.transpose(E.sym(name)))
+            if rows == cols:
+                return E.call("ones", E.identity(rows))
+            column = [E.call("diagvec", E.identity(rows))] if rows != 1 else []
+            row = [E.transpose(E.call("diagvec", E.identity(cols)))] if cols != 1 else []
+            return E.call("ones", E.matmul(*column, *row))
+        if not tree.args:
+            return tree
+        return E.rebuild(tree, [self.shaped_ones(a) for a in tree.args])
 
     def kron(self, e, depth):
         args = self.convert_all(e.args, depth)
@@ -624,7 +661,7 @@ _HANDLERS = {
     MatAdd: _FromSympy.add,
     sympy.Add: _FromSympy.add,
     sympy.Mul: _FromSympy.mul,
-    HadamardProduct: _FromSympy.mul,
+    HadamardProduct: _FromSympy.hadamard_product,
     HadamardPower: _FromSympy.hadamard_power,
     OneMatrix: _FromSympy.one_matrix,
     KroneckerProduct: _FromSympy.kron,

@@ -49,6 +49,8 @@ DIRECTIONS = 2             # random directions per trial for derivatives
 SIZE_RANGE = (2, 6)        # sizes drawn for dimension names, inclusive
 COND_LIMIT = 1e2           # redraw matrices with a larger condition number
 FD_SETTLE = DERIVATIVE_TOL / 10  # finite differences must agree this well at steps h and h/2
+MAX_VALUE_ENTRIES = 4_096   # largest random value drawn (64 x 64): larger draws and checks take seconds
+MAX_ENTRIES = 100_000       # largest intermediate result evaluated (a kron of three 6 x 6 is 216 x 216)
 CANCELLATION = 1e-4        # identity sides are compared at least at this fraction of their largest part
 
 
@@ -101,7 +103,8 @@ class Report:
 
     @property
     def ok(self):
-        return not self.errors and all(r.ok for r in self.results)
+        """Every record passed, and there was at least one (checking nothing is no success)."""
+        return not self.errors and bool(self.results) and all(r.ok for r in self.results)
 
     def as_dict(self):
         return {
@@ -117,7 +120,33 @@ class Report:
 
     def __str__(self):
         return (f"{self.passed} passed, {self.failed} failed, {self.inconclusive} inconclusive"
-                + (f", {len(self.errors)} invalid" if self.errors else ""))
+                + (f", {len(self.errors)} invalid" if self.errors else "")
+                + ("" if self.results or self.errors else ": nothing was verified"))
+
+
+# -- arguments -------------------------------------------------------------------
+
+MAX_SEED = 2 ** 63 - 1
+MAX_TRIALS = 10_000
+
+
+def check_seed(seed):
+    """``seed`` as an int, or :class:`UsageError` unless it is a whole number 0..2**63-1."""
+    from .errors import UsageError
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"the seed must be a whole number from 0 to 2**63-1, got {seed!r}",
+                         hint="e.g. seed=0 (--seed 0); the same seed gives the same instances")
+    return int(seed)
+
+
+def check_trials(trials):
+    """``trials`` as an int, or :class:`UsageError` unless it is 1..MAX_TRIALS (0 would check nothing)."""
+    from .errors import UsageError
+    if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) \
+            or not 1 <= trials <= MAX_TRIALS:
+        raise UsageError(f"trials must be a whole number from 1 to {MAX_TRIALS}, got {trials!r}",
+                         hint="e.g. trials=3 (--trials 3); with 0 trials nothing would be checked")
+    return int(trials)
 
 
 # -- random instances ----------------------------------------------------------
@@ -331,7 +360,15 @@ def check_claim(kind, lhs, rhs, symbols, wrt, *, trials=3, seed=0, label="claim"
 
 def check_record(record, *, trials=3, seed=0, rhs=None):
     """Verify one record; ``rhs`` (a typed tree) replaces the record's rhs if given."""
+    trials, seed = check_trials(trials), check_seed(seed)
     rhs = record.rhs_expr if rhs is None else rhs
+    too_large = _too_large(record, rhs)
+    if too_large:
+        if isinstance(record, _Claim):
+            from .errors import UsageError
+            raise UsageError(too_large, hint="declare symbolic sizes such as 'matrix n n' (they are "
+                             f"drawn from {SIZE_RANGE[0]} to {SIZE_RANGE[1]}) or skip the check")
+        return Result(record.id, "inconclusive", record.file, record.line, None, too_large, seed, {})
     rng = np.random.default_rng(_record_seed(seed, record.id))
     variables = record.variables
     worst, sizes_seen, reason = 0.0, {}, ""
@@ -359,6 +396,30 @@ def check_record(record, *, trials=3, seed=0, rhs=None):
             msg = message or f"relative error {err:.2e} exceeds the tolerance {tol:.0e}"
             return Result(record.id, "failed", record.file, record.line, err, msg, seed, sizes)
     return Result(record.id, "passed", record.file, record.line, worst, "", seed, sizes_seen)
+
+
+def _too_large(record, rhs):
+    """Why ``record`` cannot be checked quickly (a symbol's value of more than MAX_VALUE_ENTRIES
+    or an intermediate result of more than MAX_ENTRIES entries at the largest drawn sizes), or ''.
+
+    Counted before any array is built: ``vector 9999*9999`` or ``matrix 9999 9999``
+    would need gigabytes and minutes.
+    """
+    from . import expr as E
+    from .printing import to_text
+    from .shapes import shape_of
+    sizes = {n: SIZE_RANGE[1] for n in _dim_names(record.symbols)}
+    for side in (record.lhs_expr, rhs):
+        for node in side.walk():
+            try:
+                r, c = (dim_size(d, sizes) for d in shape_of(node, record.symbols))
+            except (KeyError, TypeError, AssertionError):
+                continue
+            limit = MAX_VALUE_ENTRIES if node.op == E.SYM else MAX_ENTRIES
+            if r * c > limit:
+                return (f"too large to check numerically: '{to_text(node)[:40]}' would have "
+                        f"{r:,} x {c:,} entries (the limit is {limit:,})")
+    return ""
 
 
 def _largest_part(lhs, rhs, values, sizes):
@@ -456,6 +517,7 @@ def verify(records=None, *, trials=3, seed=0, progress=None):
 
     ``progress`` is an optional callable ``(done, total, result)`` for a progress display.
     """
+    trials, seed = check_trials(trials), check_seed(seed)
     if records is None:
         from .catalogue import catalogue
         records = catalogue()

@@ -204,7 +204,7 @@ def test_operators_become_sympy_classes():
     assert convert("X * X") == HadamardPower(X, 2)
     assert convert("hpow(X, alpha)") == HadamardPower(X, alpha)
     assert convert("hpow(alpha, 2)") == alpha ** 2
-    assert convert("ones(A @ x)") == OneMatrix(n, 1)
+    assert convert("ones(A @ x)") == HadamardPower(A * x, 0)      # ones(M) keeps M: it reads back sized
     assert convert("ones(alpha)") == 1
     assert convert("alpha * X") == alpha * X
     assert convert("alpha * beta") == alpha * beta
@@ -336,11 +336,25 @@ def test_matrix_elements_of_one_by_one_matrices():
 
 def test_one_matrices():
     assert converts_to(OneMatrix(n, n), "ones(I)")
-    assert converts_to(OneMatrix(1, n) * x, "ones(diagvec(I).T) @ x")
+    # a symbol of the shape (or of the transposed shape) gives ones its sizes
+    assert converts_to(OneMatrix(1, n) * x, "ones(x.T) @ x")
     C = MatrixSymbol("C", m, n)
     tree, decls = from_sympy(OneMatrix(n, m) * C)
-    assert to_text(tree) == to_text(parse_expr("ones(diagvec(I) @ diagvec(I).T) @ C"))
-    assert to_sympy(tree, decls) == OneMatrix(n, m) * C
+    assert to_text(tree) == "ones(C.T) @ C"
+    assert to_sympy(tree, decls) == HadamardPower(C.T, 0) * C
+    # without one, identities of the sizes
+    tree, _ = from_sympy(OneMatrix(n, m) * MatrixSymbol("D", m, m))
+    assert to_text(tree) == to_text(parse_expr("ones(diagvec(I) @ diagvec(I).T) @ D"))
+
+
+def test_ones_and_zeros_of_a_symbol_keep_it_both_ways():
+    """ones(x) and 0 * ones(x) read back with x's sizes (not ones of an identity of unknown size)."""
+    for text in ("ones(x)", "0 * ones(x)", "ones(A @ x)"):
+        tree, _ = from_sympy(convert(text))
+        assert to_text(tree) == text
+    tree, _ = from_sympy(convert("2 + X"))          # typed as 2 * ones(X) + X, printed as written
+    assert to_text(tree) in ("2 + X", "X + 2")
+    assert converts_to(HadamardProduct(ZeroMatrix(n, 1), x, evaluate=False), "0 * ones(x)")
 
 
 def test_dimensions_used_as_numbers():
@@ -406,7 +420,6 @@ UNSUPPORTED = [
     sympy.exp(X),
     sympy.Abs(X),
     sympy.Adjoint(X),                  # conjugate transpose, not the adjugate
-    ZeroMatrix(n, n),
     ImmutableMatrix([[1, 2], [3, 4]]),
     MatrixElement(X, 0, 1),
     MatPow(X, sympy.Rational(1, 2)),
