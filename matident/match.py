@@ -1652,10 +1652,16 @@ def _literal_implicit(index, query):
     but a user who types such a record's lhs gets that record.
     """
     out = []
-    for record in index.records:
-        if record.kind != "identity" or not _literally(record.lhs_expr, query.typed.expr, {}):
+    table = _implicit_table(index)
+    tree = query.typed.expr
+    first = tree.args[0].op if tree.args else None
+    for record, patterns in (table.get((tree.op, len(tree.args), first), []) + table.get((tree.op, len(tree.args), None), [])
+                             + table.get(E.SYM, [])):
+        if not _literally(record.lhs_expr, tree, {}):
             continue
-        pattern = Pattern(record)
+        pattern = patterns.get(record.id)
+        if pattern is None:
+            pattern = patterns[record.id] = Pattern(record)
         if not pattern.trivial:
             continue
         for scale, core in _scale_split(query.norm, query.normal, None):
@@ -1667,6 +1673,27 @@ def _literal_implicit(index, query):
                     out.append(m)
                 break
     return out
+
+
+_IMPLICIT = {}
+
+
+def _implicit_table(index):
+    """The identity records of ``index`` by the operator, the number of operands and the first
+    operand's operator (None for a symbol, which stands for anything) of their lhs, each with a
+    memo of its :class:`~matident.index.Pattern` (built when first needed): a lookup checks only
+    the records whose lhs could be its query as written, not the whole catalogue."""
+    entry = _IMPLICIT.get(id(index))
+    if entry is None or entry[0] is not index:
+        patterns, table = {}, {}
+        for record in index.records:
+            if record.kind == "identity":
+                lhs = record.lhs_expr
+                first = lhs.args[0].op if lhs.args and lhs.args[0].op != E.SYM else None
+                k = E.SYM if lhs.op == E.SYM else (lhs.op, len(lhs.args), first)
+                table.setdefault(k, []).append((record, patterns))
+        entry = _IMPLICIT[id(index)] = (index, table)
+    return entry[1]
 
 
 def _literally(pattern, tree, bound):
