@@ -35,6 +35,7 @@ version = release
 extensions = [
     "matident_katex",            # docs/_ext: build-time KaTeX (loads sphinxcontrib.katex)
     "matident_langref",          # docs/_ext: tables generated from matident's code
+    "matident_ask",              # docs/_ext: the Ask page, matident in the browser (Pyodide)
     "sphinx.ext.autodoc",        # the API reference
     "sphinx.ext.doctest",        # its examples, and those of the guide, run as tests
     # The catalogue: one page per identities/*.yaml, generated into identities/
@@ -43,6 +44,10 @@ extensions = [
     "sphinx_design",
     "sphinx_copybutton",
 ]
+
+# Each identity links to its record in the repository ("view" and "edit this record").
+matident_repository = "https://github.com/matident/matident"
+matident_repository_branch = "main"
 
 # -- API reference and doctests ------------------------------------------------
 
@@ -89,10 +94,12 @@ html_theme = "furo"
 html_title = f"matident {release}"
 html_short_title = "matident"
 html_static_path = ["_static"]
+html_favicon = "_static/favicon.svg"      # also spares browsers a 404 for /favicon.ico
 html_css_files = ["matident.css"]
 html_js_files = [
     "katex/contrib/copy-tex.min.js",   # copying a formula copies its LaTeX
-    "matident-search.js",              # search summaries without KaTeX's hidden TeX copy
+    # identity search, ask links, and the highlight fix: before Sphinx's scripts (priority 200)
+    ("matident-search.js", {"priority": 150}),
     "matident-catalogue.js",           # the filter of the catalogue table
 ]
 html_theme_options = {
@@ -103,6 +110,7 @@ html_theme_options = {
 html_show_sourcelink = True
 html_last_updated_fmt = None
 html_search_language = "en"
+html_show_search_summary = False        # a summary downloads the result's page: 32 MB for "logdet"
 html_search_scorer = str(DOCS / "_ext" / "matident-scorer.js")   # basic rules first among ties
 
 # sphinx-copybutton: copy the command, not the prompt or the output.

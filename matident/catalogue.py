@@ -16,9 +16,6 @@ import os
 import re
 from pathlib import Path
 
-import jsonschema
-import yaml
-
 from .errors import CatalogueError, MatidentError
 from .parse import parse_expr
 from .shapes import Decl, Prod, fmt_shape, infer, is_scalar_shape, parse_decl
@@ -45,6 +42,7 @@ def _validator():
     """A validator for one record (the file schema's ``$defs/record``)."""
     full = schema()
     record_schema = {"$schema": full["$schema"], "$defs": full["$defs"], "$ref": "#/$defs/record"}
+    import jsonschema
     cls = jsonschema.validators.validator_for(full)
     cls.check_schema(full)
     return cls(record_schema)
@@ -222,6 +220,7 @@ class _Problems:
 
 def _with_buffer(node, text, starts):
     """Give libyaml's marks (which carry no buffer) the source text, like PyYAML's."""
+    import yaml
     for attr in ("start_mark", "end_mark"):
         m = getattr(node, attr)
         if m is not None and m.buffer is None:
@@ -231,6 +230,7 @@ def _with_buffer(node, text, starts):
 
 def _construct(loader, node, problems, file, text, starts):
     """Node -> (python value, positions) where positions maps paths to marks."""
+    import yaml
     marks = {}
 
     def go(n, path):
@@ -348,6 +348,7 @@ def _describe_char(ch):
 
 def _read_file(path, problems, file):
     """Parse one YAML file into (list of (record dict, marks)), reporting problems as ``file``."""
+    import yaml
     try:
         text = _read_text(path)
     except _NotAnIdentityFile as exc:
@@ -442,6 +443,7 @@ def read_yaml(path):
     if alias is not None:
         raise ValueError(f"YAML {alias[0]} at line {alias[1].line + 1}: matident's files do not use "
                          "anchors or aliases (write the value out in full)")
+    import yaml
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
@@ -452,6 +454,7 @@ def _first_anchor_or_alias(text):
     so that neither a recursive alias nor an expansion bomb is ever built.  A
     syntax error is left to the composer (it reports it with its context).
     """
+    import yaml
     cls = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
     try:
         loader = cls(text)
@@ -475,6 +478,7 @@ def _first_anchor_or_alias(text):
 def _compose_fast(text):
     """(loader, node) from libyaml's safe composer, or None (then the pure-Python
     loader composes the file again and reports any problem with its messages)."""
+    import yaml
     cls = getattr(yaml, "CSafeLoader", None)
     if cls is None:
         return None
@@ -487,6 +491,7 @@ def _compose_fast(text):
 
 def _records_of(loader, node, problems, file, text):
     """The records of a composed file: (record dict, marks, had problems) each."""
+    import yaml
     if node is None:
         problems.add("MI025", "file is empty", file, line=1,
                      hint="an identity file is a YAML list of records: start with '- id: ...'")

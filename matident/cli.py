@@ -20,6 +20,8 @@ examples:
   matident derive 'log(x.T @ A @ x)' --wrt x --symbol A='spd n'
                                            gradient step by step, checked numerically
   matident derive 'log(1 + exp(a.T @ x))' --wrt x --order 2     Hessian
+  matident check 'x.T @ A @ x' --wrt x --claim '2 * A @ x'
+                                           is my gradient right? names the slip if not
   matident verify                          verify the whole shipped catalogue
   matident verify my-identities.yaml --trials 10 --seed 7
   matident verify --json > report.json     machine-readable report
@@ -195,7 +197,7 @@ def _version():
 def _register_optional():
     """Commands contributed by other modules: each module exposes ``register(subparsers)``."""
     out = []
-    for name in ("match", "derive", "coverage"):
+    for name in ("match", "derive", "claim", "coverage"):
         try:
             module = __import__(f"matident.{name}", fromlist=["register"])
         except ImportError:

@@ -37,25 +37,9 @@ from .printing import _negated, latex_name, to_latex, to_text
 from .normal import same_dim
 from .shapes import Decl, Prod, infer, is_scalar_shape, shape_of
 from .simplify import Simplifier
+from .steps import Step  # noqa: F401 - part of derive's API (Derivation.steps)
 
 ZERO = None   # the differential of a constant
-
-
-@dataclass(frozen=True)
-class Step:
-    """One rule application: the record used, the expression before and after (text and LaTeX)."""
-    rule: str
-    before: str
-    after: str
-    description: str
-    latex_before: str = ""
-    latex_after: str = ""
-    #: what the step claims, as trees its own check evaluates: ("differential", F, dF) or
-    #: ("identity", lhs, rhs); None for steps that only announce (order 2)
-    claim: tuple | None = field(default=None, compare=False, repr=False)
-
-    def __str__(self):
-        return f"{self.before}  =  {self.after}    [{self.rule}: {self.description}]"
 
 
 # -- rules ----------------------------------------------------------------------
@@ -155,6 +139,7 @@ class Derivation:
     steps: list = field(default_factory=list)
     conditions: list = field(default_factory=list)
     gradient_expr: E.Expr | None = None   # the gradient a Hessian was built from
+    second_differential: E.Expr | None = None   # d2f = <dX, d(gradient)>, a bilinear form in dX (order 2)
 
     @property
     def result(self):
@@ -176,7 +161,8 @@ class Derivation:
             claims = [("gradient", self.expr, self.gradient_expr),
                       (self.what, self.gradient_expr, self.result_expr)]
         for what, lhs, rhs in claims:
-            r = check_derivative(lhs, rhs, symbols, self.wrt, trials=trials, seed=seed, label=label)
+            r = check_derivative(lhs, rhs, symbols, self.wrt, trials=trials, seed=seed, label=label,
+                                 layout=self._layout(lhs))
             if not r.ok:
                 return CheckReport(r.status, r.error, seed, r.sizes, f"{what}: {r.message}")
         return CheckReport("passed", r.error, seed, r.sizes)
@@ -199,6 +185,26 @@ class Derivation:
             if r.status == "failed":
                 return step
         return None
+
+    def _layout(self, lhs):
+        """'vec' (d vec F = J vec dX) unless F is a column and the variable a column or scalar."""
+        from .shapes import shape_of
+        rows, cols = shape_of(lhs, self.symbols)
+        if self.symbols[self.wrt].kind == "matrix" or cols != 1:
+            return "vec"
+        return "numerator"
+
+    def code(self, backend="numpy"):
+        """Source of a module defining ``value_and_grad(**symbols)`` (numpy, jax or torch).
+
+        The derivation is checked against finite differences first: code is
+        only written for a verified result (see :mod:`matident.codegen`).
+        """
+        from .codegen import generate
+        report = self.check()
+        if not report.ok:
+            raise DeriveError(f"no code for a derivation that fails its check: {report}", code="MI040")
+        return generate(self, backend)
 
     def header(self):
         decls = ", ".join(f"{n}: {d}" for n, d in sorted(self.symbols.items())
@@ -226,6 +232,9 @@ class Derivation:
         head = {"gradient": rf"\nabla_{{{wrt}}}", "hessian": rf"\nabla^2_{{{wrt}}}",
                 "jacobian": rf"\frac{{\partial}}{{\partial {wrt}^T}}",
                 "derivative": rf"\frac{{\mathrm{{d}}}}{{\mathrm{{d}}{wrt}}}"}[self.what]
+        if self.what in ("jacobian", "hessian") and self._layout(self.gradient_expr or self.expr) == "vec":
+            head = (rf"\nabla^2_{{\operatorname{{vec}} {wrt}}}" if self.what == "hessian" else
+                    rf"\frac{{\partial \operatorname{{vec}}}}{{\partial \operatorname{{vec}}({wrt})^T}}")
         rows.append(rf"{head} \left({to_latex(self.expr, self.symbols)}\right) &= "
                     + to_latex(self.result_expr, self.symbols))
         return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
@@ -236,6 +245,8 @@ class Derivation:
     def as_dict(self):
         return {"expr": to_text(self.expr), "wrt": self.wrt, "order": self.order, "kind": self.what,
                 "result": self.text, "differential": to_text(self.differential),
+                "second_differential": (None if self.second_differential is None
+                                        else to_text(self.second_differential)),
                 "symbols": {n: str(d) for n, d in self.symbols.items()},
                 "conditions": list(self.conditions),
                 "steps": [{k: getattr(s, k) for k in ("rule", "before", "after", "description",
@@ -251,6 +262,7 @@ class _Engine:
         self.steps = []
         self.conditions = []
         self.rules, self.adjoints, self.linearity = _rules(catalogue)
+        self.catalogue = catalogue
         self.simp = Simplifier(symbols)
 
     # the expression with its identity sizes re-inferred after a rewrite
@@ -621,15 +633,18 @@ def derive(expr, wrt, *, symbols=None, order=1, check=True, catalogue=None):
     first, what, differential = _first_order(engine, tree, out_shape, x)
     if order == 1:
         return _checked(_finish(engine, tree, wrt, first, what, differential, 1, None), check)
-    if what not in ("gradient", "derivative") or x.kind == "matrix" or not is_scalar_shape(out_shape):
-        raise DeriveError("order=2 needs a scalar expression of a vector or scalar variable "
-                          "(the Hessian of a matrix variable is a 4-tensor: use the differential)",
+    if what not in ("gradient", "derivative") or not is_scalar_shape(out_shape):
+        raise DeriveError("order=2 needs a scalar expression (for a matrix-valued one, derive "
+                          "its Jacobian and differentiate an entry or a scalar function of it)",
                           code="MI040")
     engine.steps.append(Step("order-2", f"gradient {to_text(first)}", "differentiate again",
                              "the Hessian is the Jacobian of the gradient"))
     second, _, diff2 = _first_order(engine, first, engine.simp.shape(first), x, inner=True)
     what2 = "hessian"
-    return _checked(_finish(engine, tree, wrt, second, what2, diff2, 2, first), check)
+    out = _finish(engine, tree, wrt, second, what2, diff2, 2, first)
+    from .vecderiv import second_differential
+    out.second_differential = second_differential(engine, diff2, x)
+    return _checked(out, check)
 
 
 def _checked(derivation, check):
@@ -676,9 +691,8 @@ def _first_order(engine, tree, out_shape, x, inner=False):
     if x.kind == "vector" and out_shape[1] == 1:
         j = _jacobian(engine, df, x.rows)
         return engine.tidy(j, (out_shape[0], x.rows)), ("hessian" if inner else "jacobian"), df
-    raise DeriveError(f"the derivative of a {out_shape[0]}x{out_shape[1]} expression by a "
-                      f"{x.rows}x{x.cols} variable is not a matrix; its differential is "
-                      f"d = {to_text(df)}", code="MI040", hint="use the differential above")
+    from .vecderiv import vec_jacobian       # d vec(F) = J @ vec(dX), numerator layout
+    return vec_jacobian(engine, df, out_shape, x), ("hessian" if inner else "jacobian"), df
 
 
 def _finish(engine, tree, wrt, result, what, differential, order, gradient):
@@ -768,6 +782,8 @@ def register(subparsers):
     p.add_argument("--latex", action="store_true", help="print the derivation in LaTeX")
     p.add_argument("--no-check", action="store_true", help="skip the numeric check")
     p.add_argument("--seed", type=int, default=0, help="seed of the numeric check")
+    p.add_argument("--emit", choices=("numpy", "jax", "torch"),
+                   help="print a Python module with value_and_grad(**symbols) for this backend")
     p.set_defaults(func=_cmd_derive)
 
 
@@ -775,6 +791,14 @@ def _cmd_derive(args):
     import json
     import sys
     d = derive(args.expr, args.wrt, symbols=dict(args.symbol), order=args.order, check=False)
+    if args.emit:                         # code only for a verified derivation
+        report = d.check(seed=args.seed)
+        if not report.ok:
+            print(f"matident: error: no code: {report}", file=sys.stderr)
+            return 1
+        from .codegen import generate
+        print(generate(d, args.emit))
+        return 0
     report = None if args.no_check else d.check(seed=args.seed)
     if report is not None and not report.ok:
         step = d.failing_step(seed=args.seed)

@@ -10,7 +10,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
+
+
+class _Numpy:
+    """numpy, imported when a function is first evaluated.
+
+    Parsing, shapes, lookup and derive use this table without evaluating, so
+    they import without numpy (the docs' Ask page runs them in Pyodide, which
+    ships none).  The first attribute read imports numpy and rebinds ``np``.
+    """
+
+    def __getattr__(self, name):
+        global np
+        import numpy
+        np = numpy
+        return getattr(numpy, name)
+
+
+np = _Numpy()
 
 
 @dataclass(frozen=True)
@@ -96,6 +113,16 @@ def _diagvec(a):
     return np.diag(a).reshape(-1, 1).copy()
 
 
+def _commutation(a):
+    # K @ vec(M) = vec(M.T) for an r x c matrix M: vec(M) holds M[i, j] at j*r + i, vec(M.T) at i*c + j
+    r, c = a.shape
+    k = np.zeros((r * c, r * c))
+    for i in range(r):
+        for j in range(c):
+            k[i * c + j, j * r + i] = 1.0
+    return k
+
+
 def _rows(fs):
     return {f.name: f for f in fs}
 
@@ -108,30 +135,30 @@ FUNCTIONS = _rows([
     Function("logdet", 1, "scalar_of_square", _logdet,
              r"\log\det\left({0}\right)",
              "log of the determinant (the determinant must be positive)"),
-    Function("inv", 1, "same_square", np.linalg.inv,
+    Function("inv", 1, "same_square", lambda a: np.linalg.inv(a),
              r"{0}^{{-1}}", "inverse of a square invertible matrix"),
     Function("adj", 1, "same_square", _adj,
              r"\operatorname{{adj}}\left({0}\right)", "adjugate (classical adjoint), det(A) inv(A)"),
-    Function("pinv", 1, "transposed", np.linalg.pinv,
+    Function("pinv", 1, "transposed", lambda a: np.linalg.pinv(a),
              r"{0}^{{+}}", "Moore-Penrose pseudo-inverse"),
     Function("matpow", 2, "matpow", _matpow,
              r"{0}^{{{1}}}", "integer matrix power matpow(X, k); k may be a symbol"),
     Function("log", 1, "elementwise", _log, r"\log\left({0}\right)",
              "natural logarithm, elementwise on vectors and matrices", elementwise=True),
-    Function("exp", 1, "elementwise", np.exp, r"\exp\left({0}\right)",
+    Function("exp", 1, "elementwise", lambda a: np.exp(a), r"\exp\left({0}\right)",
              "exponential, elementwise on vectors and matrices", elementwise=True),
     Function("sqrt", 1, "elementwise", _sqrt, r"\sqrt{{{0}}}",
              "square root, elementwise on vectors and matrices", elementwise=True),
-    Function("tanh", 1, "elementwise", np.tanh, r"\tanh\left({0}\right)",
+    Function("tanh", 1, "elementwise", lambda a: np.tanh(a), r"\tanh\left({0}\right)",
              "hyperbolic tangent, elementwise", elementwise=True),
     Function("sigmoid", 1, "elementwise", _sigmoid, r"\sigma\left({0}\right)",
              "logistic sigmoid 1/(1+exp(-t)), elementwise", elementwise=True),
-    Function("abs", 1, "elementwise", np.abs, r"\left|{0}\right|",
+    Function("abs", 1, "elementwise", lambda a: np.abs(a), r"\left|{0}\right|",
              "absolute value, elementwise", elementwise=True),
     Function("hpow", 2, "elementwise_power", lambda a, p: _hpow(a, p[0, 0]),
              r"{0}^{{\circ {1}}}", "elementwise power hpow(X, p) with a scalar exponent p",
              elementwise=True),
-    Function("ones", 1, "elementwise", np.ones_like,
+    Function("ones", 1, "elementwise", lambda a: np.ones_like(a),
              r"\mathbf{{1}}", "all-ones matrix of the shape of its argument (a constant)"),
     Function("sum", 1, "scalar_of_any", lambda a: _scalar(np.sum(a)),
              r"\operatorname{{sum}}\left({0}\right)", "sum of all entries"),
@@ -141,10 +168,18 @@ FUNCTIONS = _rows([
              r"\operatorname{{diag}}\left({0}\right)", "diagonal matrix with the vector on its diagonal"),
     Function("diagvec", 1, "diagonal_of", _diagvec,
              r"\operatorname{{diagvec}}\left({0}\right)", "the diagonal of a square matrix, as a column vector"),
-    Function("kron", 2, "kron", np.kron,
+    Function("kron", 2, "kron", lambda a, b: np.kron(a, b),
              r"{0} \otimes {1}", "Kronecker product"),
     Function("vec", 1, "vec", _vec,
              r"\operatorname{{vec}}\left({0}\right)", "stack the columns into one column vector"),
+    Function("commutation", 1, "commutation", _commutation,
+             r"\mathbf{{K}}_{{{0}}}",
+             "commutation(M): the commutation matrix K of the shape of M (only M's shape is used), "
+             "K @ vec(M) = vec(M.T); for an r x c M it is rc x rc (Magnus and Neudecker's K_rc)"),
+    Function("eye", 1, "identity_of_rows", lambda a: np.eye(a.shape[0]),
+             r"\mathbf{{I}}_{{{0}}}",
+             "eye(M): the identity with as many rows as M (only M's shape is used); eye(M.T) has "
+             "as many rows as M has columns. Sizes the identity where nothing else does, as in kron(eye(X.T), A)"),
     Function("unvec", 2, "unvec", lambda v, m: v.reshape(m.shape, order="F"),
              r"\operatorname{{vec}}^{{-1}}\left({0}\right)",
              "unvec(v, M): the column v, of length rows*cols of M, reshaped column by column into "

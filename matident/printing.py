@@ -104,7 +104,7 @@ class _Latex:
                     parts.append(" + " + self.wrap(t, P_ADD + 1))
             return ("".join(parts), P_ADD)
         if op == E.MATMUL:
-            return (" ".join(self.wrap(a, P_MUL) for a in e.args), P_MUL)
+            return self.matmul(e)
         if op == E.MUL:
             return self.mul(e)
         if op == E.POW:
@@ -129,6 +129,20 @@ class _Latex:
     def wrap(self, e, level):
         text, prec = self.go(e)
         return rf"\left({text}\right)" if prec < level else text
+
+    def matmul(self, e):
+        """A matrix product; numbers inside its factors go in front: A (2 B) is 2 A B, not "A 2 B"."""
+        coeff, factors = 1, []
+        for a in e.args:
+            c, num, den = _split_mul(a) if a.op == E.MUL else (1, [a], [])
+            if c != 1 and num and not den and not isinstance(c, float):
+                coeff *= c
+                a = E.mul(*num) if len(num) > 1 else num[0]
+            factors.append(a)
+        body = " ".join(self.wrap(a, P_MUL) for a in factors)
+        if coeff == 1:
+            return (body, P_MUL)
+        return self.mul(E.mul(E.num(coeff), E.matmul(*factors)))
 
     def mul(self, e):
         coeff, num, den = _split_mul(e)

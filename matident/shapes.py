@@ -547,6 +547,8 @@ SHAPE_RULES = {
     "kron": lambda inf, node, s: (Prod((s[0][0], s[1][0])), Prod((s[0][1], s[1][1]))),
     "vec": lambda inf, node, s: (Prod((s[0][0], s[0][1])), 1),
     "unvec": lambda inf, node, s: _rule_unvec(inf, node, s),
+    "commutation": lambda inf, node, s: (Prod((s[0][0], s[0][1])), Prod((s[0][0], s[0][1]))),
+    "identity_of_rows": lambda inf, node, s: (s[0][0], s[0][0]),
 }
 
 
@@ -670,6 +672,10 @@ def _shape_of(expr, symbols, memo):
         return (_prod(*shapes[0]), 1)
     if rule == "unvec":
         return shapes[1]
+    if rule == "commutation":
+        return (_prod(*shapes[0]), _prod(*shapes[0]))
+    if rule == "identity_of_rows":
+        return (shapes[0][0], shapes[0][0])
     raise AssertionError(rule)
 
 

@@ -261,6 +261,98 @@ def search_words(record):
     return dict(sorted(words.items()))
 
 
+def kind_words(record):
+    """What a reader calls a record's kind: "gradient", "jacobian", "hessian", ..."""
+    words = [record.kind]
+    if record.kind == "derivative":
+        x = record.symbols[record.wrt]
+        scalar = is_scalar_shape(record.lhs_shape)
+        words.append("gradient" if scalar and x.kind != "scalar" else
+                     "jacobian" if x.kind == "vector" and not scalar else "derivative")
+        if "second-order" in record.tags:
+            words.append("hessian")
+    return words
+
+
+def search_record(record, url, result):
+    """One identity as the site's identity search sees it (``_static/matident-identities.json``).
+
+    [id, title, kind, url, statement LaTeX, Cookbook equations, strong words,
+    weak words, lhs text, status]: strong words are the tags, the kind and the
+    operators of the left-hand side; weak words come from the notes, the
+    conditions, the right-hand side's operators, the symbols' declarations and
+    the erratum.  ``docs/_static/matident-search.js`` tokenises them.
+    """
+    strong = [*record.tags, *kind_words(record),
+              *(w for w, main in search_words(record).items() if main)]
+    weak = [*(w for w, main in search_words(record).items() if not main), *record.conditions,
+            *record.data["symbols"].values(), record.notes or ""]
+    if record.erratum:
+        weak += ["erratum errata", record.erratum.get("source", ""), record.erratum.get("explanation", "")]
+    return [record.id, record.title, record.kind, url, statement(record), list(record.cookbook),
+            " ".join(strong), " ".join(weak), record.lhs_text, result.status]
+
+
+def write_search_data(app, exception):
+    """Write ``_static/matident-identities.json``: every identity, for the search page (build-finished)."""
+    if exception is not None or app.builder.format != "html" or _build is None:
+        return
+    domain = app.env.get_domain("mi")
+    records = []
+    for record in _build.catalogue:
+        docname = domain.identities.get(record.id, (None,))[0]
+        if docname is None:
+            continue
+        url = app.builder.get_target_uri(docname) + "#" + record.id
+        records.append(search_record(record, url, _build.results[record.id]))
+    data = json.dumps({"version": 1, "records": records}, ensure_ascii=False, separators=(",", ":"))
+    path = Path(app.outdir) / "_static" / "matident-identities.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.is_file() or path.read_text(encoding="utf-8") != data:
+        path.write_text(data, encoding="utf-8")
+
+
+def keep_index_entries(app):
+    """Work around Sphinx 9 losing the search index's index entries on a rebuild (builder-inited).
+
+    The HTML builder feeds index entries to its indexer while writing, after
+    the environment was pickled, and ``IndexBuilder.load()`` restores titles
+    and terms from ``searchindex.js`` but not index entries: a second build
+    into the same folder dropped every identity's entries.  Restore the
+    entries of the documents that are not written again from that file.
+    """
+    builder = app.builder
+    load_indexer = getattr(builder, "load_indexer", None)
+    if load_indexer is None:
+        return
+
+    def load_with_entries(docnames):
+        load_indexer(docnames)
+        indexer = builder.indexer
+        path = Path(builder.outdir) / builder.searchindex_filename
+        if indexer is None or not path.is_file():
+            return
+        text = path.read_text(encoding="utf-8")
+        try:
+            frozen = json.loads(text[text.index("(") + 1:text.rindex(")")])
+        except ValueError:
+            return
+        names = frozen.get("docnames", [])
+        kept = set(app.env.all_docs) - set(docnames)
+        restored = {}
+        for entry, hits in frozen.get("indexentries", {}).items():
+            for file, anchor, main in hits:
+                if names[file] in kept and not indexer._index_entries.get(names[file]):
+                    restored.setdefault(names[file], []).append((entry, anchor, "main" if main else ""))
+        for docname, entries in restored.items():
+            indexer._index_entries[docname] = sorted(entries)
+        ordered = sorted(indexer._index_entries.items())      # documents in the order they are written
+        indexer._index_entries.clear()
+        indexer._index_entries.update(ordered)
+
+    builder.load_indexer = load_with_entries
+
+
 def _operator_words(expr, symbols):
     words = set()
     for e in _walk(expr):
@@ -542,11 +634,10 @@ class MatidentDomain(Domain):
         return []
 
     def get_objects(self):
-        for rid, (docname, _title, equations) in sorted(self.identities.items()):
+        # Only the identities: the site's identity search (matident-search.js) finds Cookbook
+        # equations exactly; as objects of Sphinx's search they outranked the identities.
+        for rid, (docname, _title, _equations) in sorted(self.identities.items()):
             yield rid, rid, "identity", docname, rid, 1
-            for n in equations:
-                # the part after the last dot is what search compares with a query word
-                yield f"{rid}:eq{n}", f"{rid}: Cookbook eq.{n}", "equation", docname, rid, 0
 
 
 # -- directives -------------------------------------------------------------------------
@@ -654,7 +745,7 @@ class IdentityDirective(_Directive):
                                            describe_result(result, record.kind, b.trials)))
         fields += _field("Text", _code(f"lhs: {record.lhs_text}\nrhs: {record.rhs_text}", "yaml"))
         fields += _field("Lookup", *self.lookup(record))
-        fields += _field("Source", _para(nodes.literal(record.file, record.file), f", line {record.line}"))
+        fields += _field("Source", _para(*source_links(record, self.config)))
         return fields
 
     def lookup(self, record):
@@ -677,6 +768,19 @@ class IdentityDirective(_Directive):
         logger.info("matident: %s: matident.lookup of its left-hand side does not return it",
                     record.id, location=self.get_location())
         return [_code(lookup_call(record)), _para("does not return this identity.", classes=["mi-note"])]
+
+
+def source_links(record, config):
+    """``identities/x.yaml, line N`` linked to the repository, and "edit this record"."""
+    where = [nodes.literal(record.file, record.file), nodes.Text(f", line {record.line}")]
+    repo = (config.matident_repository or "").rstrip("/")
+    if not repo:
+        return where
+    branch = config.matident_repository_branch
+    view = f"{repo}/blob/{branch}/{record.file}#L{record.line}"
+    edit = f"{repo}/edit/{branch}/{record.file}"
+    return [nodes.reference("", "", *where, refuri=view), " · ",
+            nodes.reference("edit this record", "edit this record", refuri=edit)]
 
 
 def _join(groups, sep=", "):
@@ -767,7 +871,14 @@ class Statement(_Directive):
 
 
 class CatalogueTable(_Directive):
-    """All identities in one table, filtered in the page by ``_static/matident-catalogue.js``."""
+    """All identities, one line each, filtered in the page by ``_static/matident-catalogue.js``.
+
+    A row holds the title (linked to the identity), the id, the statement,
+    the kind, the Cookbook equations and the verification outcome.  The
+    statements are typeset in the browser as their rows scroll into view
+    (their LaTeX is in ``data-latex``; the text form shows until then), so
+    that the page stays small: typeset here, 580 statements weighed 3.7 MB.
+    """
 
     def run(self):
         b = current()
@@ -791,17 +902,27 @@ class CatalogueTable(_Directive):
                               record.lhs_text, record.rhs_text, result.status,
                               *(["cookbook"] if record.cookbook else []),
                               *(f"eq{n}" for n in record.cookbook)])
+            text = f"{record.lhs_text} = {record.rhs_text}"
+            math = nodes.raw("", f'<span class="mi-lazy-math" data-latex="{_attr(statement(record))}">'
+                             f'<code>{_attr(text)}</code></span>', format="html")
+            title = _xref("mi", "identity", record.id, nodes.inline(record.title, record.title))
             rows.append([
-                [_para(identity_ref(record.id)), _para(record.title, classes=["mi-row-title"]),
+                [_para(title, classes=["mi-row-title"]),
+                 _para(nodes.literal(record.id, record.id), classes=["mi-row-id"]),
                  _para(nodes.inline(terms, terms, classes=["mi-terms", "no-search"]))],
-                [_para(_math(statement(record)))],
+                [_para(math, classes=["mi-row-statement"])],
                 [_para(record.kind)],
                 [_para(", ".join(map(str, record.cookbook)))],
-                [_para(", ".join(record.tags), " ", _status(result))],
+                [_para(_status(result))],
             ])
-        table = _table(["Identity", "Statement", "Kind", "Eq.", "Tags"], rows, [24, 40, 10, 8, 18],
+        table = _table(["Identity", "Statement", "Kind", "Eq.", "Checked"], rows, [28, 46, 10, 7, 9],
                        classes=["mi-catalogue"])
         return [summary, box, table]
+
+
+def _attr(text):
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
 
 
 def _table(header, rows, widths, classes=(), row_ids=None):
@@ -825,6 +946,27 @@ def _table(header, rows, widths, classes=(), row_ids=None):
             row += entry
         body += row
     return table
+
+
+class TopicsDirective(_Directive):
+    """``.. matident-topics::`` a card per topic page: its title, identity count and introduction."""
+
+    def run(self):
+        b = current()
+        self.depend_on_catalogue()
+        out = nodes.bullet_list(classes=["mi-topics"])
+        for topic in b.topics.values():
+            count = sum(len(ids) for _, ids in topic.sections)
+            item = nodes.list_item()
+            link = _xref("std", "doc", f"/{PAGES}/{topic.name}", nodes.inline(topic.title, topic.title))
+            item += _para(link, nodes.inline(f" {count}", f" {count}", classes=["mi-topic-count"]),
+                          classes=["mi-topic-title"])
+            if topic.intro:
+                first = topic.intro[0].split(". ")[0].rstrip(".")
+                first = first if len(first) <= 110 else first[:first.rfind(" ", 0, 110)].rstrip(",;:(") + " …"
+                item += _para(first, classes=["mi-topic-intro"])
+            out += item
+        return [out]
 
 
 class CoverageDirective(_Directive):
@@ -892,13 +1034,37 @@ class ErrataDirective(_Directive):
         errata = [r for r in b.catalogue if r.erratum]
         out = [_para(f"{len(errata)} records correct an equation of their source.")]
         for record in errata:
-            item = nodes.container(classes=["mi-errata-item"])
-            item += _para(identity_ref(record.id), " — ", record.title, classes=["mi-errata-head"])
+            item = nodes.section(ids=[f"erratum-{record.id}"], classes=["mi-errata-item"])
+            item += nodes.title(record.title, record.title)
+            self.state.document.set_id(item)
+            item += _para(identity_ref(record.id), " · ", record.erratum["source"], classes=["mi-errata-head"])
             item += _para("Correct, as stated and verified by the record:")
             item += _math_block(statement(record), self.env.docname, classes=["mi-statement"])
             item += erratum_nodes(record, self.env.docname, self.get_location())
             out.append(item)
         return out
+
+
+# -- "View source" of a topic page: its YAML file, not the generated directives ----------
+
+def yaml_as_source(app, pagename, templatename, context, doctree):
+    """A topic page's source link names its identity file (html-page-context)."""
+    if _build is None or not pagename.startswith(f"{PAGES}/") or not context.get("sourcename"):
+        return
+    if pagename.split("/", 1)[1] in _build.topics:
+        context["sourcename"] = f"{pagename}.yaml.txt"
+
+
+def write_yaml_sources(app, exception):
+    """Put each identity file where its page's source link points (build-finished: the
+    builder copies the generated .rst there first)."""
+    if exception is not None or app.builder.format != "html" or _build is None \
+            or not app.config.html_copy_source:
+        return
+    for topic in _build.topics.values():
+        target = Path(app.outdir) / "_sources" / PAGES / f"{topic.name}.yaml.txt"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(topic.path.read_bytes())
 
 
 # -- setup ----------------------------------------------------------------------------------
@@ -907,6 +1073,9 @@ def setup(app):
     app.add_config_value("matident_catalogue_paths", None, "env", types=frozenset({list, type(None)}))
     app.add_config_value("matident_verify_trials", 3, "env", types=frozenset({int}))
     app.add_config_value("matident_verify_seed", 0, "env", types=frozenset({int}))
+    # where each record links to its YAML ("<repository>/blob/<branch>/identities/x.yaml#L12")
+    app.add_config_value("matident_repository", None, "env", types=frozenset({str, type(None)}))
+    app.add_config_value("matident_repository_branch", "main", "env", types=frozenset({str}))
     app.add_domain(MatidentDomain)
     app.add_directive_to_domain("mi", "identity", IdentityDirective)
     app.add_directive_to_domain("mi", "topic", TopicDirective)
@@ -916,5 +1085,10 @@ def setup(app):
     app.add_directive("matident-catalogue-table", CatalogueTable)
     app.add_directive("matident-coverage", CoverageDirective)
     app.add_directive("matident-errata", ErrataDirective)
+    app.add_directive("matident-topics", TopicsDirective)
+    app.connect("html-page-context", yaml_as_source)
+    app.connect("build-finished", write_yaml_sources)
     app.connect("builder-inited", load_catalogue)
+    app.connect("builder-inited", keep_index_entries)
+    app.connect("build-finished", write_search_data)
     return {"version": "1", "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

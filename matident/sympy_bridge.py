@@ -175,6 +175,27 @@ class Unvec(_Printing, MatrixExpr):
         return FUNCTIONS["unvec"].latex.format(printer._print(self.args[0]))
 
 
+class Commutation(MatrixFunction):
+    """``commutation(M)``: the commutation matrix of M's shape, ``K vec(M) = vec(M.T)`` (M gives the shape)."""
+
+    name = "commutation"
+
+    @property
+    def shape(self):
+        size = self.arg.rows * self.arg.cols
+        return (size, size)
+
+
+class Eye(MatrixFunction):
+    """``eye(M)``: the identity with as many rows as M (M gives only the size)."""
+
+    name = "eye"
+
+    @property
+    def shape(self):
+        return (self.arg.rows, self.arg.rows)
+
+
 class DiagVec(MatrixFunction):
     """``diagvec(X)``: the diagonal of a square matrix as a column vector."""
 
@@ -224,7 +245,8 @@ _SCALAR_FUNCTIONS = {"log": sympy.log, "exp": sympy.exp, "sqrt": sympy.sqrt,
 ELEMENTWISE = frozenset(_SCALAR_FUNCTIONS)     # the functions Elementwise applies
 _MATRIX_FUNCTIONS = {"tr": Trace, "det": Determinant, "logdet": LogDet, "inv": Inverse,
                      "adj": Adjugate, "pinv": PseudoInverse, "sum": SumEntries, "norm": Norm,
-                     "diag": DiagMatrix, "diagvec": DiagVec, "vec": Vec}
+                     "diag": DiagMatrix, "diagvec": DiagVec, "vec": Vec,
+                     "commutation": Commutation, "eye": Eye}
 
 
 # -- term tree -> SymPy ---------------------------------------------------

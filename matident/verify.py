@@ -486,6 +486,7 @@ def _check_instance(record, rhs, values, sizes, rng):
     grad = evaluate(rhs, values, sizes)
     scalar_lhs, scalar_wrt = is_scalar_shape(record.lhs_shape), x0.shape == (1, 1)
     expected = (x0.shape if scalar_lhs else f0.shape if scalar_wrt
+                else (f0.size, x0.size) if record.layout == "vec"
                 else (f0.shape[0], x0.shape[0]) if record.layout != "denominator"
                 else (x0.shape[0], f0.shape[0]))
     if grad.shape != expected:
@@ -506,6 +507,8 @@ def _check_instance(record, rhs, values, sizes, rng):
             pred = grad * v
         elif record.layout == "denominator":
             pred = grad.T @ v
+        elif record.layout == "vec":        # d vec F = J vec dX (column-stacking vec)
+            pred = (grad @ v.reshape(-1, 1, order="F")).reshape(fd.shape, order="F")
         else:
             pred = grad @ v
         worst = max(worst, relative_error(pred, fd, 1e-8 * max(1.0, np.linalg.norm(f0))))

@@ -114,9 +114,11 @@ def test_check_catches_a_result_of_the_wrong_shape():
     assert "gradient: rhs is" in report.message and "but the derivative must be" in report.message
 
 
-def test_hessian_needs_a_vector_variable():
+def test_hessian_needs_a_scalar_expression():
     with pytest.raises(DeriveError, match="order=2 needs a scalar expression"):
-        derive("logdet(X)", "X", symbols={"X": "spd n"}, order=2)
+        derive("A @ X", "X", order=2)
+    # a scalar of a matrix variable has a Hessian (with respect to vec X): see test_vecderiv.py
+    assert derive("logdet(X)", "X", symbols={"X": "spd n"}, order=2).text == "-kron(inv(X), inv(X))"
 
 
 def test_cli_derive_verifies_and_prints_json():

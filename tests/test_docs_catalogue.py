@@ -150,3 +150,43 @@ def test_citing_an_unknown_identity_is_an_error(project):
     proc = project(check=False)
     assert proc.returncode != 0
     assert "unknown identity id no-such-identity" in proc.stderr
+
+
+def _search_index(out):
+    import json
+    text = (out / "searchindex.js").read_text(encoding="utf-8")
+    return json.loads(text[text.index("(") + 1:text.rindex(")")])
+
+
+def test_building_twice_into_one_folder_keeps_the_search_index(project):
+    """Sphinx 9 dropped the index entries of pages it did not write again (issue 17)."""
+    project()
+    first = (project.out / "searchindex.js").read_bytes()
+    entries = _search_index(project.out)["indexentries"]
+    assert {a for hits in entries.values() for _, a, _ in hits} >= {"mini-transpose-of-sum",
+                                                                    "mini-trace-derivative"}
+    proc = project()
+    assert not read_docs(proc.stdout), "nothing changed, yet pages were read again"
+    assert _search_index(project.out)["indexentries"] == entries
+    assert (project.out / "searchindex.js").read_bytes() == first
+    # a change to one file: the other file's entries stay
+    (project.data / "trace.yaml").write_text(TRACE + MORE, encoding="utf-8")
+    project()
+    after = _search_index(project.out)["indexentries"]
+    assert {(e, a) for e, hits in entries.items() for _, a, _ in hits} <= \
+        {(e, a) for e, hits in after.items() for _, a, _ in hits}
+    assert "mini-trace-x-derivative" in {a for hits in after.values() for _, a, _ in hits}
+
+
+def test_identity_search_data_lists_every_identity(project):
+    import json
+    project()
+    data = json.loads((project.out / "_static" / "matident-identities.json").read_text(encoding="utf-8"))
+    rows = {row[0]: row for row in data["records"]}
+    assert set(rows) == {"mini-transpose-of-sum", "mini-trace-derivative"}
+    rid, title, kind, url, latex, cookbook, strong, weak, lhs, status = rows["mini-trace-derivative"]
+    assert (title, kind, url, cookbook, lhs, status) == (
+        "Gradient of tr(A X)", "derivative", "identities/trace.html#mini-trace-derivative", [100],
+        "tr(A @ X)", "passed")
+    assert "gradient" in strong.split() and "trace" in strong.split()
+    assert r"\operatorname{tr}" in latex

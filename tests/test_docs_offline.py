@@ -11,8 +11,12 @@ browser test uses the same build) and checks that
 * every record of :func:`matident.catalogue` has its section, with its id
   as anchor, on the page of its file, and every page of the catalogue is
   typeset;
-* the search index finds identities by operator word, tag, id and Cookbook
-  equation ("logdet", "kronecker", "cookbook 101") and holds no LaTeX.
+* the search index finds identities by operator word, tag and id and holds no
+  LaTeX (the search page ranks identities from _static/matident-identities.json,
+  test_docs_browser.py);
+* the catalogue page is compact, the Errata page has a heading per erratum,
+  identities link to their YAML, the home page opens with the Ask box, the
+  Ask page's Pyodide and engine are in the site.
 
 Needs the ``docs`` extra and ``node`` (formulas are typeset at build time).
 """
@@ -181,6 +185,7 @@ def test_vendored_katex_is_one_release():
     fonts = {Path(u).name for u in css_urls(css)}
     present = {p.name for p in (DOCS / "_static" / "katex" / "fonts").iterdir()}
     assert fonts and fonts <= present, f"fonts named by katex.min.css are missing: {sorted(fonts - present)}"
+    assert {Path(f).suffix for f in fonts | present} == {".woff2"}, "only woff2 fonts are published"
 
 
 # -- the catalogue on the site --------------------------------------------------
@@ -266,21 +271,6 @@ def test_search_finds_identities_by_title(site):
     assert not missing, missing
 
 
-def test_search_finds_cookbook_equations(site):
-    """"cookbook 101" and "eq 101" land on the records citing eq. 101: objects named <id>: Cookbook eq.101."""
-    import matident
-    index = search_index(site)
-    objects = {(prefix, name): anchor for prefix, entries in index["objects"].items()
-               for _, _, _, anchor, name in entries}
-    for record in matident.catalogue():
-        for n in record.cookbook:
-            key = (f"{record.id}: Cookbook eq", str(n))
-            assert objects.get(key) == record.id, f"{record.id}: no search object for eq. {n}"
-    cited = {r.id for r in matident.catalogue() if 101 in r.cookbook}
-    assert "trace-axb-derivative" in cited
-    assert {a for (prefix, name), a in objects.items() if name == "101"} == cited
-
-
 def test_search_index_holds_no_latex(site):
     """The catalogue's pages are indexed by their words, not by the LaTeX of their formulas."""
     index = search_index(site)
@@ -293,3 +283,83 @@ def test_search_index_holds_no_latex(site):
         if pages & set(docs):
             found[word] = sorted(index["docnames"][i] for i in pages & set(docs))
     assert not found, f"LaTeX in the search index: {found}"
+
+
+# -- pages people can read and load (issue 17) ------------------------------------
+
+def test_catalogue_page_is_compact(site):
+    """One line per identity, statements typeset on demand: under 1 MB (it was 3.7 MB)."""
+    import matident
+    html = (site / "catalogue" / "index.html").read_text(encoding="utf-8")
+    assert len(html.encode()) < 1_000_000, f"catalogue page: {len(html.encode())} bytes"
+    assert html.count('class="mi-lazy-math"') == len(matident.catalogue())
+
+
+def test_errata_page_has_a_heading_per_erratum(site):
+    import matident
+    html = (site / "catalogue" / "errata.html").read_text(encoding="utf-8")
+    errata = [r for r in matident.catalogue() if r.erratum]
+    headed = re.findall(r'<section class="mi-errata-item" id="erratum-([^"]+)">\s*<h2>', html)
+    assert sorted(headed) == sorted(r.id for r in errata)
+
+
+def test_each_identity_links_to_its_yaml_and_to_editing_it(site):
+    import matident
+    record = matident.catalogue()["trace-axb-derivative"]
+    html = (site / "identities" / "trace-derivatives.html").read_text(encoding="utf-8")
+    repo = "https://github.com/matident/matident"          # docs/conf.py: matident_repository
+    assert f'href="{repo}/blob/main/{record.file}#L{record.line}"' in html
+    assert f'href="{repo}/edit/main/{record.file}"' in html
+    # "View sources" shows the YAML file, not the generated directives
+    link = re.search(r'href="([^"]*_sources/identities/trace-derivatives[^"]*)"', html).group(1)
+    source = (site / "identities" / link).resolve().read_text(encoding="utf-8")
+    assert source == (ROOT / record.file).read_text(encoding="utf-8")
+
+
+def test_home_page_opens_with_the_ask_box_and_the_topics(site):
+    import matident
+    html = (site / "index.html").read_text(encoding="utf-8")
+    body = html[html.index('<article'):]
+    form, topics = body.index('id="mi-ask-form"'), body.index('class="mi-topics')
+    assert form < topics and 'action="ask.html"' in body and "<h1>" in body[:form]
+    assert "highlight-yaml" not in body[:topics], "the home page opens with a raw YAML record"
+    pages = {Path(r.file).stem for r in matident.catalogue()}
+    assert {p for p in pages if f'href="identities/{p}.html"' in body[topics:]} == pages
+
+
+def test_the_readme_build_keeps_doctrees_out_of_the_site():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    builds = [line for line in readme.splitlines() if line.startswith("sphinx-build")]
+    assert builds and all(" -d " in line for line in builds), builds
+
+
+def test_ask_page_and_its_assets_are_in_the_site(site):
+    html = (site / "ask.html").read_text(encoding="utf-8")
+    assert 'id="mi-ask-answer"' in html and "matident-ask.js" in html
+    for name in ("pyodide.mjs", "pyodide.asm.wasm", "pyodide.asm.js", "python_stdlib.zip", "pyodide-lock.json"):
+        assert (site / "_static" / "pyodide" / name).is_file(), name
+    assert (site / "_static" / "ask" / "engine.zip").is_file()
+    assert (site / "_static" / "katex" / "katex.min.js").is_file()
+    # the rest of the site stays light: only the Ask page loads its script
+    assert "matident-ask.js" not in (site / "index.html").read_text(encoding="utf-8")
+
+
+def test_numbers_are_not_printed_inside_a_matrix_product():
+    """The denominator layout of 2 A^T A was printed "A^T 2 A" (and 8 x x^T "x 8 x^T")."""
+    from matident.parse import parse_expr
+    from matident.printing import to_latex
+    assert to_latex(parse_expr("A.T @ (2 * A)")) == r"2 \left(A^{T} A\right)"
+    assert to_latex(parse_expr("x @ (8 * x.T)")) == r"8 \left(x x^{T}\right)"
+    assert to_latex(parse_expr("A @ (-3 * B) @ C")) == r"-3 \left(A B C\right)"
+
+
+def test_no_page_shows_a_number_between_matrix_factors(site):
+    """In the TeX of every formula of the catalogue's pages: no "A^{T} 2 A"."""
+    bad = re.compile(r"(?:[A-Za-z]|\^\{[^}]*\}) \d+ (?:[A-Za-z]|\\left)")
+    found = {}
+    for page in sorted((site / "identities").glob("*.html")):
+        for tex in re.findall(r'<annotation encoding="application/x-tex">(.*?)</annotation>',
+                              page.read_text(encoding="utf-8"), re.S):
+            if bad.search(tex.replace("\\\\", " ")):
+                found.setdefault(page.name, []).append(tex)
+    assert not found, found

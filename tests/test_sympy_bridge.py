@@ -138,6 +138,9 @@ ROUND_TRIPS = [
     ("-2 * (alpha - x.T @ b) * b", None),
     ("(a @ b.T - b @ a.T) / 2", None),
     ("I - ones(u) @ ones(u).T / (ones(u).T @ ones(u))", None),
+    # the vec-Jacobian pieces: a commutation matrix, an identity sized by an expression
+    ("kron(eye(X.T), A) @ commutation(X) + kron(B, A) @ kron(eye(X.T), eye(X))", {"X": "matrix m n", "A": "matrix p m",
+                                                              "B": "matrix n n"}),
 ]
 
 

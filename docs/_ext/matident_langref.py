@@ -45,6 +45,8 @@ SHAPE_RULES = {
     "kron": (["A", "B"], "m×n, p×q → (mp)×(nq)"),
     "vec": (["A"], "m×n → (mn)-vector"),
     "unvec": (["v", "M"], "(mn)-vector, m×n → m×n (M gives only the shape)"),
+    "commutation": (["M"], "m×n → (mn)×(mn) (M gives only the shape)"),
+    "identity_of_rows": (["M"], "m×n → m×m (M gives only the shape)"),
 }
 
 
@@ -163,6 +165,11 @@ VERIFY_CONSTANTS = {
     "COND_LIMIT": "largest condition number of a drawn matrix",
     "CANCELLATION": "for identity sides far smaller than the values they are computed from: "
                     "the least scale of the comparison, as a fraction of the largest of those values",
+    "MAX_VALUE_ENTRIES": "most entries of one drawn value (64 × 64); larger sizes are refused before "
+                         "anything is drawn",
+    "MAX_ENTRIES": "most entries of an intermediate result (a Kronecker product of three 6×6 is 216×216)",
+    "MAX_SEED": "largest seed accepted (seeds run from 0)",
+    "MAX_TRIALS": "most trials of one check",
 }
 
 

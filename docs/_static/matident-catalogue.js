@@ -1,4 +1,5 @@
-/* Filter the table of the catalogue page (table.mi-catalogue) as you type.
+/* Filter the table of the catalogue page (table.mi-catalogue) as you type, and
+ * typeset each statement (its LaTeX in data-latex) when its row scrolls into view.
  *
  * Every word typed must occur in a row's id, title, kind, tags, operator
  * words or text; a word of digits must be one of the row's Cookbook
@@ -36,4 +37,32 @@ document.addEventListener("DOMContentLoaded", () => {
   input.value = new URLSearchParams(window.location.search).get("q") || "";
   input.addEventListener("input", apply);
   apply();
+
+  // KaTeX (from this site) typesets the statements on screen; the text form shows until then.
+  const root = new URL(document.documentElement.dataset.content_root || "./", document.baseURI);
+  let katex = null;
+  const loadKatex = () => {
+    katex ??= new Promise((resolve) => {
+      const s = document.createElement("script");
+      s.src = new URL("_static/katex/katex.min.js", root).href;
+      s.onload = () => resolve(window.katex);
+      s.onerror = () => resolve(null);
+      document.head.append(s);
+    });
+    return katex;
+  };
+  const typeset = async (el) => {
+    const kx = await loadKatex();
+    if (!kx || el.dataset.typeset) return;
+    try {
+      kx.render(el.dataset.latex, el, { throwOnError: true, output: "html" });
+      el.dataset.typeset = "1";
+    } catch (e) { /* keep the text form */ }
+  };
+  const seen = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      if (entry.isIntersecting) { seen.unobserve(entry.target); typeset(entry.target); }
+    }
+  }, { rootMargin: "400px" });
+  table.querySelectorAll(".mi-lazy-math").forEach((el) => seen.observe(el));
 });

@@ -5,11 +5,13 @@ only KaTeX's stylesheet and fonts, from the site itself.  All of it comes from
 one npm release, copied byte for byte:
 
     docs/_vendor/katex/katex.min.js        used by node while building (not published)
-    docs/_static/katex/katex.min.css       published with the site
-    docs/_static/katex/fonts/*             published with the site
+    docs/_static/katex/katex.min.css       published with the site (woff2 fonts only, see below)
+    docs/_static/katex/fonts/*.woff2       published with the site
     docs/_static/katex/contrib/copy-tex.min.js   copying a formula copies its LaTeX
 
-The files are committed, so building the docs needs node but neither npm nor the
+Every browser that runs the site reads woff2, so the .woff and .ttf copies of
+the fonts are not published and the stylesheet names only the woff2 files
+(``woff2_only``); everything else is byte for byte.  The files are committed, so building the docs needs node but neither npm nor the
 network.  To move to another KaTeX release: edit the version in
 docs/package.json, then from docs/ run::
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import filecmp
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -39,13 +42,26 @@ FILES = [
     ("dist/contrib/copy-tex.min.js", "_static/katex/contrib/copy-tex.min.js"),
 ]
 FONT_DIR = ("dist/fonts", "_static/katex/fonts")
+CSS = "_static/katex/katex.min.css"
+_OTHER_FORMATS = re.compile(r',url\(fonts/[^)]+\.(?:woff|ttf)\) format\("(?:woff|truetype)"\)')
+
+
+def woff2_only(css):
+    """KaTeX's stylesheet with each @font-face naming only its woff2 file."""
+    return _OTHER_FORMATS.sub("", css)
 
 
 def planned():
     pairs = [(PACKAGE / src, DOCS / dst) for src, dst in FILES]
     src_dir, dst_dir = PACKAGE / FONT_DIR[0], DOCS / FONT_DIR[1]
-    pairs += [(f, dst_dir / f.name) for f in sorted(src_dir.iterdir()) if f.is_file()]
+    pairs += [(f, dst_dir / f.name) for f in sorted(src_dir.iterdir()) if f.suffix == ".woff2"]
     return pairs
+
+
+def same(src, dst):
+    if dst == DOCS / CSS:
+        return dst.is_file() and dst.read_text(encoding="utf-8") == woff2_only(src.read_text(encoding="utf-8"))
+    return dst.is_file() and filecmp.cmp(src, dst, shallow=False)
 
 
 def main(argv):
@@ -58,8 +74,7 @@ def main(argv):
         sys.exit(f"node_modules has katex {have} but package.json pins {wanted}: run 'npm ci'")
     pairs = planned()
     if check:
-        bad = [str(dst.relative_to(DOCS)) for src, dst in pairs
-               if not dst.is_file() or not filecmp.cmp(src, dst, shallow=False)]
+        bad = [str(dst.relative_to(DOCS)) for src, dst in pairs if not same(src, dst)]
         fonts = DOCS / FONT_DIR[1]
         extra = sorted({p.name for p in fonts.iterdir()} - {s.name for s, _ in pairs}) if fonts.is_dir() else []
         if bad or extra:
@@ -70,7 +85,10 @@ def main(argv):
     shutil.rmtree(DOCS / FONT_DIR[1], ignore_errors=True)
     for src, dst in pairs:
         dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dst)
+        if dst == DOCS / CSS:
+            dst.write_text(woff2_only(src.read_text(encoding="utf-8")), encoding="utf-8")
+        else:
+            shutil.copyfile(src, dst)
     print(f"vendored katex {wanted}: {len(pairs)} files")
 
 
