@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import at_rev  # noqa: E402
 from bench_derive import CASES  # noqa: E402
 
-import matident  # noqa: E402,F401
+import matident  # noqa: E402
 from matident.derive import derive  # noqa: E402
 
 
@@ -45,7 +45,9 @@ def main(argv=None):
     os.environ["MATIDENT_CACHE_DIR"] = "off"
     with tempfile.TemporaryDirectory() as tmp:
         _, old_derive = at_rev.load(at_rev.extract(args.rev, tmp))
-        versions = [old_derive.derive, derive]
+        records = matident.load(at_rev.identities(tmp))       # both versions use the revision's records
+        versions = [old_derive.derive,
+                    lambda text, wrt, symbols: derive(text, wrt, symbols=symbols, catalogue=records)]
         best = [[], []]
         for _, text, wrt, decls in CASES:
             for version in versions:

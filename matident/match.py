@@ -1654,9 +1654,9 @@ def _literal_implicit(index, query):
     out = []
     table = _implicit_table(index)
     tree = query.typed.expr
-    first = tree.args[0].op if tree.args else None
-    for record, patterns in (table.get((tree.op, len(tree.args), first), []) + table.get((tree.op, len(tree.args), None), [])
-                             + table.get(E.SYM, [])):
+    first = (tree.args[0].op, len(tree.args[0].args)) if tree.args else None
+    for record, patterns in (table.get((tree.op, len(tree.args), first), [])
+                             + table.get((tree.op, len(tree.args), None), []) + table.get(E.SYM, [])):
         if not _literally(record.lhs_expr, tree, {}):
             continue
         pattern = patterns.get(record.id)
@@ -1680,7 +1680,7 @@ _IMPLICIT = {}
 
 def _implicit_table(index):
     """The identity records of ``index`` by the operator, the number of operands and the first
-    operand's operator (None for a symbol, which stands for anything) of their lhs, each with a
+    operand's operator and operand count (None for a symbol, which stands for anything) of their lhs, each with a
     memo of its :class:`~matident.index.Pattern` (built when first needed): a lookup checks only
     the records whose lhs could be its query as written, not the whole catalogue."""
     entry = _IMPLICIT.get(id(index))
@@ -1689,7 +1689,8 @@ def _implicit_table(index):
         for record in index.records:
             if record.kind == "identity":
                 lhs = record.lhs_expr
-                first = lhs.args[0].op if lhs.args and lhs.args[0].op != E.SYM else None
+                first = (lhs.args[0].op, len(lhs.args[0].args)) if lhs.args and lhs.args[0].op != E.SYM \
+                    else None
                 k = E.SYM if lhs.op == E.SYM else (lhs.op, len(lhs.args), first)
                 table.setdefault(k, []).append((record, patterns))
         entry = _IMPLICIT[id(index)] = (index, table)
