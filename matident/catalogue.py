@@ -435,6 +435,7 @@ def read_yaml(path):
 
     Raises ValueError (or OSError, UnicodeDecodeError, yaml.YAMLError) with the reason.
     """
+    import yaml
     try:
         text = _read_text(path)
     except _NotAnIdentityFile as exc:
@@ -672,7 +673,8 @@ def _build_record(data, marks, file, problems):
         if name not in used and name not in {f"d{w}" for w in wrts}:
             fail("MI028", f"symbol '{name}' is declared but used in neither side",
                  sub=("symbols", name), hint="remove it or fix the spelling in lhs/rhs")
-    if kind == "identity" and not _same_shape(lhs.shape, rhs.shape):
+    zero_rhs = rhs.expr.op == "num" and rhs.expr.value == 0     # lhs = 0: a zero of any shape
+    if kind == "identity" and not zero_rhs and not _same_shape(lhs.shape, rhs.shape):
         fail("MI027", f"lhs is {fmt_shape(lhs.shape)} but rhs is {fmt_shape(rhs.shape)}", "rhs",
              hint="both sides of an identity have one shape; check transposes and declarations")
     elif kind in ("derivative", "differential") and all(w in symbols for w in wrts):

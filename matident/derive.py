@@ -284,12 +284,17 @@ class _Engine:
 
     def depends(self, e):
         """True if e varies with the variable (``ones(M)`` is a constant: only M's shape counts)."""
+        return self.varies(e, self.wrt)
+
+    @staticmethod
+    def varies(e, name):
+        """True if symbol ``name`` occurs in e outside ``ones(...)`` and ``eye(...)`` (shape only)."""
         stack = [e]
         while stack:
             node = stack.pop()
-            if node.op == E.SYM and node.value == self.wrt:
+            if node.op == E.SYM and node.value == name:
                 return True
-            if node.op != "ones":
+            if node.op not in ("ones", "eye"):
                 stack.extend(node.args)
         return False
 
@@ -530,67 +535,6 @@ def _ip(w, linear):
     return f"<{to_text(w)}, {to_text(linear)}>"
 
 
-# -- Jacobians -------------------------------------------------------------------
-
-def _jacobian(engine, linear, n):
-    """P with linear(dx) = P @ dx, for a vector dx (numerator layout)."""
-    dx = E.sym(engine.dname)
-    simp = engine.simp
-    if not linear.has(engine.dname):
-        return None
-    if linear == dx:
-        return E.identity(n)
-    op = linear.op
-    if op == E.ADD:
-        parts = [_jacobian(engine, t, n) for t in linear.args if t.has(engine.dname)]
-        return E.add(*parts)
-    if op == E.MATMUL:
-        args = list(linear.args)
-        i = next(k for k, a in enumerate(args) if a.has(engine.dname))
-        if i == len(args) - 1:
-            inner = _jacobian(engine, args[i], n)
-            return E.matmul(*args[:-1], inner)
-        # the holder starts a 1x1 run s = (dx.T @ b ...): left @ s @ right = (left @ right) s,
-        # and s = s.T puts dx last
-        for j in range(i, len(args)):
-            run = args[i:j + 1]
-            if is_scalar_shape(simp.shape(engine.retype(E.matmul(*run)))):
-                rest = args[:i] + args[j + 1:]
-                scalar = run[0] if len(run) == 1 else \
-                    E.matmul(*[simp.transpose(engine.retype(a)) for a in reversed(run)])
-                inner = _jacobian(engine, scalar, n)          # a 1 x n row
-                return E.matmul(*rest, inner) if rest else inner
-        raise DeriveError(f"cannot read a Jacobian from '{to_text(linear)}'", code="MI040")
-    if op == E.MUL:
-        args = list(linear.args)
-        i = next(k for k, a in enumerate(args) if a.has(engine.dname))
-        rest = [a for k, a in enumerate(args) if k != i]
-        inner = _jacobian(engine, args[i], n)
-        scalars = [a for a in rest if is_scalar_shape(simp.shape(engine.retype(a)))]
-        vectors = [a for a in rest if a not in scalars]
-        holder_scalar = is_scalar_shape(simp.shape(engine.retype(args[i])))
-        if holder_scalar and vectors:
-            # s(dx) * v, s = q.T dx  ->  v @ q.T
-            return E.mul(*scalars, E.matmul(E.mul(*vectors), inner)) if scalars else \
-                E.matmul(E.mul(*vectors), inner)
-        if vectors:
-            return E.mul(*scalars, E.matmul(E.call("diag", E.mul(*vectors)), inner)) if scalars else \
-                E.matmul(E.call("diag", E.mul(*vectors)), inner)
-        return E.mul(*scalars, inner)
-    if op == E.TRANSPOSE and is_scalar_shape(simp.shape(engine.retype(linear))):
-        return _jacobian(engine, linear.args[0], n)
-    if op in ("tr", "sum") and is_scalar_shape(simp.shape(engine.retype(linear.args[0]))):
-        return _jacobian(engine, linear.args[0], n)
-    if op == "kron":
-        # kron(a, P dx) = kron(a, P) dx and kron(P dx, b) = kron(P, b) dx (mixed products)
-        a, b = linear.args
-        if b.has(engine.dname) and not a.has(engine.dname):
-            return E.call("kron", a, _jacobian(engine, b, n))
-        if a.has(engine.dname) and not b.has(engine.dname):
-            return E.call("kron", _jacobian(engine, a, n), b)
-    raise DeriveError(f"cannot read a Jacobian from '{to_text(linear)}'", code="MI040")
-
-
 # -- public entry point ------------------------------------------------------------
 
 def derive(expr, wrt, *, symbols=None, order=1, check=True, catalogue=None):
@@ -651,6 +595,12 @@ def _checked(derivation, check):
     """The derivation, once its numeric check has passed (or ``check`` is False)."""
     if not check:
         return derivation
+    try:
+        import numpy  # noqa: F401 - the check evaluates with numpy
+    except ImportError:
+        raise DeriveError("the numeric check of a derivation needs numpy, which is not installed",
+                          code="MI041", derivation=derivation,
+                          hint="install numpy, or pass check=False and check the result elsewhere") from None
     report = derivation.check()
     if report.ok:
         return derivation
@@ -667,9 +617,14 @@ def _first_order(engine, tree, out_shape, x, inner=False):
     df = engine.d(tree)
     if df is not ZERO:
         df = engine.tidy(df)
-    if df is ZERO or not df.has(engine.dname):       # constant, or its differential cancels
-        zero = E.mul(E.num(0), E.call("ones", E.sym(engine.wrt)))
-        return zero, "gradient", E.num(0)
+    if df is ZERO or not engine.varies(df, engine.dname):   # constant, or its differential cancels
+        wrt = E.sym(engine.wrt)
+        if is_scalar_shape(out_shape) and not inner:
+            return E.mul(E.num(0), E.call("ones", wrt)), "gradient", E.num(0)
+        # the zero Jacobian (Hessian): one row per entry of vec F, one column per entry of vec X
+        zero = engine.tidy(E.mul(E.num(0), E.call("ones", E.matmul(E.call("vec", tree),
+                                                                   E.transpose(E.call("vec", wrt))))))
+        return zero, ("hessian" if inner else "jacobian"), engine.tidy(E.mul(E.num(0), E.call("ones", tree)))
     scalar_out = is_scalar_shape(out_shape)
     if x.kind == "scalar":
         result = engine.tidy(df.replace({engine.dname: E.num(1)}), out_shape)
@@ -688,9 +643,6 @@ def _first_order(engine, tree, out_shape, x, inner=False):
             raise DeriveError("gradients with respect to triangular variables are not supported",
                               code="MI040")
         return g, "gradient", df
-    if x.kind == "vector" and out_shape[1] == 1:
-        j = _jacobian(engine, df, x.rows)
-        return engine.tidy(j, (out_shape[0], x.rows)), ("hessian" if inner else "jacobian"), df
     from .vecderiv import vec_jacobian       # d vec(F) = J @ vec(dX), numerator layout
     return vec_jacobian(engine, df, out_shape, x), ("hessian" if inner else "jacobian"), df
 

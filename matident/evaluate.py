@@ -12,6 +12,7 @@ from fractions import Fraction
 import numpy as np
 
 from . import expr as E
+from .expectation import CovarianceError, expectation
 from .functions import FUNCTIONS
 from .shapes import dim_size
 
@@ -41,6 +42,31 @@ def evaluate(e, values, sizes):
     return out
 
 
+def _expectation(e, values, sizes):
+    """expect(f, x, m, S): f evaluated at the cubature points of N(m, S) (see matident.expectation)."""
+    f, x, mean, cov = e.args
+    name = x.value
+
+    def at(point):
+        return _eval(f, {**values, name: point}, sizes)
+
+    try:
+        return expectation(f, name, _eval(mean, values, sizes), _eval(cov, values, sizes), at)
+    except CovarianceError as exc:
+        raise EvaluationError(str(exc)) from None
+
+
+def _block(e, values, sizes):
+    """np.block of the evaluated blocks; a block written 0 is zeros of its row's height and
+    its column's width (read from the other blocks)."""
+    cells = [[None if c.op == E.NUM and c.value == 0 else _eval(c, values, sizes) for c in row.args]
+             for row in e.args]
+    heights = [next(c.shape[0] for c in row if c is not None) for row in cells]
+    widths = [next(row[j].shape[1] for row in cells if row[j] is not None) for j in range(len(cells[0]))]
+    return np.block([[np.zeros((h, w)) if c is None else c for c, w in zip(row, widths)]
+                     for row, h in zip(cells, heights)])
+
+
 def _eval(e, values, sizes):
     op = e.op
     if op == E.SYM:
@@ -50,6 +76,10 @@ def _eval(e, values, sizes):
         return np.array([[float(v) if not isinstance(v, Fraction) else v.numerator / v.denominator]])
     if op == E.IDENT:
         return np.eye(dim_size(e.value, sizes))
+    if op == "expect":
+        return _expectation(e, values, sizes)
+    if op == "block":
+        return _block(e, values, sizes)
     args = [_eval(a, values, sizes) for a in e.args]
     if op == E.MATMUL:
         out = args[0]

@@ -18,6 +18,7 @@ op           meaning                                  ``args`` / ``value``
 ``**``       power of scalars                         args = (base, exponent)
 ``T``        transpose                                args = (a,)
 name         a function from :data:`matident.functions.FUNCTIONS`
+``blockrow`` a row of a ``block`` matrix              args = its blocks
 ===========  ======================================  =========================
 
 Subtraction ``a - b`` is ``a + (-1) * b``; division ``a / s`` is
@@ -34,6 +35,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 SYM, NUM, IDENT, MATMUL, MUL, ADD, POW, TRANSPOSE = "sym", "num", "I", "@", "*", "+", "**", "T"
+BLOCKROW = "blockrow"    # one row of blocks: the arguments of a ``block`` node
 
 
 class Expr:
@@ -303,6 +305,9 @@ def _text(e):
     if op == POW:
         base, exp = e.args
         return (_wrap(_text(base), P_POW + 1) + " ** " + _wrap(_text(exp), P_UNARY), P_POW)
+    if op == "block":
+        rows = ("[" + ", ".join(_text(c)[0] for c in row.args) + "]" for row in e.args)
+        return ("block([" + ", ".join(rows) + "])", P_ATOM)
     return (f"{op}(" + ", ".join(_text(a)[0] for a in e.args) + ")", P_ATOM)
 
 

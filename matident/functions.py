@@ -123,6 +123,102 @@ def _commutation(a):
     return k
 
 
+# -- matrix functions: the principal branch, on matrices whose eigenvalues avoid the
+# closed negative real axis (logm, sqrtm); NaN outside the domain, so that the
+# verifier redraws the instance.
+
+
+def _expm(a):
+    """exp(A) = sum A^k / k!: scaling and squaring with a Taylor polynomial.
+
+    A is scaled by 2^-s to norm at most 1/2, where 30 terms of the series are
+    exact to rounding (the remainder is below 0.5^30 / 30!), then squared s times.
+    """
+    norm = float(np.abs(a).sum(axis=0).max()) if a.size else 0.0
+    if not np.isfinite(norm):
+        return np.full_like(a, np.nan, dtype=float)
+    s = max(0, int(np.ceil(np.log2(norm / 0.5)))) if norm > 0.5 else 0
+    if s > 64:
+        return np.full_like(a, np.nan, dtype=float)
+    b = a / 2.0 ** s
+    term, out = np.eye(a.shape[0]), np.eye(a.shape[0])
+    for k in range(1, 31):
+        term = term @ b / k
+        out = out + term
+    for _ in range(s):
+        out = out @ out
+    return out
+
+
+def _cosm(a):
+    """cos(A) = sum (-1)^k A^2k / (2k)!, the real part of exp(iA) for real A."""
+    return _expm(1j * a).real.copy()
+
+
+def _sinm(a):
+    """sin(A) = sum (-1)^k A^(2k+1) / (2k+1)!, the imaginary part of exp(iA) for real A."""
+    return _expm(1j * a).imag.copy()
+
+
+def _nan(a):
+    return np.full_like(a, np.nan, dtype=float)
+
+
+def _symmetric_function(a, scalar_function):
+    """f(A) = V f(D) V^T for a symmetric A with positive eigenvalues; None if A is not
+    symmetric, NaN if an eigenvalue is not positive."""
+    scale = max(1.0, float(np.abs(a).max()))
+    if np.abs(a - a.T).max() > 1e-12 * scale:
+        return None
+    w, v = np.linalg.eigh((a + a.T) / 2)
+    if w.min() <= 1e-12 * scale:
+        return _nan(a)
+    return (v * scalar_function(w)) @ v.T
+
+
+def _sqrtm(a):
+    """Principal square root: Denman-Beavers iteration (no eigen-decomposition, so
+    defective matrices such as I + N with N nilpotent are fine).  NaN when it does not
+    converge to a root, which is the case for an eigenvalue on the closed negative real axis."""
+    out = _symmetric_function(a, lambda w: np.sqrt(w))
+    if out is not None:
+        return out
+    y, z = a.astype(float), np.eye(a.shape[0])
+    for _ in range(60):
+        try:
+            y, z = (y + np.linalg.inv(z)) / 2, (z + np.linalg.inv(y)) / 2
+        except np.linalg.LinAlgError:
+            return _nan(a)
+        if not np.all(np.isfinite(y)):
+            return _nan(a)
+        if np.abs(y @ y - a).max() <= 1e-12 * max(1.0, float(np.abs(a).max())):
+            return y
+    return _nan(a)
+
+
+def _logm(a):
+    """Principal logarithm by inverse scaling and squaring: square roots until A is
+    within 1/4 of I, then the series log(I + X) = sum (-1)^(k+1) X^k / k (40 terms,
+    exact to rounding for |X| <= 1/4), times 2^s.  NaN outside the domain (an
+    eigenvalue on the closed negative real axis)."""
+    out = _symmetric_function(a, lambda w: np.log(w))
+    if out is not None:
+        return out
+    n, s, b = a.shape[0], 0, a.astype(float)
+    while np.abs(b - np.eye(n)).sum(axis=0).max() > 0.25:
+        if s == 40:
+            return _nan(a)
+        b, s = _sqrtm(b), s + 1
+        if not np.all(np.isfinite(b)):
+            return _nan(a)
+    x = b - np.eye(n)
+    term, out = np.eye(n), np.zeros((n, n))
+    for k in range(1, 41):
+        term = term @ x
+        out = out + (term if k % 2 else -term) / k
+    return out * 2.0 ** s
+
+
 def _rows(fs):
     return {f.name: f for f in fs}
 
@@ -139,6 +235,28 @@ FUNCTIONS = _rows([
              r"{0}^{{-1}}", "inverse of a square invertible matrix"),
     Function("adj", 1, "same_square", _adj,
              r"\operatorname{{adj}}\left({0}\right)", "adjugate (classical adjoint), det(A) inv(A)"),
+    Function("expm", 1, "same_square", _expm,
+             r"e^{{{0}}}", "matrix exponential, the series sum of A^k / k!"),
+    Function("cosm", 1, "same_square", _cosm,
+             r"\cos\left({0}\right)", "matrix cosine, the series sum of (-1)^k A^2k / (2k)!"),
+    Function("sinm", 1, "same_square", _sinm,
+             r"\sin\left({0}\right)", "matrix sine, the series sum of (-1)^k A^(2k+1) / (2k+1)!"),
+    Function("logm", 1, "same_square", _logm,
+             r"\operatorname{{logm}}\left({0}\right)",
+             "principal matrix logarithm (no eigenvalue on the closed negative real axis); "
+             "expm(logm(A)) = A"),
+    Function("sqrtm", 1, "same_square", _sqrtm,
+             r"{0}^{{1/2}}",
+             "principal matrix square root (no eigenvalue on the closed negative real axis); "
+             "sqrtm(A) @ sqrtm(A) = A"),
+    Function("block", 1, "block", None,
+             r"\begin{{bmatrix}} A & B \\ C & D \end{{bmatrix}}",
+             "block([[A, B], [C, D]]): a matrix assembled from blocks; the blocks of a row have one "
+             "height, those of a column one width; a block written 0 is a zero block of that size"),
+    Function("expect", 4, "expectation", None,
+             r"\mathbb{{E}}_{{{1} \sim \mathcal{{N}}\left({2}, {3}\right)}}\left[{0}\right]",
+             "expect(f, x, m, S): the expectation of f over a Gaussian vector x ~ N(m, S); f is a "
+             "polynomial of degree at most 5 in the symbol x (computed exactly by cubature)"),
     Function("pinv", 1, "transposed", lambda a: np.linalg.pinv(a),
              r"{0}^{{+}}", "Moore-Penrose pseudo-inverse"),
     Function("matpow", 2, "matpow", _matpow,
@@ -149,6 +267,10 @@ FUNCTIONS = _rows([
              "exponential, elementwise on vectors and matrices", elementwise=True),
     Function("sqrt", 1, "elementwise", _sqrt, r"\sqrt{{{0}}}",
              "square root, elementwise on vectors and matrices", elementwise=True),
+    Function("cos", 1, "elementwise", lambda a: np.cos(a), r"\cos\left({0}\right)",
+             "cosine, elementwise (for the matrix cosine write cosm)", elementwise=True),
+    Function("sin", 1, "elementwise", lambda a: np.sin(a), r"\sin\left({0}\right)",
+             "sine, elementwise (for the matrix sine write sinm)", elementwise=True),
     Function("tanh", 1, "elementwise", lambda a: np.tanh(a), r"\tanh\left({0}\right)",
              "hyperbolic tangent, elementwise", elementwise=True),
     Function("sigmoid", 1, "elementwise", _sigmoid, r"\sigma\left({0}\right)",

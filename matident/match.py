@@ -427,7 +427,7 @@ def _unify(ctx, p, t, b):
             yield from _unify(ctx, p.args[0], flipped, b)
     elif len(p.args) == 1:
         yield from _unify(ctx, p.args[0], t.args[0], b)
-    else:
+    elif len(p.args) == len(t.args):       # block rows of different lengths never match
         yield from _sequence(ctx, p.args, t.args, b)
 
 
@@ -638,7 +638,9 @@ def _mul_plausible(pattern, p, t):
         return trest is not None
     pfs = factors(prest, E.MUL)
     need = len(pfs)
-    if _ratio(tc, pc) != 1:
+    if (pc == 0) != (tc == 0):
+        return False
+    if pc != 0 and _ratio(tc, pc) != 1:
         several = len(pattern.variables) >= 2
         for f in pfs:
             name = factor_symbol(f)
@@ -713,9 +715,9 @@ def _product(ctx, p, t, b, root=False):
     """
     pc, prest = split_coeff(p)
     tc, trest = split_coeff(t)
-    if trest is None:
+    if trest is None or (pc == 0) != (tc == 0):
         return
-    ratio = _ratio(tc, pc)
+    ratio = 1 if pc == 0 else _ratio(tc, pc)        # a zero (0 * ones(M)) matches only a zero
     pfs, tfs = factors(prest, E.MUL), factors(trest, E.MUL)
     fixed = [f for f in pfs if ctx.absorber(f) is None]
     wild = [f for f in pfs if ctx.absorber(f) is not None]
@@ -1306,9 +1308,10 @@ def _conditions(pattern, query, binding, wrt, var=None):
             continue
         decl = rec.symbols[name]
         if name in pattern.variables and value == var:
+            declared = query.decls[wrt]
             for word in decl.words:
-                if not query.decls[wrt].has(word):
-                    out.append(f"{wrt} is {word}")
+                if not declared.has(word):
+                    out.append(f"{wrt} is {word}" + _relation_text(word, declared))
         else:
             for word in decl.words:
                 if not query.structure.holds(word, value):
@@ -1333,6 +1336,15 @@ class _Unmet:
             self._text = tuple(_conditions(pattern, query, binding, wrt, var)) + ((note,) if note else ())
             self._args = None
         return self._text
+
+
+def _relation_text(word, decl):
+    """The dimension relation a ``tall`` or ``wide`` condition stands for: `` (m >= n)``."""
+    if word == "tall":
+        return f" ({decl.rows} >= {decl.cols})"
+    if word == "wide":
+        return f" ({decl.rows} <= {decl.cols})"
+    return ""
 
 
 def _size_conditions(query, equal):
@@ -1373,6 +1385,8 @@ def _matches(group, query, target, scale, wrt, position, budget):
     for b in unify(rep, target, query.norm, wrt if rep.variables else None, flexible=query.flexible,
                    budget=budget):
         if check and not any(_is_sym(b.values.get(v), wrt) for v in rep.variables):
+            continue
+        if not _respects_binders(rep, b):
             continue
         tries += 1
         if best is not None and tries > MAX_BINDINGS:
@@ -1487,6 +1501,31 @@ def _unavoidable(pattern, query, core, wrt):
             w for n, d in rec.symbols.items() if n not in pattern.variables
             for w in d.structure & _ATOMIC_WORDS)
     return bool(needed) and not needed <= _atomic_words(query, core)
+
+
+def _binders(pattern):
+    """The names the pattern binds: the random vector x of every expect(f, x, m, S)."""
+    out = pattern.plans.get("binders")
+    if out is None:
+        out = pattern.plans["binders"] = tuple(sorted({
+            node.args[1].value for node in pattern.record.lhs_expr.walk()
+            if node.op == "expect" and node.args[1].op == E.SYM}))
+    return out
+
+
+def _respects_binders(pattern, binding):
+    """Whether a binding keeps bound variables bound: the random vector of an expectation binds
+    to a symbol, and no other wildcard takes an expression containing that symbol (else
+    ``expect(w.T @ x, x, m, S) = w.T @ m`` would bind w to ``Q @ y`` and give a wrong result)."""
+    for name in _binders(pattern):
+        value = binding.values.get(name)
+        if value is None:
+            continue
+        if value.op != E.SYM:
+            return False
+        if any(other != name and v.has(value.value) for other, v in binding.values.items()):
+            return False
+    return True
 
 
 def _is_sym(e, name):

@@ -486,6 +486,8 @@ class Structure:
         n = self.n
         if word in ("square", "symmetric", "diagonal", "lower", "upper") and n.is_scalar(e):
             return True
+        if word in ("tall", "wide", "full-rank"):
+            return self._rank(word, e)
         if e.op == E.SYM:
             return n.decls[e.value].has(word) or (word == "square" and self.square(e))
         if e.op == E.NUM:
@@ -548,6 +550,32 @@ class Structure:
             return self._all(word, e.args)
         if op == "diag":
             return self.holds("positive", e.args[0])
+        return False
+
+    def _permutation(self, e):
+        """Products, transposes and inverses of permutation matrices (and I) are permutations."""
+        op = e.op
+        if op == E.IDENT:
+            return True
+        if op in (E.TRANSPOSE, "inv"):
+            return self.holds("permutation", e.args[0])
+        if op in (E.MATMUL, "kron"):
+            return self._all("permutation", e.args)
+        return False
+
+    def _unit(self, e):
+        """A unit vector e_i only as declared (a symbol, answered before this)."""
+        return False
+
+    def _rank(self, word, e):
+        """Dimension relations and full rank: a square matrix is tall and wide (and of full
+        rank when invertible); a symbol as declared; a transpose swaps tall and wide."""
+        if self.square(e):
+            return word != "full-rank" or self.holds("invertible", e)
+        if e.op == E.SYM:
+            return self.n.decls[e.value].has(word)
+        if e.op == E.TRANSPOSE:
+            return self.holds({"tall": "wide", "wide": "tall"}.get(word, word), e.args[0])
         return False
 
     def _spd(self, e):

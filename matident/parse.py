@@ -31,6 +31,7 @@ from .functions import FUNCTIONS
 MAX_LENGTH = 10_000      # characters
 MAX_DEPTH = 64           # nesting of operations and parentheses
 MAX_NODES = 2_000        # nodes of the term tree
+MAX_BLOCKS = 16          # blocks of one block([[...]]) matrix
 MAX_DIGITS = 30          # digits of a numeric literal
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -367,11 +368,29 @@ class _Builder:
             self.fail(node, f"unknown function '{name}'", code="MI003",
                       hint=f"write {written}" if written else (f"did you mean '{close}'? " if close else "")
                       + "known functions: " + ", ".join(sorted(FUNCTIONS)))
+        if name == "block":
+            return self._block(node, depth)
         if len(node.args) != fn.arity:
             self.fail(node, f"{name}() takes {fn.arity} argument{'s' if fn.arity != 1 else ''}, "
                             f"got {len(node.args)}", code="MI004")
         return E.call(name, *(self.build(a, depth) for a in node.args))
 
+
+    def _block(self, node, depth):
+        """``block([[A, B], [C, D]])``: a list of block rows, each a list of blocks."""
+        hint = "write block([[A, B], [C, D]]): a list of rows, each a list of blocks, all rows as long"
+        rows = node.args[0] if len(node.args) == 1 else None
+        if not isinstance(rows, ast.List) or not rows.elts \
+                or not all(isinstance(r, ast.List) and r.elts for r in rows.elts):
+            self.fail(node, "block() takes one argument, a list of lists of blocks", code="MI004", hint=hint)
+        width = len(rows.elts[0].elts)
+        if any(len(r.elts) != width for r in rows.elts):
+            self.fail(node, "the rows of block() have different numbers of blocks", code="MI004", hint=hint)
+        if len(rows.elts) * width > MAX_BLOCKS:
+            self.fail(node, f"block() has more than {MAX_BLOCKS} blocks", code="MI005",
+                      hint="partition into at most 4 x 4 blocks")
+        return E.call("block", *(E.Expr(E.BLOCKROW, [self.build(c, depth) for c in r.elts])
+                                 for r in rows.elts))
 
 def check_declared_names(symbols):
     """Refuse declarations that would be ignored or misread: ``I`` (always the identity), a

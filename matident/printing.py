@@ -88,6 +88,11 @@ class _Latex:
             return (self.sup(inner, "-1"), P_ATOM)
         if op == "pinv":
             return (self.sup(e.args[0], "+"), P_ATOM)
+        if op == "sqrtm":
+            return (self.sup(e.args[0], "1/2"), P_ATOM)
+        if op == "block":
+            rows = (" & ".join(self.go(c)[0] for c in row.args) for row in e.args)
+            return (r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}", P_ATOM)
         if op == "matpow":
             return (self.sup(e.args[0], self.go(e.args[1])[0]), P_ATOM)
         if op == "hpow":

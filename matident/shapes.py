@@ -35,18 +35,25 @@ STRUCTURES = {
     "spd": {"square", "symmetric", "spd", "psd", "invertible"},
     "psd": {"square", "symmetric", "psd"},
     "orthogonal": {"square", "orthogonal", "invertible"},
+    "permutation": {"square", "permutation", "orthogonal", "invertible"},
     "diagonal": {"square", "diagonal", "symmetric"},
     "invertible": {"square", "invertible"},
     "lower": {"square", "lower"},
     "upper": {"square", "upper"},
     "skew": {"square", "skew"},
+    "tall": {"tall"},
+    "wide": {"wide"},
+    "full-rank": {"full-rank"},
+    "unit": {"unit", "nonzero"},
     "positive": {"positive"},
     "nonzero": {"nonzero"},
     "integer": {"integer"},
 }
 SCALAR_WORDS = {"positive", "nonzero", "integer"}
-VECTOR_WORDS = {"positive", "nonzero"}
-CONFLICTS = [("symmetric", "skew"), ("spd", "skew"), ("lower", "upper")]
+VECTOR_WORDS = {"positive", "nonzero", "unit"}
+CONFLICTS = [("symmetric", "skew"), ("spd", "skew"), ("lower", "upper"), ("tall", "wide")]
+#: words that relate a matrix's dimensions: rows >= columns (tall) or rows <= columns (wide)
+RELATION_WORDS = {"tall", "wide"}
 
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "eps", "zeta", "eta", "theta",
          "iota", "kappa", "lam", "lamda", "mu", "nu", "xi", "omicron", "rho", "sigma",
@@ -62,6 +69,33 @@ class Prod:
 
     def __str__(self):
         return "*".join(str(f) for f in self.factors)
+
+
+@dataclass(frozen=True)
+class Sum:
+    """A sum of dimensions (the size of a block matrix: m + n)."""
+    terms: tuple
+
+    def __str__(self):
+        return "+".join(f"({t})" if isinstance(t, Prod) else str(t) for t in self.terms)
+
+
+def dim_sum(terms):
+    """The normal form of a sum of dimensions: nested sums flattened, numbers added up, the
+    other terms sorted; a single term is itself."""
+    flat, const = [], 0
+    for t in terms:
+        for u in (t.terms if isinstance(t, Sum) else (t,)):
+            if isinstance(u, int):
+                const += u
+            else:
+                flat.append(u)
+    flat.sort(key=str)
+    if const:
+        flat.append(const)
+    if not flat:
+        return 0
+    return flat[0] if len(flat) == 1 else Sum(tuple(flat))
 
 
 @functools.lru_cache(maxsize=None)
@@ -91,7 +125,22 @@ class Decl:
         return _implied(tuple(self.words))
 
     def has(self, word):
-        return word in self.structure
+        """Whether the declaration establishes ``word``: a square matrix is tall and wide, an
+        invertible one has full rank."""
+        if word in self.structure:
+            return True
+        if word in RELATION_WORDS:
+            return self.kind != "scalar" and (self.rows == self.cols or "square" in self.structure
+                                              or (word == "tall" and self.cols == 1))
+        return word == "full-rank" and "invertible" in self.structure
+
+    def relations(self):
+        """The dimension relations the declaration states, as (larger, smaller) pairs."""
+        if "tall" in self.words:
+            return ((self.rows, self.cols),)
+        if "wide" in self.words:
+            return ((self.cols, self.rows),)
+        return ()
 
     def __str__(self):
         if self.kind == "scalar":
@@ -145,10 +194,11 @@ def parse_decl(text):
         kind, cols, words, allowed = "vector", 1, rest[1:], VECTOR_WORDS
     elif head == "matrix":
         rows, cols = dims(2)
-        kind, words, allowed = "matrix", rest[2:], set(STRUCTURES) - {"integer"}
+        kind, words, allowed = "matrix", rest[2:], set(STRUCTURES) - {"integer", "unit"}
     elif head in STRUCTURES and "square" in STRUCTURES[head]:
         (rows,) = dims(1)
-        kind, cols, words, allowed = "matrix", rows, [head, *rest[1:]], set(STRUCTURES) - {"integer"}
+        kind, cols, words, allowed = "matrix", rows, [head, *rest[1:]], \
+            set(STRUCTURES) - {"integer", "unit", "tall", "wide", "full-rank"}
     else:
         raise DeclarationError(f"unknown declaration {text!r}",
                                hint="start with scalar, vector, matrix or a shorthand such as 'spd n'")
@@ -159,15 +209,38 @@ def parse_decl(text):
                                    hint=(f"did you mean '{close[0]}'? " if close else "")
                                    + "known words: " + ", ".join(sorted(STRUCTURES)))
         if w not in allowed:
-            raise DeclarationError(f"structure word {w!r} does not apply to a {kind} in {text!r}")
+            raise DeclarationError(f"structure word {w!r} does not apply to a {kind} in {text!r}",
+                                   hint="a square matrix is tall and wide; for full rank write 'invertible'"
+                                   if w in RELATION_WORDS | {"full-rank"} else None)
     decl = Decl(kind, rows, cols, tuple(sorted(set(words))))
     if "square" in decl.structure and rows != cols:
         raise DeclarationError(f"{text!r} declares a square structure on a {rows}x{cols} matrix",
                                hint=f"use the same dimension twice, e.g. 'matrix {rows} {rows} ...'")
     for a, b in CONFLICTS:
         if a in decl.structure and b in decl.structure:
-            raise DeclarationError(f"{text!r} is both {a} and {b}")
+            raise DeclarationError(f"{text!r} is both {a} and {b}",
+                                   hint="a matrix both tall and wide is square: write 'matrix n n'"
+                                   if {a, b} == RELATION_WORDS else None)
+    _check_relations(text, decl)
     return decl
+
+
+def _check_relations(text, decl):
+    """Refuse rank and dimension-relation words that cannot hold or say nothing."""
+    square = decl.rows == decl.cols or "square" in decl.structure
+    for word in sorted((RELATION_WORDS | {"full-rank"}) & set(decl.words)):
+        if square:
+            raise DeclarationError(f"{text!r}: '{word}' says nothing of a square matrix",
+                                   hint="for a square matrix of full rank write 'invertible'"
+                                   if word == "full-rank" else f"drop '{word}'")
+    for big, small in decl.relations():
+        if any(isinstance(d, Prod) for d in (big, small)):
+            raise DeclarationError(f"{text!r}: 'tall' and 'wide' relate plain dimensions, "
+                                   f"not products such as {big if isinstance(big, Prod) else small}",
+                                   hint="name the product's size with its own dimension")
+        if isinstance(big, int) and isinstance(small, int) and big < small:
+            raise DeclarationError(f"{text!r} is {decl.rows}x{decl.cols}, not {'tall' if 'tall' in decl.words else 'wide'}",
+                                   hint="a tall matrix has at least as many rows as columns, a wide one at most")
 
 
 def implicit_decl(name):
@@ -183,7 +256,7 @@ def implicit_decl(name):
 
 
 def fmt_shape(shape):
-    r, c = (f"({d})" if isinstance(d, Prod) else str(d) for d in shape)
+    r, c = (f"({d})" if isinstance(d, (Prod, Sum)) else str(d) for d in shape)
     return f"{r}x{c}"
 
 
@@ -207,6 +280,8 @@ class _Dims:
     def find(self, d):
         if isinstance(d, Prod):
             return self._normal([self.find(f) for f in d.factors])
+        if isinstance(d, Sum):
+            return dim_sum([self.find(t) for t in d.terms])
         while isinstance(d, str) and d in self.parent:
             d = self.parent[d]
         return d
@@ -235,6 +310,8 @@ class _Dims:
     def same(self, a, b):
         if isinstance(a, Prod) and isinstance(b, Prod):
             return sorted(map(str, a.factors)) == sorted(map(str, b.factors))
+        if isinstance(a, Sum) and isinstance(b, Sum):
+            return str(a) == str(b)
         return a == b
 
     def unify(self, a, b):
@@ -247,9 +324,14 @@ class _Dims:
                 if all(self.same(x, y) or _flexible(x) or _flexible(y) for x, y in pairs):
                     return all(self.unify(x, y) for x, y in pairs)
             return False
+        if isinstance(a, Sum) and isinstance(b, Sum) and len(a.terms) == len(b.terms):
+            pairs = list(zip(a.terms, b.terms))
+            if all(self.same(x, y) or _flexible(x) or _flexible(y) for x, y in pairs):
+                return all(self.unify(x, y) for x, y in pairs)
+            return False
         for x, y in ((a, b), (b, a)):
             if isinstance(x, str) and x.startswith("?"):
-                if isinstance(y, Prod) and x in y.factors:
+                if isinstance(y, (Prod, Sum)) and x in (y.factors if isinstance(y, Prod) else y.terms):
                     return False
                 self.parent[x] = y
                 return True
@@ -410,6 +492,8 @@ class _Inference:
         if op == E.IDENT:
             d = self.dims.fresh()
             return E.identity(d), (d, d)
+        if op == "block":
+            return self.block(node)
         kids = [self.walk(a) for a in node.args]
         args = [k[0] for k in kids]
         shapes = [k[1] for k in kids]
@@ -434,6 +518,41 @@ class _Inference:
         ones = E.call("ones", broadcast_reference([args[k] for k in arrays]) or args[arrays[0]])
         terms = [a if k in arrays else E.mul(a, ones) for k, a in enumerate(args)]
         return E.Expr(E.ADD, terms), shape
+
+    def block(self, node):
+        """``block``: heights agree along each block row, widths down each block column; a
+        block written 0 takes the size its row and column give it."""
+        rows, heights, widths = [], [], None
+        for r, row in enumerate(node.args):
+            cells, shapes = [], []
+            for cell in row.args:
+                new, shape = self.walk(cell)
+                if cell.op == E.NUM and cell.value == 0:
+                    shape = (self.dims.fresh(), self.dims.fresh())
+                cells.append(new)
+                shapes.append(shape)
+            if widths is None:
+                widths = [s[1] for s in shapes]
+            zero = [c.op == E.NUM and c.value == 0 for c in row.args]
+            if all(zero):
+                raise ShapeError(f"block row {r + 1} has only zero blocks, so it has no height",
+                                 code="MI008", hint="give one block of the row a size, or drop the row")
+            for c, (shape, cell) in enumerate(zip(shapes, row.args)):
+                if not self.dims.unify(shapes[0][0], shape[0]):
+                    self.mismatch(node, f"the blocks of block row {r + 1} have different heights "
+                                        f"({self.show(shapes[0])} and {self.show(shape)})",
+                                  "the blocks of one row have as many rows each")
+                if not self.dims.unify(widths[c], shape[1]):
+                    self.mismatch(node, f"the blocks of block column {c + 1} have different widths "
+                                        f"({self.show((1, widths[c]))[2:]} and {self.show(shape)})",
+                                  "the blocks of one column have as many columns each")
+            heights.append(shapes[0][0])
+            rows.append(E.Expr(E.BLOCKROW, cells))
+        for c in range(len(widths)):
+            if all(row.args[c].op == E.NUM and row.args[c].value == 0 for row in node.args):
+                raise ShapeError(f"block column {c + 1} has only zero blocks, so it has no width",
+                                 code="MI008", hint="give one block of the column a size")
+        return E.call("block", *rows), (dim_sum(heights), dim_sum(widths))
 
     def rule(self, node, op, args, shapes):
         if op == E.MATMUL:
@@ -534,6 +653,29 @@ def _rule_unvec(inf, node, shapes):
     return (m, n)
 
 
+def _rule_expectation(inf, node, shapes):
+    from .expectation import MAX_DEGREE, degree
+    f, x, _, _ = node.args
+    (fr, fc), (xr, xc), (mr, mc), (sr, sc) = shapes
+    if x.op != E.SYM:
+        raise ShapeError(f"the second argument of expect() must be the name of the random vector, "
+                         f"not '{_short(to_text(x))}'", code="MI008",
+                         hint="write expect(f, x, m, S) with x a vector symbol")
+    if not (inf.dims.unify(xc, 1) and inf.dims.unify(mc, 1) and inf.dims.unify(xr, mr)
+            and inf.dims.unify(sr, xr) and inf.dims.unify(sc, xr)):
+        raise ShapeError(f"expect() needs a vector x, a mean of its size and a square covariance; got "
+                         f"x {inf.show(shapes[1])}, m {inf.show(shapes[2])}, S {inf.show(shapes[3])}",
+                         code="MI008", hint="write expect(f, x, m, S) with x, m n x 1 and S n x n")
+    d = degree(f, x.value)
+    if d is None or d > MAX_DEGREE:
+        raise ShapeError(f"expect() computes expectations of polynomials of degree at most {MAX_DEGREE} "
+                         f"in {x.value}, but '{_short(to_text(f))}' is "
+                         + ("not a polynomial" if d is None else f"of degree {d}") + f" in {x.value}",
+                         code="MI008", hint="state moments of quadratic, cubic and quartic forms; "
+                                            "other integrands are not supported")
+    return (fr, fc)
+
+
 SHAPE_RULES = {
     "scalar_of_square": lambda inf, node, s: (_need_square(inf, node, s[0]), (1, 1))[1],
     "same_square": lambda inf, node, s: (lambda n: (n, n))(_need_square(inf, node, s[0])),
@@ -549,6 +691,7 @@ SHAPE_RULES = {
     "unvec": lambda inf, node, s: _rule_unvec(inf, node, s),
     "commutation": lambda inf, node, s: (Prod((s[0][0], s[0][1])), Prod((s[0][0], s[0][1]))),
     "identity_of_rows": lambda inf, node, s: (s[0][0], s[0][0]),
+    "expectation": _rule_expectation,
 }
 
 
@@ -595,6 +738,8 @@ def infer(expr, symbols=None, *, implicit=False, shape=None):
         d = inf.dims.find(d)
         if isinstance(d, Prod):
             return inf.dims._normal([final(f) for f in d.factors])
+        if isinstance(d, Sum):
+            return dim_sum([final(t) for t in d.terms])
         if isinstance(d, str) and d.startswith("?"):
             if d not in names:
                 names[d] = fresh()
@@ -641,6 +786,11 @@ def _shape_of(expr, symbols, memo):
         return (d.rows, d.cols)
     if op == E.IDENT:
         return (expr.value, expr.value)
+    if op == "block":
+        return _block_shape(expr, symbols)
+    if op == E.BLOCKROW:        # a row alone: its blocks side by side (a bare 0 has no width)
+        return (shape_of(expr.args[_sized(expr.args)], symbols, memo)[0],
+                dim_sum([shape_of(c, symbols, memo)[1] for c in expr.args]))
     shapes = [shape_of(a, symbols, memo) for a in expr.args]
     if op == E.MATMUL:
         return (shapes[0][0], shapes[-1][1])
@@ -676,13 +826,33 @@ def _shape_of(expr, symbols, memo):
         return (_prod(*shapes[0]), _prod(*shapes[0]))
     if rule == "identity_of_rows":
         return (shapes[0][0], shapes[0][0])
+    if rule == "expectation":
+        return shapes[0]
     raise AssertionError(rule)
+
+
+def _block_shape(expr, symbols):
+    heights = [shape_of(row.args[_sized(row.args)], symbols)[0] for row in expr.args]
+    widths = [shape_of(col[_sized(col)], symbols)[1]
+              for col in (_column(expr, c) for c in range(len(expr.args[0].args)))]
+    return (dim_sum(heights), dim_sum(widths))
+
+
+def _sized(cells):
+    """Index of the first block that is not a bare 0 (which takes its size from the others)."""
+    return next(i for i, c in enumerate(cells) if not (c.op == E.NUM and c.value == 0))
+
+
+def _column(block, c):
+    return [row.args[c] for row in block.args]
 
 
 def rename_dim(d, dims):
     """Dimension ``d`` with its names renamed by ``dims`` (name -> dimension)."""
     if isinstance(d, Prod):
         return Prod(tuple(rename_dim(f, dims) for f in d.factors))
+    if isinstance(d, Sum):
+        return dim_sum([rename_dim(t, dims) for t in d.terms])
     return dims.get(d, d) if isinstance(d, str) else d
 
 
@@ -699,4 +869,6 @@ def dim_size(d, sizes):
         for f in d.factors:
             out *= dim_size(f, sizes)
         return out
+    if isinstance(d, Sum):
+        return sum(dim_size(t, sizes) for t in d.terms)
     return sizes[d]

@@ -171,10 +171,12 @@ class Simplifier:
             return args[0]
         if op == "tr" and args[0].op == E.ADD:
             return self.add([self.step(E.call("tr", t)) for t in args[0].args])
-        if op in ("tr", "sum") and args[0].op == E.MUL:
-            coeff, rest = _split_scalars(args[0], self)
+        if op in ("tr", "sum", "vec", "diagvec", "diag") and args[0].op == E.MUL:
+            coeff, rest = _split_scalars(args[0], self)      # linear: scalar factors move out
             if coeff:
-                return self.mul([*coeff, E.call(op, rest)])
+                return self.mul([*coeff, self.step(E.call(op, rest))])
+        if op == "vec" and self.shape(args[0])[1] == 1:
+            return args[0]                                   # vec(x) = x for a column
         if op == "unvec" and args[0].op == "vec" and self.shape(args[0].args[0]) == self.shape(args[1]):
             return args[0].args[0]                       # unvec(vec(M), M') = M
         if op == "unvec" and args[0].op == E.MUL:
@@ -187,6 +189,10 @@ class Simplifier:
             return self.matmul([E.call("inv", a) for a in reversed(args[0].args)])
         if op == "ones" and args[0].op == "ones":
             return args[0]
+        if op == "ones" and args[0].op == E.MUL:             # only the shape counts
+            coeff, rest = _split_scalars(args[0], self)
+            if coeff and rest != args[0]:
+                return self.step(E.call("ones", rest))
         if op == "ones" and args[0].op != E.SYM:
             same = [n for n in args[0].walk() if n.op == E.SYM and self.shape(n) == self.shape(args[0])]
             if same:
@@ -222,7 +228,7 @@ class Simplifier:
                 scalars.append(a)
             else:
                 factors.append(a)
-        factors = _cancel_inverses(factors)
+        factors = self._mixed_kron(_ones_through_diagonals(_cancel_inverses(factors)))
         if len(factors) > 1:
             factors, pulled = self._pull_scalar_runs(factors)
             scalars.extend(pulled)
@@ -230,6 +236,23 @@ class Simplifier:
             return self.mul(scalars) if scalars else E.num(1)
         product = E.matmul(*factors)
         return self.mul([*scalars, product]) if scalars else product
+
+    def _mixed_kron(self, factors):
+        """kron(a, I) @ B = kron(a, B) and kron(I, b) @ B = kron(B, b) for columns a, b (the
+        mixed-product rule with B = kron(1, B) = kron(B, 1))."""
+        out = []
+        for f in factors:
+            last = out[-1] if out else None
+            if last is not None and last.op == "kron":
+                a, b = last.args
+                if _is_identity(b) and self.shape(a)[1] == 1:
+                    out[-1] = E.call("kron", a, f)
+                    continue
+                if _is_identity(a) and self.shape(b)[1] == 1:
+                    out[-1] = E.call("kron", f, b)
+                    continue
+            out.append(f)
+        return out
 
     def _pull_scalar_runs(self, factors):
         """Split 1x1 runs out of a product whose result is not 1x1.
@@ -368,6 +391,23 @@ class Simplifier:
             else:
                 out.append(self.mul([E.add(*coeffs), key]))
         return out
+
+
+def _is_identity(e):
+    return e.op == E.IDENT or e.op == "eye"
+
+
+def _ones_through_diagonals(factors):
+    """ones(a).T @ diag(w) = w.T and diag(w) @ ones(a) = w (1^T diag(w) is the row of w's entries)."""
+    out = []
+    for f in factors:
+        if (out and f.op == "diag" and out[-1].op == E.TRANSPOSE and out[-1].args[0].op == "ones"):
+            out[-1] = E.transpose(f.args[0])
+        elif out and f.op == "ones" and out[-1].op == "diag":
+            out[-1] = out[-1].args[0]
+        else:
+            out.append(f)
+    return out
 
 
 def _cancel_inverses(factors):

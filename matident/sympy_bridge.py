@@ -146,6 +146,49 @@ class PseudoInverse(MatrixFunction):
         return _latex_base(printer, self.arg) + "^{+}"
 
 
+class _SquareFunction(MatrixFunction):
+    """A matrix function of a square matrix, of the same shape (expm, logm, sqrtm)."""
+
+    square = True
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+
+class MatrixExponential(_SquareFunction):
+    """``expm(X)``: the matrix exponential (not SymPy's elementwise ``exp``)."""
+
+    name = "expm"
+
+
+class MatrixCosine(_SquareFunction):
+    """``cosm(X)``: the matrix cosine (not SymPy's elementwise ``cos``)."""
+
+    name = "cosm"
+
+
+class MatrixSine(_SquareFunction):
+    """``sinm(X)``: the matrix sine (not SymPy's elementwise ``sin``)."""
+
+    name = "sinm"
+
+
+class MatrixLogarithm(_SquareFunction):
+    """``logm(X)``: the principal matrix logarithm."""
+
+    name = "logm"
+
+
+class MatrixSquareRoot(_SquareFunction):
+    """``sqrtm(X)``: the principal matrix square root ``X^{1/2}``."""
+
+    name = "sqrtm"
+
+    def _latex(self, printer):
+        return _latex_base(printer, self.arg) + "^{1/2}"
+
+
 class Vec(MatrixFunction):
     """``vec(X)``: the columns of ``X`` stacked into one column."""
 
@@ -241,12 +284,17 @@ class sigmoid(sympy.Function):  # noqa: N801 - named like SymPy's own functions
 
 
 _SCALAR_FUNCTIONS = {"log": sympy.log, "exp": sympy.exp, "sqrt": sympy.sqrt,
+                     "cos": sympy.cos, "sin": sympy.sin,
                      "tanh": sympy.tanh, "sigmoid": sigmoid, "abs": sympy.Abs}
 ELEMENTWISE = frozenset(_SCALAR_FUNCTIONS)     # the functions Elementwise applies
+#: functions of the language that SymPy cannot represent (to_sympy refuses them with a message)
+WITHOUT_SYMPY_FORM = frozenset({"expect", "block"})
 _MATRIX_FUNCTIONS = {"tr": Trace, "det": Determinant, "logdet": LogDet, "inv": Inverse,
                      "adj": Adjugate, "pinv": PseudoInverse, "sum": SumEntries, "norm": Norm,
                      "diag": DiagMatrix, "diagvec": DiagVec, "vec": Vec,
-                     "commutation": Commutation, "eye": Eye}
+                     "commutation": Commutation, "eye": Eye,
+                     "expm": MatrixExponential, "logm": MatrixLogarithm, "sqrtm": MatrixSquareRoot,
+                     "cosm": MatrixCosine, "sinm": MatrixSine}
 
 
 # -- term tree -> SymPy ---------------------------------------------------
@@ -362,6 +410,11 @@ class _ToSympy:
             return Unvec(*map(self.matrix, e.args))
         if op in _MATRIX_FUNCTIONS:
             return _MATRIX_FUNCTIONS[op](self.matrix(e.args[0]))
+        if op in WITHOUT_SYMPY_FORM:
+            raise ParseError(f"{op}() has no SymPy form", code="MI003",
+                             hint="keep the expression as text or a matident tree (SymPy has no "
+                                  "Gaussian expectation over a bound variable, and its BlockMatrix "
+                                  "is not bridged)")
         raise ParseError(f"unknown operation '{op}'", code="MI003")
 
     def symbol(self, name):
@@ -698,6 +751,8 @@ _HANDLERS = {
     sympy.log: _scalar_function("log"),
     sympy.exp: _scalar_function("exp"),
     sympy.tanh: _scalar_function("tanh"),
+    sympy.cos: _scalar_function("cos"),
+    sympy.sin: _scalar_function("sin"),
     sympy.Abs: _scalar_function("abs"),
     sigmoid: _scalar_function("sigmoid"),
     Unvec: _FromSympy.unvec,

@@ -77,12 +77,24 @@ def vec_rules(cat):
     return rules, linearity
 
 
+@functools.lru_cache(maxsize=4)
+def nested_rules(cat):
+    """The vec rules whose pattern nests an operation (diag(m) @ v), by their outer operation."""
+    rules, _ = vec_rules(cat)
+    out = {}
+    for group in rules.values():
+        for rule in group:
+            if any(a.op != E.SYM for a in rule.pattern.args):
+                out.setdefault(rule.pattern.op, []).append(rule)
+    return out
+
+
 def _read(rec):
     lhs, rhs = rec.lhs_expr, rec.rhs_expr
     if lhs.op != "vec":
         return None
     inner = lhs.args[0]
-    if not inner.args or any(a.op != E.SYM for a in inner.args):
+    if not inner.args or any(not _flat(a) for a in inner.args):
         return None
 
     def vec_of_symbol(e):
@@ -97,15 +109,69 @@ def _read(rec):
         hole, jac, scalar = v.args[0].value, E.mul(*[a for a in rhs.args if a is not v]), True
     else:
         return None
-    if hole not in [a.value for a in inner.args]:
+    if not inner.has(hole):
         return None
     return VecRule(rec, inner, hole, jac, scalar)
+
+
+def _flat(e):
+    """A rule's operand: a symbol, or one operation applied to symbols (diag(m), m.T, A @ diag(m) @ B)."""
+    return e.op == E.SYM or (bool(e.args) and all(a.op == E.SYM or _flat(a) for a in e.args)
+                             and e.size() <= 8)
+
+
+def _bind(pattern, tree, binding):
+    """Bindings (a new dict) under which ``tree`` is ``pattern``, its symbols standing for
+    sub-trees, or None.  A symbol among the factors of a product pattern takes one or more
+    consecutive factors; the two factors of a * product are tried in both orders."""
+    if pattern.op == E.SYM:
+        bound = binding.get(pattern.value)
+        if bound is not None:
+            return binding if bound == tree else None
+        return {**binding, pattern.value: tree}
+    if pattern.op != tree.op or (not pattern.args and pattern.value != tree.value):
+        return None
+    if pattern.op == E.MATMUL:
+        return _bind_factors(pattern.args, tree.args, binding)
+    if len(pattern.args) != len(tree.args):
+        return None
+    orders = [tree.args]
+    if pattern.op == E.MUL and len(tree.args) == 2:
+        orders.append(tree.args[::-1])
+    for args in orders:
+        b = binding
+        for p, t in zip(pattern.args, args):
+            b = _bind(p, t, b)
+            if b is None:
+                break
+        else:
+            return b
+    return None
+
+
+def _bind_factors(ps, ts, binding):
+    if not ps:
+        return binding if not ts else None
+    p, rest = ps[0], ps[1:]
+    if p.op != E.SYM:
+        if not ts:
+            return None
+        b = _bind(p, ts[0], binding)
+        return None if b is None else _bind_factors(rest, ts[1:], b)
+    for j in range(1, len(ts) - len(rest) + 1):
+        b = _bind(p, E.matmul(*ts[:j]), binding)
+        if b is not None:
+            b = _bind_factors(rest, ts[j:], b)
+            if b is not None:
+                return b
+    return None
 
 
 class _VecJacobian:
     def __init__(self, engine, catalogue):
         self.engine = engine
         self.rules, self.linearity = vec_rules(catalogue)
+        self.nested = nested_rules(catalogue)
         self.dname = engine.dname
 
     def shape(self, e):
@@ -129,7 +195,19 @@ class _VecJacobian:
             parts = [self.jacobian(t) for t in terms]
             return E.add(*[self.identity() if p is None else p for p in parts])
         operands, holder = self.operands(linear)
+        for rule in self.nested.get(linear.op, []):      # vector rules with a nested pattern first
+            binding = _bind(rule.pattern, linear, {})
+            if binding is None:
+                continue
+            inner = binding.get(rule.hole)
+            if inner is None or not inner.has(self.dname) or \
+                    any(v.has(self.dname) for k, v in binding.items() if k != rule.hole) or \
+                    not self.engine._fits_all(rule.record.symbols, binding):
+                continue
+            return self.apply(rule, binding, inner, linear)
         for rule in self.rules.get((linear.op, len(operands)), []):
+            if any(a.op != E.SYM for a in rule.pattern.args):
+                continue
             names = [a.value for a in rule.pattern.args]
             orders = [operands]
             if linear.op == E.MUL and len(operands) == 2:

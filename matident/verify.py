@@ -25,8 +25,10 @@ id (not on the order of records).
 Draws are chosen to expose wrong records: matrices have condition number at
 most :data:`COND_LIMIT` and must honour every declared word (else the draw is
 refused); the second trial reverses the order of the sizes (a tall matrix
-becomes wide); a psd matrix is singular, of rank n - 1 in the first trial; an
-integer scalar is 2 or 3 in the first trial, 1..4 later.  Instances where an
+becomes wide, unless it is declared ``tall``: sizes always honour the declared
+relations); a psd matrix is singular, of rank n - 1 in the first trial; an
+integer scalar is 2 or 3 in the first trial, 1..4 later; unit vectors of one size
+are different in the first trial and equal in the second (both cases of a delta).  Instances where an
 inverse is near-singular or the finite differences do not settle (see
 :func:`directional_derivative`) are redrawn, not counted.
 """
@@ -162,7 +164,8 @@ def _dim_names(symbols):
 
 
 def draw_sizes(symbols, rng):
-    """Sizes for the dimension names: distinct where the range allows."""
+    """Sizes for the dimension names: distinct where the range allows, and honouring the
+    declared relations (the rows of a ``tall`` matrix are at least its columns)."""
     names = _dim_names(symbols)
     low, high = SIZE_RANGE
     pool = np.arange(low, high + 1)
@@ -170,7 +173,33 @@ def draw_sizes(symbols, rng):
         values = rng.choice(pool, size=len(names), replace=False)
     else:
         values = rng.choice(pool, size=len(names), replace=True)
-    return {n: int(v) for n, v in zip(names, values)}
+    return honour_relations({n: int(v) for n, v in zip(names, values)}, symbols)
+
+
+def honour_relations(sizes, symbols):
+    """``sizes`` with values exchanged between names until every declared relation
+    (larger, smaller) holds.  Each exchange removes an inversion against an order
+    compatible with the relations, so this ends; a relation with a number that the
+    range cannot meet, or relations that contradict each other, raise EvaluationError."""
+    pairs = sorted({p for d in symbols.values() for p in d.relations()}, key=str)
+    if not pairs:
+        return sizes
+    sizes = dict(sizes)
+    low, high = SIZE_RANGE
+    for big, small in pairs:         # a relation with a fixed size moves the named dimension
+        if isinstance(small, int) and isinstance(big, str) and sizes[big] < small:
+            sizes[big] = max(small, low) if small <= high else small
+        elif isinstance(big, int) and isinstance(small, str) and sizes[small] > big:
+            sizes[small] = big
+    for _ in range(len(sizes) ** 2 + 1):
+        broken = [(b, s) for b, s in pairs if dim_size(b, sizes) < dim_size(s, sizes)]
+        if not broken:
+            return sizes
+        big, small = broken[0]
+        if not (isinstance(big, str) and isinstance(small, str)):
+            break
+        sizes[big], sizes[small] = sizes[small], sizes[big]
+    raise EvaluationError("the declared dimension relations (tall, wide) contradict each other")
 
 
 def _well_conditioned(m):
@@ -198,6 +227,10 @@ def draw_value(decl, sizes, rng, trial=0):
         if "positive" not in s:
             v *= rng.choice([-1.0, 1.0])
         return v
+    if "unit" in s:             # e_k for a random index k
+        m = np.zeros((r, c))
+        m[int(rng.integers(r)), 0] = 1.0
+        return m
     for _ in range(50):
         m = _draw_matrix(s, r, c, rng, trial)
         if ("psd" in s and "invertible" not in s) or _well_conditioned(m):
@@ -223,12 +256,20 @@ def honours(structure, m, tol=1e-10):
         "spd": lambda: np.linalg.eigvalsh((m + m.T) / 2).min() > scale,
         "invertible": lambda: _well_conditioned(m),
         "positive": lambda: bool(np.all((np.diag(m) if "diagonal" in structure else m) > 0)),
+        "tall": lambda: m.shape[0] >= m.shape[1],
+        "wide": lambda: m.shape[0] <= m.shape[1],
+        "full-rank": lambda: _well_conditioned(m),
+        "permutation": lambda: bool(np.all((m == 0) | (m == 1))) and bool(np.all(m.sum(axis=0) == 1))
+        and bool(np.all(m.sum(axis=1) == 1)),
+        "unit": lambda: m.shape[1] == 1 and np.count_nonzero(m) == 1 and float(m.sum()) == 1.0,
     }
     return all(check() for word, check in checks.items() if word in structure)
 
 
 def _draw_matrix(s, r, c, rng, trial):
     n = r
+    if "permutation" in s:
+        return np.eye(n)[rng.permutation(n)]
     if "orthogonal" in s:
         q, rr = np.linalg.qr(rng.standard_normal((n, n)))
         return q * np.sign(np.diag(rr))
@@ -257,6 +298,27 @@ def _draw_matrix(s, r, c, rng, trial):
         m = np.tril(m) if "lower" in s else np.triu(m)
         np.fill_diagonal(m, _magnitudes(rng, n) * rng.choice([-1.0, 1.0], size=n))
     return m
+
+
+def _coordinate_units(variables, values, rng, trial):
+    """Set the indices of the unit vectors so that both cases of every delta_ij occur:
+    in the first trial unit vectors of one size point in different directions (where the
+    size allows), in the second all in one direction; later trials keep the random draws."""
+    if trial > 1:
+        return
+    groups = {}
+    for name, decl in sorted(variables.items()):
+        if "unit" in decl.words:
+            groups.setdefault(values[name].shape[0], []).append(name)
+    for size, names in groups.items():
+        if trial == 0:
+            picks = np.resize(rng.permutation(size), len(names))    # cycles when too few
+        else:
+            picks = [int(rng.integers(size))] * len(names)
+        for name, k in zip(names, picks):
+            e = np.zeros((size, 1))
+            e[int(k), 0] = 1.0
+            values[name] = e
 
 
 def project(structure, m):
@@ -375,11 +437,13 @@ def check_record(record, *, trials=3, seed=0, rhs=None):
     first = None
     for trial in range(trials):
         for attempt in range(MAX_REDRAWS):
-            sizes = draw_sizes(variables, rng)
-            if trial == 1 and attempt == 0 and first:
-                sizes = _reversed_order(first)
+            sizes = {}
             try:
+                sizes = draw_sizes(variables, rng)
+                if trial == 1 and attempt == 0 and first:
+                    sizes = honour_relations(_reversed_order(first), variables)
                 values = {n: draw_value(d, sizes, rng, trial) for n, d in variables.items()}
+                _coordinate_units(variables, values, rng, trial)
                 err, message = _check_instance(record, rhs, values, sizes, rng)
             except EvaluationError as exc:
                 reason = str(exc)
@@ -422,6 +486,11 @@ def _too_large(record, rhs):
     return ""
 
 
+def is_zero(e):
+    """Whether the tree ``e`` is the number 0 (an identity ``lhs = 0`` states a zero matrix)."""
+    return e.op == "num" and e.value == 0
+
+
 def _largest_part(lhs, rhs, values, sizes):
     """The largest entry of any value computed on the way to lhs and rhs.
 
@@ -429,7 +498,8 @@ def _largest_part(lhs, rhs, values, sizes):
     zero up to about 1e-16 times the entries of A @ B, not up to 1e-16.
     """
     return max(float(np.abs(evaluate(node, values, sizes)).max())
-               for side in (lhs, rhs) for node in side.walk())
+               for side in (lhs, rhs) for node in side.walk()
+               if node.op != "blockrow")       # a row's entries are its blocks', walked too
 
 
 def _reversed_order(sizes):
@@ -447,6 +517,8 @@ def _check_instance(record, rhs, values, sizes, rng):
     lhs = record.lhs_expr
     if record.kind == "identity":
         a, b = evaluate(lhs, values, sizes), evaluate(rhs, values, sizes)
+        if b.shape == (1, 1) and a.shape != (1, 1) and is_zero(rhs):
+            b = np.zeros_like(a)          # "= 0": the zero matrix of the lhs's shape
         if a.shape != b.shape:
             return float("inf"), f"lhs is {a.shape[0]}x{a.shape[1]} but rhs is {b.shape[0]}x{b.shape[1]}"
         err = relative_error(a, b)

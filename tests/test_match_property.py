@@ -62,6 +62,8 @@ class Rewriter:
                         self.dims[f] = f"{f}r"
         self.mapping = {}                       # record symbol -> tree of the rewritten query
         variables = set(record.wrts) | set(record.differentials)
+        # the random vector of an expectation is bound there: renamed, never replaced
+        variables |= {n.args[1].value for n in record.lhs_expr.walk() if n.op == "expect"}
         in_lhs = set(record.lhs_expr.symbols())
         for name, decl in record.variables.items():
             if name not in in_lhs:                # free in the rhs: the matcher keeps its name
@@ -95,7 +97,7 @@ class Rewriter:
     def replacement(self, name, decl):
         """The constant ``name`` itself (renamed) or a product of constants with its structure."""
         words = set(decl.words)
-        keep = self.rng.random() < 0.3 or "integer" in words
+        keep = self.rng.random() < 0.3 or "integer" in words or "unit" in words   # not closed under products
         if keep:
             return self.declare(f"{name}_c", decl)
         if decl.kind == "scalar":

@@ -47,6 +47,9 @@ SHAPE_RULES = {
     "unvec": (["v", "M"], "(mn)-vector, m×n → m×n (M gives only the shape)"),
     "commutation": (["M"], "m×n → (mn)×(mn) (M gives only the shape)"),
     "identity_of_rows": (["M"], "m×n → m×m (M gives only the shape)"),
+    "block": (["[[A, B], [C, D]]"], "blocks of equal heights along a row and equal widths down a "
+                                    "column → (sum of heights)×(sum of widths)"),
+    "expectation": (["f", "x", "m", "S"], "f of any shape, n-vectors x and m, n×n S → the shape of f"),
 }
 
 
@@ -108,6 +111,11 @@ STRUCTURE_MEANINGS = {
     "positive": "a positive scalar; a vector or matrix with positive entries",
     "nonzero": "not zero",
     "integer": "a whole number",
+    "tall": "at least as many rows as columns (:math:`m \\ge n`)",
+    "wide": "at most as many rows as columns (:math:`m \\le n`)",
+    "permutation": "a permutation matrix (one entry 1 in every row and column, the others 0)",
+    "unit": "a standard unit vector :math:`e_i` (one entry 1, the others 0; the index is not named)",
+    "full-rank": "rank :math:`\\min(m, n)`: full column rank if tall, full row rank if wide",
 }
 
 
@@ -165,11 +173,11 @@ VERIFY_CONSTANTS = {
     "COND_LIMIT": "largest condition number of a drawn matrix",
     "CANCELLATION": "for identity sides far smaller than the values they are computed from: "
                     "the least scale of the comparison, as a fraction of the largest of those values",
-    "MAX_VALUE_ENTRIES": "most entries of one drawn value (64 × 64); larger sizes are refused before "
-                         "anything is drawn",
-    "MAX_ENTRIES": "most entries of an intermediate result (a Kronecker product of three 6×6 is 216×216)",
-    "MAX_SEED": "largest seed accepted (seeds run from 0)",
-    "MAX_TRIALS": "most trials of one check",
+    "MAX_VALUE_ENTRIES": "most entries of a drawn value (64 × 64): a record or derivation with larger "
+                         "numeric sizes is not checked (inconclusive, or an error for derive)",
+    "MAX_ENTRIES": "most entries of any intermediate result evaluated (a kron of three 6 × 6 is 216 × 216)",
+    "MAX_SEED": "largest seed (seeds are whole numbers from 0)",
+    "MAX_TRIALS": "most instances per record (at least 1: zero trials would check nothing)",
 }
 
 

@@ -147,7 +147,11 @@ ask_answer.load_snapshot("/home/pyodide/snapshot.pickle")
       copyButton(d.result_latex, "Copy the result as LaTeX"));
     result.append(textRow, latexRow);
     if (d.conditions.length) result.append(el("p", { class: "mi-ask-conditions" }, "Assuming: ", d.conditions.join("; ")));
-    const check = el("div", { class: "mi-ask-check admonition warning", role: "note" },
+    const check = d.check.status === "passed" ?
+      el("div", { class: "mi-ask-check admonition note", role: "note" },
+        el("p", { class: "admonition-title", text: "Checked numerically" }),
+        el("p", { text: "This result passed its check against finite differences." })) :
+      el("div", { class: "mi-ask-check admonition warning", role: "note" },
       el("p", { class: "admonition-title", text: "Not checked numerically here" }),
       el("p", { text: `This result was built from the catalogue's verified rules, but ${d.check.reason}. ` +
         "Check it against finite differences with:" }),
