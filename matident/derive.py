@@ -394,6 +394,13 @@ class _Engine:
         if e.op == E.TRANSPOSE or e.op == "inv":
             inner = set(self.structure(e.args[0]))
             return inner & {"symmetric", "spd", "psd", "invertible", "orthogonal", "diagonal", "square"}
+        if e.op in ("exp", "sigmoid", "ones"):
+            return {"positive", "nonzero"}          # entrywise positive, whatever the argument
+        if e.op in ("sum", E.ADD, E.MUL) and e.args and \
+                all("positive" in self.structure(a) for a in e.args):
+            return {"positive", "nonzero"}          # sums and products of positive entries
+        if e.op in ("sqrt", "hpow", E.POW) and "positive" in self.structure(e.args[0]):
+            return {"positive", "nonzero"}
         return set()
 
     # -- step 2: read off the gradient ------------------------------------------
@@ -649,9 +656,34 @@ def _first_order(engine, tree, out_shape, x, inner=False):
 
 def _finish(engine, tree, wrt, result, what, differential, order, gradient):
     symbols = {n: d for n, d in engine.symbols.items()}
-    result = _present(result, engine.simp)
+    if what == "gradient" and result.op == E.MUL and E.is_number(result.args[0], 0):
+        result = E.mul(E.num(0), E.call("ones", E.sym(wrt)))      # a zero of the variable's shape
+    result = _sized_identities(_present(result, engine.simp), engine)
     return Derivation(tree, wrt, symbols, order, what, result, differential, engine.steps,
                       engine.conditions, gradient)
+
+
+def _sized_identities(e, engine):
+    """The result with each identity written eye(S) (S a symbol of its size) when the text alone
+    would leave its size open (``exp(tr(X)) * I``): the printed result must read back as it is."""
+    from .parse import parse_expr
+    from .vecderiv import _eye
+    if not any(n.op == E.IDENT for n in e.walk()):
+        return e
+    declared = {d for decl in engine.symbols.values() for d in (decl.rows, decl.cols)}
+    try:
+        again = infer(parse_expr(to_text(e)), engine.symbols)
+        free = any(n.op == E.IDENT and n.value not in declared for n in again.expr.walk())
+    except Exception:       # noqa: BLE001 - any doubt: write the sizes out
+        free = True
+    if not free:
+        return e
+
+    def sized(node):
+        if node.op == E.IDENT:
+            return _eye(node.value, engine) or node
+        return E.rebuild(node, [sized(a) for a in node.args]) if node.args else node
+    return sized(e)
 
 
 def _present(e, simp, in_sum=False):

@@ -306,6 +306,8 @@ class Simplifier:
         if len(others) > 1:
             others = [o for o in others if not (o.op == "ones" and any(
                 p is not o and self.shape(p) == self.shape(o) for p in others))] or others
+        if len(others) > 1:
+            others = _merge_hadamard_powers(others)
         scalars = self._merge_powers(scalars)
         scalars.sort(key=lambda s: (s.op == E.POW and _neg_power(s), self.text(s)))
         others.sort(key=self.text)
@@ -391,6 +393,30 @@ class Simplifier:
             else:
                 out.append(self.mul([E.add(*coeffs), key]))
         return out
+
+
+def _merge_hadamard_powers(factors):
+    """x * hpow(x, -1) = ones(x), x * x = hpow(x, 2): Hadamard powers of one base add their
+    (numeric) exponents, as scalar powers do."""
+    def split(f):
+        if f.op == "hpow" and f.args[1].op == E.NUM:
+            return f.args[0], Fraction(f.args[1].value)
+        return f, Fraction(1)
+    exps, order = {}, []
+    for f in factors:
+        base, p = split(f)
+        if base not in exps:
+            order.append(base)
+            exps[base] = Fraction(0)
+        exps[base] += p
+    if len(order) == len(factors):
+        return factors
+    out = []
+    for base in order:
+        p = exps[base]
+        out.append(E.call("ones", base) if p == 0 else base if p == 1 else
+                   E.call("hpow", base, E.num(_plain(p))))
+    return out
 
 
 def _is_identity(e):

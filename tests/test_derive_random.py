@@ -79,3 +79,48 @@ def test_the_judge_catches_a_false_gradient(monkeypatch):
     monkeypatch.setattr(matident, "derive", wrong)
     statuses = [judge(seed)[0] for seed in range(20)]
     assert statuses.count("false") >= 15
+
+
+def _sizes(*symbol_tables):
+    sizes = {}
+    for table in symbol_tables:
+        for decl in table.values():
+            for dim in (decl.rows, decl.cols):
+                for f in (dim.factors if isinstance(dim, Prod) else (dim,)):
+                    if isinstance(f, str):
+                        sizes.setdefault(f, 4)
+    return sizes
+
+
+def test_the_public_sympy_result_reads_back_as_the_text():
+    """format(d.result) parses back, with the derivation's declarations, to the value of d.text:
+    ones and zeros keep their sizes, identities too."""
+    from matident.parse import parse_expr
+    from matident.shapes import infer
+    checked = 0
+    for seed in range(120):
+        text, wrt, _ = random_case(seed)
+        try:
+            d = matident.derive(text, wrt, symbols=SYMBOLS)
+        except matident.MatidentError:
+            continue
+        back = infer(parse_expr(matident.format(d.result)), d.symbols)
+        ours = infer(parse_expr(d.text), d.symbols)
+        rng = np.random.default_rng(seed)
+        sizes = _sizes(d.symbols, back.symbols, ours.symbols)
+        assert set(sizes) == set(_sizes(d.symbols)), f"{d.text}: a size the text leaves open"
+        env = {n: rng.standard_normal((sizes.get(decl.rows, 1) if decl.rows != 1 else 1,
+                                       sizes.get(decl.cols, 1) if decl.cols != 1 else 1))
+               for n, decl in d.symbols.items()}
+        a, b = evaluate(ours.expr, env, sizes), evaluate(back.expr, env, sizes)
+        assert a.shape == b.shape == env[wrt].shape and np.allclose(a, b, rtol=1e-9, atol=1e-12), \
+            (d.text, matident.format(d.result))
+        checked += 1
+    assert checked >= 100
+
+
+@pytest.mark.parametrize("text, wrt", [("x.T @ a - a.T @ x", "x"), ("tr(X - X.T)", "X")])
+def test_a_zero_gradient_has_the_variables_shape(text, wrt):
+    d = matident.derive(text, wrt)
+    assert d.text == f"0 * ones({wrt})"
+    assert matident.format(d.result) == f"0 * ones({wrt})"
