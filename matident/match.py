@@ -1694,8 +1694,9 @@ def _literal_implicit(index, query):
     table = _implicit_table(index)
     tree = query.typed.expr
     first = (tree.args[0].op, len(tree.args[0].args)) if tree.args else None
-    for record, patterns in (table.get((tree.op, len(tree.args), first), [])
-                             + table.get((tree.op, len(tree.args), None), []) + table.get(E.SYM, [])):
+    says = {}            # records alike up to names (renamed copies) say something or not alike
+    for record, patterns, alike in (table.get((tree.op, len(tree.args), first), [])
+                                    + table.get((tree.op, len(tree.args), None), []) + table.get(E.SYM, [])):
         if not _literally(record.lhs_expr, tree, {}):
             continue
         pattern = patterns.get(record.id)
@@ -1708,7 +1709,10 @@ def _literal_implicit(index, query):
             if b is not None:
                 m = Match(pattern, query, core, scale, b, None, None, None, 0)
                 m._literal = (len(b.absent), _compound_bindings(b))
-                if to_text(m.target_tree) != to_text(m.result_tree):    # tr(A @ B) = tr(A @ B) says nothing
+                key = (alike, scale, core)
+                if key not in says:                  # tr(A @ B) = tr(A @ B) says nothing
+                    says[key] = to_text(m.target_tree) != to_text(m.result_tree)
+                if says[key]:
                     out.append(m)
                 break
     return out
@@ -1731,9 +1735,19 @@ def _implicit_table(index):
                 first = (lhs.args[0].op, len(lhs.args[0].args)) if lhs.args and lhs.args[0].op != E.SYM \
                     else None
                 k = E.SYM if lhs.op == E.SYM else (lhs.op, len(lhs.args), first)
-                table.setdefault(k, []).append((record, patterns))
+                table.setdefault(k, []).append((record, patterns, _alike(lhs, record.rhs_expr)))
         entry = _IMPLICIT[id(index)] = (index, table)
     return entry[1]
+
+
+def _alike(lhs, rhs):
+    """``(lhs, rhs)`` with the symbols named by order of first appearance: records that are
+    renamings of each other have one (their instantiations for one query are one tree)."""
+    names = {}
+    for node in itertools.chain(lhs.walk(), rhs.walk()):
+        if node.op == E.SYM and node.value not in names:
+            names[node.value] = E.sym(f"_{len(names)}")
+    return lhs.replace(names), rhs.replace(names)
 
 
 def _literally(pattern, tree, bound):
