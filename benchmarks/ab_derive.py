@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import at_rev  # noqa: E402
 from bench_derive import CASES  # noqa: E402
 
-import matident  # noqa: E402,F401
+import matident  # noqa: E402
 from matident.derive import derive  # noqa: E402
 
 
@@ -41,11 +41,17 @@ def main(argv=None):
     ap.add_argument("rev", help="git revision of the baseline package")
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--loops", type=int, default=3, help="derivations per timing")
+    ap.add_argument("--no-check", action="store_true",
+                    help="the working tree derives with check=False (the engine alone: derive checks its "
+                         "result numerically by default since issue 13, the revision may not)")
     args = ap.parse_args(argv)
     os.environ["MATIDENT_CACHE_DIR"] = "off"
     with tempfile.TemporaryDirectory() as tmp:
         _, old_derive = at_rev.load(at_rev.extract(args.rev, tmp))
-        versions = [old_derive.derive, derive]
+        records = matident.load(at_rev.identities(tmp))       # both versions use the revision's records
+        versions = [old_derive.derive,
+                    lambda text, wrt, symbols: derive(text, wrt, symbols=symbols, catalogue=records,
+                                                      **({"check": False} if args.no_check else {}))]
         best = [[], []]
         for _, text, wrt, decls in CASES:
             for version in versions:
@@ -57,7 +63,8 @@ def main(argv=None):
             for k in (0, 1):
                 best[k].append(min(runs[k]))
     old, new = best
-    print(f"{len(CASES)} cases of bench_derive.py, {args.rounds} rounds of {args.loops} derivations (CPU time)")
+    print(f"{len(CASES)} cases of bench_derive.py, {args.rounds} rounds of {args.loops} derivations (CPU time)"
+          + (", working tree with check=False" if args.no_check else ""))
     print(f"median derive: {args.rev} {statistics.median(old) * 1e3:.3f} ms, "
           f"working tree {statistics.median(new) * 1e3:.3f} ms")
     print(f"working tree / {args.rev}: total {sum(new) / sum(old):.3f}, "

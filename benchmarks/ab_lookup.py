@@ -2,8 +2,9 @@
 
 The package as of the revision is extracted into a temporary directory as
 ``matident_at_rev`` (its imports are relative, so it loads beside the current
-one) and reads the working tree's identities; each version builds its own
-index of them.  Each query is timed with both in turn, the order alternating
+one, see ``at_rev.py``) with the identities of the revision, which both
+versions read (a newer catalogue may use functions the old package does not
+know); each version builds its own index of them.  Each query is timed with both in turn, the order alternating
 round by round, so that the machine's drifting speed (several percent between
 runs here) cancels out.  Prints the median lookup time of each, their
 total-time ratio and the median of the per-query ratios.
@@ -15,13 +16,9 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import importlib
-import io
 import os
 import statistics
-import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -30,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import at_rev  # noqa: E402
 from bench_lookup import QUERIES  # noqa: E402
 
 import matident  # noqa: E402
@@ -38,19 +36,12 @@ from matident.match import lookup  # noqa: E402
 
 
 def _package_at(rev, workdir):
-    """(catalogue, lookup) of the matident package as of git revision ``rev``."""
-    archive = subprocess.run(["git", "archive", rev, "matident"], cwd=ROOT, check=True,
-                             capture_output=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(workdir, filter="data")
-    (Path(workdir) / "matident").rename(Path(workdir) / "matident_at_rev")
-    for name in ("identities", "schema"):          # the data folders beside the package
-        os.symlink(ROOT / name, Path(workdir) / name)
-    sys.path.insert(0, workdir)
-    package = importlib.import_module("matident_at_rev")
-    match = importlib.import_module("matident_at_rev.match")
-    index = importlib.import_module("matident_at_rev.index").Index(list(package.catalogue()))
-    return lambda text, wrt, symbols: match.lookup(text, wrt, symbols=symbols, catalogue=index)
+    """(lookup of the package as of git revision ``rev``, the revision's identity folder)."""
+    match, _ = at_rev.load(at_rev.extract(rev, workdir))
+    package = sys.modules[at_rev.NAME]
+    index = sys.modules[f"{at_rev.NAME}.index"].Index(list(package.catalogue()))
+    return (lambda text, wrt, symbols: match.lookup(text, wrt, symbols=symbols, catalogue=index),
+            at_rev.identities(workdir))
 
 
 def _cpu(fn, loops):
@@ -67,10 +58,10 @@ def main(argv=None):
     ap.add_argument("--loops", type=int, default=4, help="lookups per timing")
     args = ap.parse_args(argv)
     os.environ["MATIDENT_CACHE_DIR"] = "off"          # each version builds its own index
-    index = Index(list(matident.catalogue()))
     with tempfile.TemporaryDirectory() as tmp:
-        versions = [_package_at(args.rev, tmp),
-                    lambda text, wrt, symbols: lookup(text, wrt, symbols=symbols, catalogue=index)]
+        old_lookup, records = _package_at(args.rev, tmp)
+        index = Index(list(matident.load(records)))
+        versions = [old_lookup, lambda text, wrt, symbols: lookup(text, wrt, symbols=symbols, catalogue=index)]
         best = [[], []]
         for text, wrt, symbols in QUERIES:
             runs = [[], []]

@@ -2,14 +2,16 @@
 
 The package at the revision is extracted into a directory as
 ``matident_at_rev`` (its imports are relative, so it loads beside the current
-one) and reads the working tree's identities.  Used by the A/B benchmarks
-(``ab_derive.py``, ``bench_scale.py --baseline``, ``bench_load.py --baseline``).
+one), with the identities and schema of that revision beside it: a newer
+catalogue may use functions the old package does not know.  To compare like
+with like, the A/B benchmarks give the working tree's package the same
+records (:func:`identities`).  Used by ``ab_lookup.py``, ``ab_derive.py``,
+``bench_scale.py --baseline`` and ``bench_load.py --baseline``.
 """
 from __future__ import annotations
 
 import importlib
 import io
-import os
 import subprocess
 import sys
 import tarfile
@@ -21,14 +23,17 @@ NAME = "matident_at_rev"
 
 def extract(rev, workdir):
     """Extract the package at ``rev`` into ``workdir`` (as ``matident_at_rev``); returns workdir."""
-    archive = subprocess.run(["git", "archive", rev, "matident"], cwd=ROOT, check=True,
-                             capture_output=True).stdout
+    archive = subprocess.run(["git", "archive", rev, "matident", "identities", "schema"], cwd=ROOT,
+                             check=True, capture_output=True).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(workdir, filter="data")
     (Path(workdir) / "matident").rename(Path(workdir) / NAME)
-    for name in ("identities", "schema"):          # the data folders beside the package
-        os.symlink(ROOT / name, Path(workdir) / name)
     return workdir
+
+
+def identities(workdir):
+    """The revision's identity files (a folder), for the working tree's ``matident.load``."""
+    return Path(workdir) / "identities"
 
 
 def load(workdir):

@@ -9,8 +9,9 @@ the number of steps, and whether the result passes ``Derivation.check()``
 figure that does not depend on the machine.
 
 With ``--baseline REV`` each case also runs with the package as of REV (in
-a separate process, stopped after ``--timeout`` seconds), and the ratio is
-printed.  Run from the repository root::
+a separate process, stopped after ``--timeout`` seconds, reading REV's own
+identities, so match counts differ where the catalogue grew since), and the
+ratio is printed.  Run from the repository root::
 
     python benchmarks/bench_scale.py [--baseline 33efaea] [--repeat N]
 """

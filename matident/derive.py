@@ -37,25 +37,9 @@ from .printing import _negated, latex_name, to_latex, to_text
 from .normal import same_dim
 from .shapes import Decl, Prod, infer, is_scalar_shape, shape_of
 from .simplify import Simplifier
+from .steps import Step  # noqa: F401 - part of derive's API (Derivation.steps)
 
 ZERO = None   # the differential of a constant
-
-
-@dataclass(frozen=True)
-class Step:
-    """One rule application: the record used, the expression before and after (text and LaTeX)."""
-    rule: str
-    before: str
-    after: str
-    description: str
-    latex_before: str = ""
-    latex_after: str = ""
-    #: what the step claims, as trees its own check evaluates: ("differential", F, dF) or
-    #: ("identity", lhs, rhs); None for steps that only announce (order 2)
-    claim: tuple | None = field(default=None, compare=False, repr=False)
-
-    def __str__(self):
-        return f"{self.before}  =  {self.after}    [{self.rule}: {self.description}]"
 
 
 # -- rules ----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The term tree: matident's own light, immutable expression representation.
+"""The term tree: matident's own light, immutable expression representation, and its text.
 
 Every part of matident (parser, shapes, verifier, matcher, derivation, printers)
 works on these trees; SymPy is used only at the public boundary (see
@@ -24,6 +24,11 @@ name         a function from :data:`matident.functions.FUNCTIONS`
 Subtraction ``a - b`` is ``a + (-1) * b``; division ``a / s`` is
 ``a * s ** -1``.  Numeric factors of a ``*`` product are folded into one
 leading coefficient.
+
+:func:`to_text` writes a tree in the expression language (the text parses
+back to an equal tree); it lives here, below everything else, so that
+every module can print a tree without importing the printers
+(:mod:`matident.printing` adds LaTeX, which needs shapes).
 """
 from __future__ import annotations
 
@@ -67,11 +72,9 @@ class Expr:
         return not self == other
 
     def __repr__(self):
-        from .printing import to_text
         return f"Expr({to_text(self)!r})"
 
     def __str__(self):
-        from .printing import to_text
         return to_text(self)
 
     def __reduce__(self):
@@ -225,3 +228,160 @@ def rebuild(node, args):
 
 def is_number(e, value=None):
     return e.op == NUM and (value is None or e.value == value)
+
+
+# -- the text form -------------------------------------------------------
+
+# precedence levels (higher binds tighter), as in Python's grammar
+P_ADD, P_MUL, P_UNARY, P_POW, P_ATOM = 10, 20, 30, 40, 50
+
+
+# -- text ---------------------------------------------------------------
+
+def to_text(e):
+    return _text(e)[0]
+
+
+def _num_text(v):
+    if isinstance(v, Fraction):
+        return (f"{v.numerator} / {v.denominator}", P_MUL) if v >= 0 else \
+               (f"-{-v.numerator} / {v.denominator}", P_MUL)
+    if isinstance(v, float):
+        text = repr(v)
+        if "e" not in text and "n" not in text:
+            text += "e0"          # keep it a float literal: plain decimals parse exactly
+    else:
+        text = str(v)
+    return (text, P_UNARY if text.startswith("-") else P_ATOM)
+
+
+def _wrap(pair, level):
+    text, prec = pair
+    return f"({text})" if prec < level else text
+
+
+def _split_mul(e):
+    """(coefficient, numerator factors, denominator factors) of a * product."""
+    coeff, num, den = 1, [], []
+    for f in e.args if e.op == MUL else (e,):
+        if f.op == NUM:
+            coeff = f.value
+        elif f.op == POW and f.args[1].op == NUM and f.args[1].value == -1:
+            den.append(f.args[0])
+        else:
+            num.append(f)
+    return coeff, num, den
+
+
+def _text(e):
+    op = e.op
+    if op == NUM:
+        return _num_text(e.value)
+    if op == SYM:
+        return (e.value, P_ATOM)
+    if op == IDENT:
+        return ("I", P_ATOM)
+    if op == TRANSPOSE:
+        return (_wrap(_text(e.args[0]), P_ATOM) + ".T", P_ATOM)
+    if op == ADD:
+        parts = []
+        for i, t in enumerate(_broadcast_terms(e.args)):
+            negative, body = _negated(t)
+            if i == 0:
+                parts.append(_wrap(_text(t), P_ADD + 1) if not negative else _wrap(_text(t), P_ADD))
+            elif negative:
+                parts.append(" - " + _wrap(_text(body), P_ADD + 1))
+            else:
+                parts.append(" + " + _wrap(_text(t), P_ADD + 1))
+        return ("".join(parts), P_ADD)
+    if op == MATMUL:
+        first = _wrap(_text(e.args[0]), P_MUL)
+        rest = [_wrap(_text(a), P_MUL + 1) for a in e.args[1:]]
+        if e.args[0].op == MUL and _split_mul(e.args[0])[2]:
+            first = f"({_text(e.args[0])[0]})"
+        return (" @ ".join([first, *rest]), P_MUL)
+    if op == MUL:
+        return _mul_text(e)
+    if op == POW:
+        base, exp = e.args
+        return (_wrap(_text(base), P_POW + 1) + " ** " + _wrap(_text(exp), P_UNARY), P_POW)
+    if op == "block":
+        rows = ("[" + ", ".join(_text(c)[0] for c in row.args) + "]" for row in e.args)
+        return ("block([" + ", ".join(rows) + "])", P_ATOM)
+    return (f"{op}(" + ", ".join(_text(a)[0] for a in e.args) + ")", P_ATOM)
+
+
+def _has_ones(t):
+    return t.op == "ones" or (t.op == MUL and any(f.op == "ones" for f in t.args))
+
+
+def broadcast_reference(terms):
+    """The term a scalar of a sum broadcasts to: the first term that is no multiple of ``ones``."""
+    return next((t for t in terms if not _has_ones(t)), None)
+
+
+def _broadcast_terms(terms):
+    """Terms of a sum with ``ones(R)`` factors dropped where R is :func:`broadcast_reference`.
+
+    Shape inference reads a scalar s in a sum of arrays as ``s * ones(R)``, R
+    the first array term (numpy's broadcasting); printing it back as ``s`` is
+    exact: ``1 + exp(v)`` is the tree ``ones(exp(v)) + exp(v)`` once typed.
+    """
+    ref = broadcast_reference(terms)
+    if ref is None:
+        return terms
+
+    def scalar_part(t):
+        if t.op == "ones":
+            return num(1) if t.args[0] == ref else t
+        if t.op == MUL and call("ones", ref) in t.args:
+            return mul(*[f for f in t.args if f != call("ones", ref)])
+        return t
+    return [scalar_part(t) for t in terms]
+
+
+def _negated(t):
+    """(True, -t) if t prints with a leading minus, else (False, t)."""
+    if t.op == MUL and t.args[0].op == NUM and _is_negative(t.args[0].value):
+        return True, mul(num(-t.args[0].value), *t.args[1:])
+    if t.op == NUM and _is_negative(t.value):
+        return True, num(-t.value)
+    return False, t
+
+
+def _is_negative(v):
+    return v < 0
+
+
+def _mul_text(e):
+    coeff, num, den = _split_mul(e)
+    if isinstance(coeff, Fraction):
+        top, bottom = coeff.numerator, coeff.denominator
+    else:
+        top, bottom = coeff, 1
+    pieces = [_text(f) for f in num]
+    # a matrix product inside a * product is parenthesised so that the text
+    # parses back to the same tree; ``A @ x / s`` is the one exception
+    lone_product = len(num) == 1 and top == 1 and (den or bottom != 1)
+    parts = [_wrap(p, P_MUL if lone_product else
+                   P_ATOM if f.op == MATMUL else (P_MUL if i == 0 else P_MUL + 1))
+             for i, (f, p) in enumerate(zip(num, pieces))]
+    if not parts:
+        text, prec = _num_text(top)
+    elif top == -1 and not isinstance(top, float):
+        first = _wrap(pieces[0], P_UNARY) if num[0].op != MATMUL else parts[0]
+        text = "-" + " * ".join([first, *parts[1:]])
+        prec = P_UNARY if len(parts) == 1 else P_MUL
+    elif top != 1 or isinstance(top, float):
+        text, prec = f"{_num_text(top)[0]} * " + " * ".join(parts), P_MUL
+    elif len(parts) == 1:
+        text, prec = parts[0], pieces[0][1]
+    else:
+        text, prec = " * ".join(parts), P_MUL
+    for d in den:
+        text += " / " + _wrap(_text(d), P_POW)
+        prec = P_MUL
+    if bottom != 1:
+        text += f" / {bottom}"
+        prec = P_MUL
+    return (text, prec)

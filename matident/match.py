@@ -1744,10 +1744,17 @@ def _literal_implicit(index, query):
     but a user who types such a record's lhs gets that record.
     """
     out = []
-    for record in index.records:
-        if record.kind != "identity" or not _literally(record.lhs_expr, query.typed.expr, {}):
+    table = _implicit_table(index)
+    tree = query.typed.expr
+    first = (tree.args[0].op, len(tree.args[0].args)) if tree.args else None
+    says = {}            # records alike up to names (renamed copies) say something or not alike
+    for record, patterns, alike in (table.get((tree.op, len(tree.args), first), [])
+                                    + table.get((tree.op, len(tree.args), None), []) + table.get(E.SYM, [])):
+        if not _literally(record.lhs_expr, tree, {}):
             continue
-        pattern = Pattern(record)
+        pattern = patterns.get(record.id)
+        if pattern is None:
+            pattern = patterns[record.id] = Pattern(record)
         if not pattern.trivial:
             continue
         for scale, core in _scale_split(query.norm, query.normal, None):
@@ -1755,10 +1762,45 @@ def _literal_implicit(index, query):
             if b is not None:
                 m = Match(pattern, query, core, scale, b, None, None, None, 0)
                 m._literal = (len(b.absent), _compound_bindings(b))
-                if to_text(m.target_tree) != to_text(m.result_tree):    # tr(A @ B) = tr(A @ B) says nothing
+                key = (alike, scale, core)
+                if key not in says:                  # tr(A @ B) = tr(A @ B) says nothing
+                    says[key] = to_text(m.target_tree) != to_text(m.result_tree)
+                if says[key]:
                     out.append(m)
                 break
     return out
+
+
+_IMPLICIT = {}
+
+
+def _implicit_table(index):
+    """The identity records of ``index`` by the operator, the number of operands and the first
+    operand's operator and operand count (None for a symbol, which stands for anything) of their lhs, each with a
+    memo of its :class:`~matident.index.Pattern` (built when first needed): a lookup checks only
+    the records whose lhs could be its query as written, not the whole catalogue."""
+    entry = _IMPLICIT.get(id(index))
+    if entry is None or entry[0] is not index:
+        patterns, table = {}, {}
+        for record in index.records:
+            if record.kind == "identity":
+                lhs = record.lhs_expr
+                first = (lhs.args[0].op, len(lhs.args[0].args)) if lhs.args and lhs.args[0].op != E.SYM \
+                    else None
+                k = E.SYM if lhs.op == E.SYM else (lhs.op, len(lhs.args), first)
+                table.setdefault(k, []).append((record, patterns, _alike(lhs, record.rhs_expr)))
+        entry = _IMPLICIT[id(index)] = (index, table)
+    return entry[1]
+
+
+def _alike(lhs, rhs):
+    """``(lhs, rhs)`` with the symbols named by order of first appearance: records that are
+    renamings of each other have one (their instantiations for one query are one tree)."""
+    names = {}
+    for node in itertools.chain(lhs.walk(), rhs.walk()):
+        if node.op == E.SYM and node.value not in names:
+            names[node.value] = E.sym(f"_{len(names)}")
+    return lhs.replace(names), rhs.replace(names)
 
 
 def _literally(pattern, tree, bound):

@@ -197,7 +197,7 @@ class Normalizer:
     def shape(self, e):
         s = self._shape.get(e)
         if s is None:
-            s = self._shape[e] = shape_of(e, self.decls)
+            s = shape_of(e, self.decls, self._shape)
         return s
 
     def ident(self, d):

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from . import expr as E
 from .errors import DeclarationError, ParseError, ShapeError
+from .expr import broadcast_reference, to_text
 from .functions import FUNCTIONS
 
 # structure word -> the words it implies
@@ -442,7 +443,6 @@ class _Inference:
         silently fix to 1."""
         for x, y in zip(self.resolved(a), self.resolved(b)):
             if (x == 1 and _flexible(y)) or (y == 1 and _flexible(x)):
-                from .printing import to_text
                 verb, shown = self.described(arg, what)
                 self.mismatch(node, f"{verb} {self.show(a)} {'by' if verb == 'cannot divide' else 'and'} "
                                     f"'{shown}' ({self.show(b)})", self.division_hint(arg) or self.broadcast_hint(a, b))
@@ -458,13 +458,11 @@ class _Inference:
         return None
 
     def mismatch(self, node, message, hint=None):
-        from .printing import to_text
         raise ShapeError(f"shape mismatch in '{_short(to_text(node))}': {message}", code="MI008",
                          hint=hint)
 
     def division_hint(self, arg):
         """The hint when ``arg`` is a divisor (``x / y`` is ``x * hpow(y, -1)``) that does not fit."""
-        from .printing import to_text
         if not (arg.op == "hpow" and E.is_number(arg.args[1], -1)):
             return None
         divisor = arg.args[0]
@@ -481,7 +479,6 @@ class _Inference:
 
     def described(self, arg, what):
         """(verb, operand) for a message: a divisor ``hpow(y, -1)`` is shown as what the user wrote."""
-        from .printing import to_text
         if arg.op == "hpow" and E.is_number(arg.args[1], -1):
             return "cannot divide", _short(to_text(arg.args[0]))
         return what, _short(to_text(arg))
@@ -517,7 +514,6 @@ class _Inference:
         so that every term of a sum has one shape (what the rest of matident
         reads); the printer writes it back as ``s``.
         """
-        from .printing import broadcast_reference
         arrays = [k for k, s in enumerate(shapes) if not self.scalar(s)]
         shape = self.rule(node, E.ADD, [args[k] for k in arrays], [shapes[k] for k in arrays])
         ones = E.call("ones", broadcast_reference([args[k] for k in arrays]) or args[arrays[0]])
@@ -560,7 +556,6 @@ class _Inference:
         return E.call("block", *rows), (dim_sum(heights), dim_sum(widths))
 
     def rule(self, node, op, args, shapes):
-        from .printing import to_text
         if op == E.MATMUL:
             shape = shapes[0]
             for arg, s in zip(args[1:], shapes[1:]):
@@ -619,7 +614,6 @@ def _short(text, limit=60):
 
 def _need_square(inf, node, shape):
     if not inf.dims.unify(shape[0], shape[1]):
-        from .printing import to_text
         raise ShapeError(f"{node.op}() needs a square matrix but '{_short(to_text(node.args[0]))}' "
                          f"is {inf.show(shape)}", code="MI008",
                          hint="declare it square, e.g. 'matrix n n'")
@@ -662,7 +656,6 @@ def _rule_unvec(inf, node, shapes):
 
 def _rule_expectation(inf, node, shapes):
     from .expectation import MAX_DEGREE, degree
-    from .printing import to_text
     f, x, _, _ = node.args
     (fr, fc), (xr, xc), (mr, mc), (sr, sc) = shapes
     if x.op != E.SYM:
@@ -771,8 +764,21 @@ def infer(expr, symbols=None, *, implicit=False, shape=None):
     return Typed(fill(annotated), (final(shape[0]), final(shape[1])), used)
 
 
-def shape_of(expr, symbols):
-    """Shape of a typed expression (identity sizes filled in) without checks."""
+def shape_of(expr, symbols, memo=None):
+    """Shape of a typed expression (identity sizes filled in) without checks.
+
+    ``memo`` (a dict) keeps the shape of every sub-tree, for callers that ask
+    about many trees sharing parts (a walk is then paid once per sub-tree).
+    """
+    if memo is None:
+        return _shape_of(expr, symbols, None)
+    out = memo.get(expr)
+    if out is None:
+        out = memo[expr] = _shape_of(expr, symbols, memo)
+    return out
+
+
+def _shape_of(expr, symbols, memo):
     op = expr.op
     if op == E.NUM:
         return (1, 1)
@@ -784,9 +790,9 @@ def shape_of(expr, symbols):
     if op == "block":
         return _block_shape(expr, symbols)
     if op == E.BLOCKROW:        # a row alone: its blocks side by side (a bare 0 has no width)
-        return (shape_of(expr.args[_sized(expr.args)], symbols)[0],
-                dim_sum([shape_of(c, symbols)[1] for c in expr.args]))
-    shapes = [shape_of(a, symbols) for a in expr.args]
+        return (shape_of(expr.args[_sized(expr.args)], symbols, memo)[0],
+                dim_sum([shape_of(c, symbols, memo)[1] for c in expr.args]))
+    shapes = [shape_of(a, symbols, memo) for a in expr.args]
     if op == E.MATMUL:
         return (shapes[0][0], shapes[-1][1])
     if op in (E.MUL, E.ADD):

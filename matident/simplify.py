@@ -25,8 +25,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 from . import expr as E
+from .expr import to_text
 from .normal import INSIDE_TRANSPOSE, THROUGH_TRANSPOSE, like_terms, transpose_step
-from .printing import to_text
 from .shapes import is_scalar_shape, shape_of
 
 
@@ -82,8 +82,7 @@ class Simplifier:
     def shape(self, e):
         s = self._shapes.get(e)
         if s is None:
-            s = shape_of(e, self.symbols)
-            self._shapes[e] = s
+            s = shape_of(e, self.symbols, self._shapes)
         return s
 
     def scalar(self, e):

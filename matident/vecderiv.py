@@ -35,6 +35,7 @@ from . import expr as E
 from .errors import DeriveError
 from .printing import to_text
 from .shapes import is_scalar_shape
+from .steps import Step
 
 
 @dataclass(frozen=True)
@@ -278,7 +279,6 @@ class _VecJacobian:
         return E.call("eye", E.call("vec", E.sym(self.engine.wrt)))
 
     def _step(self, record, before, after, tree_before=None, tree_after=None):
-        from .derive import Step
         latex = ("", "") if tree_before is None else (self.engine.latex(tree_before), self.engine.latex(tree_after))
         self.engine.steps.append(Step(record.id, before, after, record.title, *latex))
 
