@@ -358,10 +358,12 @@ class Index:
     def __init__(self, records):
         self.records = list(records)
         self.buckets = {}
+        self.trivial = []        # patterns of identities applied implicitly (found only as written)
         groups, maps = {}, {}
         for order, record in enumerate(self.records):
             pattern = Pattern(record, order)
             if pattern.trivial:
+                self.trivial.append(pattern)
                 continue
             k, ren, dims = _skeleton(record, pattern.may_echo)
             if k not in groups:

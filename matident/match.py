@@ -1782,7 +1782,10 @@ def _implicit_table(index):
     entry = _IMPLICIT.get(id(index))
     if entry is None or entry[0] is not index:
         patterns, table = {}, {}
-        for record in index.records:
+        trivial = getattr(index, "trivial", None)      # an index from before it kept them: all records
+        if trivial is not None:
+            patterns.update((p.record.id, p) for p in trivial)
+        for record in (index.records if trivial is None else [p.record for p in trivial]):
             if record.kind == "identity":
                 lhs = record.lhs_expr
                 first = (lhs.args[0].op, len(lhs.args[0].args)) if lhs.args and lhs.args[0].op != E.SYM \
