@@ -390,6 +390,8 @@ def directional_derivative(f, x, v):
     # where the derivative is tiny beside |f| (the log of a density far out in its tail).
     if not all(np.all(np.isfinite(value)) for value in values):
         raise EvaluationError("the function overflows near this instance")
+    if all(np.array_equal(value, values[0]) for value in values[1:]):
+        return fine     # f does not change at all along v (a constant): the derivative is 0, no noise
     rounding = 3 * np.finfo(float).eps * max(float(np.abs(value).max()) for value in values) / (h / 2)
     if rounding > FD_SETTLE * scale:
         raise EvaluationError("finite differences are dominated by rounding (|f| far larger than its "

@@ -124,3 +124,10 @@ def test_a_zero_gradient_has_the_variables_shape(text, wrt):
     d = matident.derive(text, wrt)
     assert d.text == f"0 * ones({wrt})"
     assert matident.format(d.result) == f"0 * ones({wrt})"
+
+
+@pytest.mark.parametrize("text", ["sqrt(1 + sum(x - x) ** 2)", "a.T @ (1 + x + a - x)"])
+def test_a_constant_function_gets_a_checked_zero_gradient(text):
+    """The finite differences of a constant are exactly 0 (no rounding to fear): checked, not refused."""
+    d = matident.derive(text, "x")
+    assert d.text == "0 * ones(x)" and d.check().ok
