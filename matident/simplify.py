@@ -175,6 +175,8 @@ class Simplifier:
             coeff, rest = _split_scalars(args[0], self)      # linear: scalar factors move out
             if coeff:
                 return self.mul([*coeff, self.step(E.call(op, rest))])
+        if op in ("diag", "diagvec") and self.scalar(args[0]):
+            return args[0]                                   # the 1x1 diagonal matrix of s is s
         if op == "vec" and self.shape(args[0])[1] == 1:
             return args[0]                                   # vec(x) = x for a column
         if op == "unvec" and args[0].op == "vec" and self.shape(args[0].args[0]) == self.shape(args[1]):
