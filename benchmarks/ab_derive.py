@@ -15,7 +15,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,13 +26,6 @@ from bench_derive import CASES  # noqa: E402
 
 import matident  # noqa: E402
 from matident.derive import derive  # noqa: E402
-
-
-def _cpu(fn, loops):
-    t = time.process_time()
-    for _ in range(loops):
-        fn()
-    return (time.process_time() - t) / loops
 
 
 def main(argv=None):
@@ -59,7 +51,7 @@ def main(argv=None):
             runs = [[], []]
             for r in range(args.rounds):
                 for k in ((0, 1) if r % 2 == 0 else (1, 0)):
-                    runs[k].append(_cpu(lambda: versions[k](text, wrt, symbols=decls), args.loops))
+                    runs[k].append(at_rev.cpu_time(lambda: versions[k](text, wrt, symbols=decls), args.loops))
             for k in (0, 1):
                 best[k].append(min(runs[k]))
     old, new = best

@@ -20,7 +20,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,13 +43,6 @@ def _package_at(rev, workdir):
             at_rev.identities(workdir))
 
 
-def _cpu(fn, loops):
-    t = time.process_time()
-    for _ in range(loops):
-        fn()
-    return (time.process_time() - t) / loops
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("rev", help="git revision of the baseline package")
@@ -69,7 +61,7 @@ def main(argv=None):
                 version(text, wrt, symbols)                                   # warm memo tables
             for r in range(args.rounds):
                 for k in ((0, 1) if r % 2 == 0 else (1, 0)):
-                    runs[k].append(_cpu(lambda: versions[k](text, wrt, symbols), args.loops))
+                    runs[k].append(at_rev.cpu_time(lambda: versions[k](text, wrt, symbols), args.loops))
             for k in (0, 1):
                 best[k].append(min(runs[k]))
     old, new = best

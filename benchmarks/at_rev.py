@@ -15,6 +15,7 @@ import io
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,3 +44,11 @@ def load(workdir):
     importlib.import_module(NAME)
     return importlib.import_module(f"{NAME}.match"), sys.modules[f"{NAME}.derive"] \
         if f"{NAME}.derive" in sys.modules else importlib.import_module(f"{NAME}.derive")
+
+
+def cpu_time(fn, loops):
+    """CPU seconds per call of ``fn``, over ``loops`` calls (the A/B scripts' unit of time)."""
+    t = time.process_time()
+    for _ in range(loops):
+        fn()
+    return (time.process_time() - t) / loops

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from . import expr as E
-from .errors import DeriveError, ParseError
+from .errors import DeriveError, MatidentError, ParseError
 from .printing import _negated, latex_name, to_latex, to_text
 from .normal import same_dim
 from .shapes import Decl, Prod, infer, is_scalar_shape, shape_of
@@ -674,7 +674,7 @@ def _sized_identities(e, engine):
     try:
         again = infer(parse_expr(to_text(e)), engine.symbols)
         free = any(n.op == E.IDENT and n.value not in declared for n in again.expr.walk())
-    except Exception:       # noqa: BLE001 - any doubt: write the sizes out
+    except MatidentError:   # the text does not read back: write the sizes out
         free = True
     if not free:
         return e

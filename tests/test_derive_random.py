@@ -20,6 +20,17 @@ CASES = 300             # in CI; the benchmark runs thousands
 TOLERANCE = 1e-5        # settled fourth-order differences are good to about 1e-8
 
 
+def _sizes(*symbol_tables):
+    sizes = {}
+    for table in symbol_tables:
+        for decl in table.values():
+            for dim in (decl.rows, decl.cols):
+                for f in (dim.factors if isinstance(dim, Prod) else (dim,)):
+                    if isinstance(f, str):
+                        sizes.setdefault(f, 4)
+    return sizes
+
+
 def judge(seed):
     """("ok" | "refused" | "domain" | "unsettled" | "false", text, detail) for one random case."""
     text, wrt, fn = random_case(seed)
@@ -29,12 +40,7 @@ def judge(seed):
         return "refused", text, str(exc)
     rng = np.random.default_rng(seed + 1_000_003)
     env = draw_env(rng, 4, wrt)
-    sizes = {}
-    for decl in d.symbols.values():
-        for dim in (decl.rows, decl.cols):
-            for f in (dim.factors if isinstance(dim, Prod) else (dim,)):
-                if isinstance(f, str):
-                    sizes[f] = 4
+    sizes = _sizes(d.symbols)
     try:
         grad = evaluate(d.result_expr, env, sizes)
     except EvaluationError as exc:
@@ -79,17 +85,6 @@ def test_the_judge_catches_a_false_gradient(monkeypatch):
     monkeypatch.setattr(matident, "derive", wrong)
     statuses = [judge(seed)[0] for seed in range(20)]
     assert statuses.count("false") >= 15
-
-
-def _sizes(*symbol_tables):
-    sizes = {}
-    for table in symbol_tables:
-        for decl in table.values():
-            for dim in (decl.rows, decl.cols):
-                for f in (dim.factors if isinstance(dim, Prod) else (dim,)):
-                    if isinstance(f, str):
-                        sizes.setdefault(f, 4)
-    return sizes
 
 
 def test_the_public_sympy_result_reads_back_as_the_text():
