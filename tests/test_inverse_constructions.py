@@ -6,6 +6,8 @@ complex matrices does what the complex records rely on.
   eqs 169-173, not taken from the records' right sides) vanish where the case says and
   do not vanish where it says they do not -- judged by the verifier on every seed.
 * The pair (A, B) of eq 184's record satisfies the hypothesis (A + B)^-1 = A^-1 + B^-1.
+* pinv() inverts exactly the singular values the evaluator's conditioning check keeps
+  (a singular value just above numpy's default cut-off of 1e-15 once slipped through).
 * The compact-SVD factors of eq 223's record have orthonormal columns.
 * block([[Ar, -Ai], [Ai, Ar]]) is multiplicative and maps the conjugate transpose to
   the transpose, the conjugate to S R S, and the pseudo-inverse to the pseudo-inverse,
@@ -22,7 +24,7 @@ import pytest
 import yaml
 
 from matident.catalogue import catalogue, load
-from matident.evaluate import evaluate
+from matident.evaluate import EvaluationError, evaluate
 from matident.parse import parse_expr
 from matident.shapes import infer
 
@@ -31,25 +33,34 @@ ROOT = Path(__file__).resolve().parent.parent
 UPDATE = ROOT / "identities" / "pseudo-inverse-rank-one-update.yaml"
 SEEDS = range(6)
 
-A, AP = "B @ C", "pinv(B @ C)"
-C_RANGE = "(B @ C @ u)"
-C_RANGE_BETA0 = "(-(B @ C @ u) / (d.T @ pinv(B @ C) @ B @ C @ u))"
-D_RANGE = "(C.T @ B.T @ z)"
-D_RANGE_BETA0 = "(-(C.T @ B.T @ z) / (z.T @ B @ C @ pinv(B @ C) @ c))"
-C_CASE6 = "(-(B @ C @ u) / (z.T @ B @ C @ u))"
+BC = "B @ C"                                        # any rank
+PMQ = "(I - q @ pinv(q)) @ M @ (I - p @ pinv(p))"   # rank below n and below m
+MQ = "M @ (I - p @ pinv(p))"                        # rank below m
+PM = "(I - q @ pinv(q)) @ M"                        # rank below n
 
-# record id -> (c, d, w vanishes, m vanishes, beta vanishes); None: the case leaves it open
+
+def _c_range_beta0(a):
+    return f"(-({a} @ u) / (d.T @ pinv({a}) @ {a} @ u))"
+
+
+def _d_range_beta0(a):
+    return f"(-({a}).T @ z / (z.T @ {a} @ pinv({a}) @ c))"
+
+
+# record id -> (A, c, d, w vanishes, m vanishes, beta vanishes); None: the case leaves it open
 CASES = {
-    "pseudo-inverse-rank-one-update-case-1": ("c", "d", False, False, None),
-    "pseudo-inverse-rank-one-update-case-1-norms": ("c", "d", False, False, None),
-    "pseudo-inverse-rank-one-update-case-2": (C_RANGE_BETA0, "d", True, False, True),
-    "pseudo-inverse-rank-one-update-case-2-norms": (C_RANGE_BETA0, "d", True, False, True),
-    "pseudo-inverse-rank-one-update-case-3": (C_RANGE, "d", True, None, False),
-    "pseudo-inverse-rank-one-update-case-4": ("c", D_RANGE_BETA0, False, True, True),
-    "pseudo-inverse-rank-one-update-case-4-norms": ("c", D_RANGE_BETA0, False, True, True),
-    "pseudo-inverse-rank-one-update-case-5": ("c", D_RANGE, None, True, False),
-    "pseudo-inverse-rank-one-update-case-6": (C_CASE6, D_RANGE, True, True, True),
-    "pseudo-inverse-rank-one-update-case-6-norms": (C_CASE6, D_RANGE, True, True, True),
+    "pseudo-inverse-rank-one-update-case-1": (PMQ, "c", "d", False, False, None),
+    "pseudo-inverse-rank-one-update-case-1-norms": (PMQ, "c", "d", False, False, None),
+    "pseudo-inverse-rank-one-update-case-2": (MQ, _c_range_beta0(MQ), "d", True, False, True),
+    "pseudo-inverse-rank-one-update-case-2-norms": (MQ, _c_range_beta0(MQ), "d", True, False, True),
+    "pseudo-inverse-rank-one-update-case-3": (BC, f"({BC} @ u)", "d", True, None, False),
+    "pseudo-inverse-rank-one-update-case-4": (PM, "c", _d_range_beta0(PM), False, True, True),
+    "pseudo-inverse-rank-one-update-case-4-norms": (PM, "c", _d_range_beta0(PM), False, True, True),
+    "pseudo-inverse-rank-one-update-case-5": (BC, "c", f"(({BC}).T @ z)", None, True, False),
+    "pseudo-inverse-rank-one-update-case-6": (BC, f"(-({BC} @ u) / (z.T @ {BC} @ u))", f"(({BC}).T @ z)",
+                                              True, True, True),
+    "pseudo-inverse-rank-one-update-case-6-norms": (BC, f"(-({BC} @ u) / (z.T @ {BC} @ u))", f"(({BC}).T @ z)",
+                                                    True, True, True),
 }
 
 
@@ -76,12 +87,12 @@ def test_the_table_names_every_update_record():
 @pytest.mark.parametrize("rid", sorted(CASES))
 def test_rank_one_update_case_constructs_its_condition(tmp_path, rid):
     record = _records(UPDATE)[rid]
-    c, d, w_zero, m_zero, beta_zero = CASES[rid]
-    assert " ".join(record["lhs"].split()) == f"pinv({A} + {c} @ {d}.T)"
+    a, c, d, w_zero, m_zero, beta_zero = CASES[rid]
+    assert " ".join(record["lhs"].split()) == f"pinv({a} + {c} @ {d}.T)"
     conditions = {
-        "w": (f"(I - {A} @ {AP}) @ {c}", w_zero),            # eq 172
-        "m": (f"(I - {AP} @ {A}).T @ {d}", m_zero),          # eq 173
-        "beta": (f"1 + {d}.T @ {AP} @ {c}", beta_zero),      # eq 169
+        "w": (f"(I - {a} @ pinv({a})) @ {c}", w_zero),            # eq 172
+        "m": (f"(I - pinv({a}) @ {a}).T @ {d}", m_zero),          # eq 173
+        "beta": (f"1 + {d}.T @ pinv({a}) @ {c}", beta_zero),      # eq 169
     }
     for name, (expr, vanishes) in conditions.items():
         if vanishes is None:
@@ -151,3 +162,22 @@ def test_real_representation_matches_complex_arithmetic(seed):
     np.testing.assert_allclose(product, _real(a @ b), atol=1e-12)
     np.testing.assert_allclose(_real(a) @ _real(b), _real(a @ b), atol=1e-12)
     np.testing.assert_allclose(np.linalg.pinv(_real(a)), _real(np.linalg.pinv(a)), atol=1e-10)
+
+
+# -- pinv and its conditioning check agree on what counts as a zero singular value ------------
+
+@pytest.mark.parametrize("ratio", [1.05e-15, 3e-16, 2e-15])
+def test_pinv_inverts_exactly_the_singular_values_the_check_keeps(ratio):
+    """A 5 x 2 matrix with singular values 1 and ``ratio``: pinv either treats the small one
+    as zero (and is then the pseudo-inverse of the rank-1 truncation) or refuses."""
+    rng = np.random.default_rng(0)
+    u, _ = np.linalg.qr(rng.standard_normal((5, 2)))
+    v, _ = np.linalg.qr(rng.standard_normal((2, 2)))
+    x = u @ np.diag([1.0, ratio]) @ v.T
+    tree = infer(parse_expr("pinv(X)"), {"X": "matrix 5 2"}).expr
+    try:
+        got = evaluate(tree, {"X": x}, {})
+    except EvaluationError:
+        return
+    truncated = np.outer(v[:, 0], u[:, 0])
+    np.testing.assert_allclose(got, truncated, atol=1e-6)
