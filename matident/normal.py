@@ -102,8 +102,9 @@ def transpose_step(e, form):
 
     ``form`` builds the result: ``form.transpose(a)`` (recursively),
     ``form.chain``, ``form.product``, ``form.sum``, ``form.function(op,
-    args)``, ``form.is_scalar(e)``, ``form.symbol_transpose(e)`` (a declared
-    symmetric symbol is itself, a skew one its negative); ``form.through``
+    args)``, ``form.is_scalar(e)``, ``form.words(name)`` (a symbol's structure
+    words: a symmetric symbol is its own transpose, a skew one's is its
+    negative); ``form.through``
     names the functions the transpose moves into, ``form.sums`` and
     ``form.kron`` whether it moves into sums and Kronecker products
     (``(A + B)^T = A^T + B^T``, ``kron(A, B)^T = kron(A^T, B^T)``).
@@ -112,7 +113,12 @@ def transpose_step(e, form):
     if op in (E.NUM, E.IDENT) or form.is_scalar(e):
         return e                               # a 1x1 expression is its own transpose
     if op == E.SYM:
-        return form.symbol_transpose(e)
+        words = form.words(e.value)
+        if "symmetric" in words:
+            return e
+        if "skew" in words:
+            return form.product([E.num(-1), e])
+        return E.transpose(e)
     if op == E.TRANSPOSE:
         return e.args[0]
     if op == E.MATMUL:
@@ -299,14 +305,9 @@ class Normalizer:
     def _transpose(self, e):
         return transpose_step(e, self)
 
-    def symbol_transpose(self, e):
-        """``e^T`` for a symbol: itself when symmetric, its negative when skew."""
-        structure = self.decls[e.value].structure
-        if "symmetric" in structure:
-            return e
-        if "skew" in structure:
-            return self.product([E.num(-1), e])
-        return E.transpose(e)
+    def words(self, name):
+        """The structure words of symbol ``name`` (declared and implied)."""
+        return self.decls[name].structure
 
     def product(self, args):
         """Normal form of the ``*`` product of normal-form ``args``."""

@@ -26,7 +26,7 @@ from fractions import Fraction
 
 from . import expr as E
 from .expr import to_text
-from .normal import INSIDE_TRANSPOSE, THROUGH_TRANSPOSE, like_terms, transpose_step
+from .normal import INSIDE_TRANSPOSE, THROUGH_TRANSPOSE, Normalizer, Structure, like_terms, transpose_step
 from .shapes import is_scalar_shape, shape_of
 
 
@@ -43,14 +43,9 @@ class _Form:
     def transpose(self, e):
         return self.simp.transpose(e, self.deep)
 
-    def symbol_transpose(self, e):
-        simp = self.simp
-        if simp.symmetric(e):
-            return e
-        decl = simp.symbols.get(e.value)
-        if decl is not None and "skew" in decl.structure:
-            return E.mul(E.num(-1), e)
-        return E.transpose(e)
+    def words(self, name):
+        decl = self.simp.symbols.get(name)
+        return decl.structure if decl is not None else ()
 
     @staticmethod
     def chain(args):
@@ -74,6 +69,8 @@ class Simplifier:
 
     def __init__(self, symbols):
         self.symbols = symbols
+        self.norm = Normalizer(symbols)
+        self.structure = Structure(self.norm)
         self._shapes, self._texts, self._oriented = {}, {}, {}
         self._forms = (_Form(self, False), _Form(self, True))
         self._fixed = set()          # trees known to be simplified already: step() leaves them be
@@ -95,44 +92,22 @@ class Simplifier:
             s = self._texts[e] = to_text(e)
         return s
 
-    def symmetric(self, e):
-        if e.op == E.SYM:
-            decl = self.symbols.get(e.value)
-            return decl is not None and "symmetric" in decl.structure
-        if e.op == E.IDENT or e.op == "diag":
-            return True
-        if e.op in ("inv", "adj", "matpow", "exp", "log", "sqrt", "tanh", "sigmoid", "abs", "ones"):
-            return self.symmetric(e.args[0])
-        if e.op == E.ADD:
-            return all(self.symmetric(a) for a in e.args)
-        if e.op == E.MUL:
-            return all(self.scalar(a) or self.symmetric(a) for a in e.args)
-        if e.op == E.MATMUL:
-            # M.T @ S @ M and M @ S @ M.T patterns: a palindrome up to transposition
-            return self.transpose(e) == e
-        return False
-
     # -- transposes ---------------------------------------------------------
     def transpose(self, e, deep=False):
         """The simplified transpose of an already simplified ``e``.
 
-        ``deep`` also pushes it through sums and elementwise functions (a
-        normal form used to recognise symmetric results).
+        ``deep`` also pushes it through sums, elementwise functions and
+        Kronecker products.
         """
         return transpose_step(e, self._forms[bool(deep)])
 
-    def normal(self, e):
-        """Transposes pushed all the way down: equal normal forms mean equal values."""
-        if e.op == E.TRANSPOSE:
-            return self.transpose(self.normal(e.args[0]), deep=True)
-        if not e.args:
-            return e
-        return self(E.rebuild(e, [self.normal(a) for a in e.args]))
-
     def is_symmetric(self, e):
-        """True if ``e`` equals its transpose (recognised symbolically)."""
-        n = self.normal(e)
-        return self.symmetric(e) or self(self.transpose(n, deep=True)) == n
+        """True if ``e`` provably equals its transpose (the matcher's structure inference)."""
+        return self.structure.holds("symmetric", self.norm.normal(e))
+
+    def invertible(self, e):
+        """True if ``e`` is provably invertible (the matcher's structure inference)."""
+        return self.structure.holds("invertible", self.norm.normal(e))
 
     # -- the main pass -------------------------------------------------------
     def __call__(self, e):
@@ -206,14 +181,6 @@ class Simplifier:
         if op == "inv" and args[0].op == "inv":
             return args[0].args[0]
         return E.Expr(op, args, e.value)
-
-    def invertible(self, e):
-        if e.op == E.SYM:
-            decl = self.symbols.get(e.value)
-            return decl is not None and "invertible" in decl.structure
-        if e.op in (E.TRANSPOSE, "inv"):
-            return self.invertible(e.args[0])
-        return False
 
     def matmul(self, args):
         scalars, factors = [], []
