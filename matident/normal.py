@@ -90,6 +90,24 @@ def split_coeff(e):
     return 1, e
 
 
+def fold_numbers(args):
+    """(product of the numbers, the other factors) of the ``*`` product of ``args``, nested
+    products flattened; a whole Fraction comes back as an int."""
+    coeff, out = 1, []
+    for a in args:
+        for f in factors(a, E.MUL):
+            if f.op == E.NUM:
+                coeff = coeff * f.value
+            else:
+                out.append(f)
+    return plain(coeff), out
+
+
+def plain(v):
+    """A number as written: a whole Fraction as an int."""
+    return int(v) if isinstance(v, Fraction) and v.denominator == 1 else v
+
+
 def factors(e, op):
     """The operands of ``e`` as an ``op`` node (``e`` alone if it is not one)."""
     return e.args if e.op == op else (e,)
@@ -311,15 +329,7 @@ class Normalizer:
 
     def product(self, args):
         """Normal form of the ``*`` product of normal-form ``args``."""
-        coeff, out = 1, []
-        for a in args:
-            for f in factors(a, E.MUL):
-                if f.op == E.NUM:
-                    coeff = coeff * f.value
-                else:
-                    out.append(f)
-        if isinstance(coeff, Fraction) and coeff.denominator == 1:
-            coeff = int(coeff)
+        coeff, out = fold_numbers(args)
         idents = [f for f in out if f.op == E.IDENT]
         if len(idents) > 1 and len(set(idents)) == 1:     # I * I = I (Hadamard)
             out = [f for f in out if f.op != E.IDENT] + idents[:1]

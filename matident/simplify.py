@@ -26,7 +26,8 @@ from fractions import Fraction
 
 from . import expr as E
 from .expr import to_text
-from .normal import INSIDE_TRANSPOSE, THROUGH_TRANSPOSE, Normalizer, Structure, like_terms, transpose_step
+from .normal import (INSIDE_TRANSPOSE, THROUGH_TRANSPOSE, Normalizer, Structure, fold_numbers, like_terms,
+                     plain, split_coeff, transpose_step)
 from .shapes import is_scalar_shape, shape_of
 
 
@@ -258,20 +259,18 @@ class Simplifier:
         return out
 
     def mul(self, args):
-        coeff, scalars, others = Fraction(1), [], []
-        for a in args:
-            for f in (a.args if a.op == E.MUL else (a,)):
-                if f.op == E.NUM:
-                    coeff = coeff * _exact(f.value)
-                elif self.scalar(f):
-                    scalars.append(self.orient(f))
-                else:
-                    others.append(f)
+        coeff, rest = fold_numbers(args)
+        coeff, scalars, others = _exact(coeff), [], []
+        for f in rest:
+            if self.scalar(f):
+                scalars.append(self.orient(f))
+            else:
+                others.append(f)
         if coeff == 0:
             return self.zero_like(others[0]) if others else E.num(0)
         if coeff != 1 and not scalars and len(others) == 1 and others[0].op == E.ADD:
             # a number times a sum: distribute, so that like terms can meet
-            return self.add([self.mul([E.num(_plain(coeff)), t]) for t in others[0].args])
+            return self.add([self.mul([E.num(plain(coeff)), t]) for t in others[0].args])
         if len(others) > 1:
             others = [o for o in others if not (o.op == "ones" and any(
                 p is not o and self.shape(p) == self.shape(o) for p in others))] or others
@@ -280,7 +279,7 @@ class Simplifier:
         scalars = self._merge_powers(scalars)
         scalars.sort(key=lambda s: (s.op == E.POW and _neg_power(s), self.text(s)))
         others.sort(key=self.text)
-        return E.mul(E.num(_plain(coeff)), *scalars, *others)
+        return E.mul(E.num(plain(coeff)), *scalars, *others)
 
     def _merge_powers(self, scalars):
         exps, order = {}, []
@@ -297,7 +296,7 @@ class Simplifier:
                 total = sum((_exact(x.value) for x in es), Fraction(0))
                 if total == 0:
                     continue
-                out.append(base if total == 1 else E.power(base, E.num(_plain(total))))
+                out.append(base if total == 1 else E.power(base, E.num(plain(total))))
             else:
                 out.extend(base if x == E.num(1) else E.power(base, x) for x in es)
         return out
@@ -309,11 +308,11 @@ class Simplifier:
                 and isinstance(exp.value, int) and not isinstance(base.args[0].value, float):
             # (c * s) ** k = c ** k * s ** k
             coeff = Fraction(base.args[0].value) ** exp.value
-            return self.mul([E.num(_plain(coeff)), self.power(E.mul(*base.args[1:]), exp)])
+            return self.mul([E.num(plain(coeff)), self.power(E.mul(*base.args[1:]), exp)])
         if exp.op == E.NUM and exp.value == 0:
             return E.num(1)
         if base.op == E.POW and exp.op == E.NUM and base.args[1].op == E.NUM:
-            return self.power(base.args[0], E.num(_plain(_exact(base.args[1].value) * _exact(exp.value))))
+            return self.power(base.args[0], E.num(plain(_exact(base.args[1].value) * _exact(exp.value))))
         if base.op == E.NUM and exp.op == E.NUM and isinstance(exp.value, int) and abs(exp.value) <= 8 \
                 and not isinstance(base.value, float) and base.value != 0:
             return E.num(Fraction(base.value) ** exp.value)
@@ -328,9 +327,9 @@ class Simplifier:
             if alone is not None and alone in self._fixed:
                 out.append(alone)             # no like term, and simplified already
             elif key is None:
-                out.append(E.num(_plain(c)))
+                out.append(E.num(plain(c)))
             else:
-                out.append(self.mul([E.num(_plain(c)), key]))
+                out.append(self.mul([E.num(plain(c)), key]))
         if not out:
             return self.zero_like(args[0])
         return E.add(*self._common_matrix_factor(out))
@@ -384,7 +383,7 @@ def _merge_hadamard_powers(factors):
     for base in order:
         p = exps[base]
         out.append(E.call("ones", base) if p == 0 else base if p == 1 else
-                   E.call("hpow", base, E.num(_plain(p))))
+                   E.call("hpow", base, E.num(plain(p))))
     return out
 
 
@@ -426,22 +425,12 @@ def _split_scalars(m, simp):
 
 
 def _coefficient(t):
-    if t.op == E.NUM:
-        return _exact(t.value), None
-    if t.op == E.MUL and t.args[0].op == E.NUM:
-        rest = t.args[1:]
-        return _exact(t.args[0].value), (rest[0] if len(rest) == 1 else E.Expr(E.MUL, rest))
-    return Fraction(1), t
+    c, body = split_coeff(t)
+    return _exact(c), body
 
 
 def _exact(v):
     return Fraction(v) if not isinstance(v, float) else Fraction(v).limit_denominator(10 ** 12)
-
-
-def _plain(v):
-    if isinstance(v, Fraction) and v.denominator == 1:
-        return int(v)
-    return v
 
 
 def _neg_power(s):
