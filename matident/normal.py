@@ -172,6 +172,14 @@ def like_terms(terms, split):
     return [(body, c, alone[body]) for body, c in coeffs.items()]
 
 
+def flip(c, transpose, chain):
+    """The other orientation of a 1x1 product ``c`` (``b^T a`` for ``a^T b``), built by
+    ``chain`` from the ``transpose`` of each factor in reverse order; ``c`` itself when that is
+    no product (a skew factor's transpose is its negative: the flip would change the sign)."""
+    flipped = chain([transpose(f) for f in reversed(c.args)])
+    return flipped if flipped.op == E.MATMUL else c
+
+
 def _split_term(t):
     c, body = split_coeff(t)
     return c, E.num(1) if body is None else body
@@ -399,10 +407,11 @@ class Normalizer:
         """The other orientation of a 1x1 product ``c`` (``b^T a`` for ``a^T b``), or ``c``."""
         out = self._flips.get(c)
         if out is None:
-            flipped = self.chain([self.transpose(f) for f in reversed(c.args)], orient=False)
-            # (a skew factor would flip the sign)
-            out = self._flips[c] = flipped if flipped.op == E.MATMUL else c
+            out = self._flips[c] = flip(c, self.transpose, self._unoriented)
         return out
+
+    def _unoriented(self, args):
+        return self.chain(args, orient=False)
 
     def _orient(self, c):
         """The smaller orientation of a 1x1 product ``c`` (``a^T b = b^T a``)."""

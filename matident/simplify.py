@@ -26,7 +26,7 @@ from fractions import Fraction
 
 from . import expr as E
 from .expr import to_text
-from .normal import (INSIDE_TRANSPOSE, THROUGH_TRANSPOSE, Normalizer, Structure, fold_numbers, like_terms,
+from .normal import (INSIDE_TRANSPOSE, THROUGH_TRANSPOSE, Normalizer, Structure, flip, fold_numbers, like_terms,
                      plain, split_coeff, transpose_step)
 from .shapes import is_scalar_shape, shape_of
 
@@ -246,16 +246,14 @@ class Simplifier:
         return factors, pulled
 
     def orient(self, e):
-        """One orientation for a 1x1 product: the smaller text of e and e.T (memoised)."""
+        """One orientation for a 1x1 product: the smaller text of ``e`` and its :func:`~matident.normal.flip`
+        (the normal form takes the smaller key; memoised)."""
         if e.op != E.MATMUL:
             return e
         out = self._oriented.get(e)
         if out is None:
-            out = e
-            if self.scalar(e):
-                flipped = E.matmul(*[self.transpose(a) for a in reversed(e.args)])
-                out = min(e, flipped, key=self.text)
-            self._oriented[e] = out
+            out = self._oriented[e] = min(e, flip(e, self.transpose, _Form.chain), key=self.text) \
+                if self.scalar(e) else e
         return out
 
     def mul(self, args):
