@@ -35,8 +35,6 @@ It answers True only when it can prove the word; False means "not shown".
 """
 from __future__ import annotations
 
-from fractions import Fraction
-
 from . import expr as E
 from .functions import FUNCTIONS
 from .shapes import Prod, rename_dim, shape_of
@@ -88,24 +86,6 @@ def split_coeff(e):
         rest = e.args[1:]
         return e.args[0].value, rest[0] if len(rest) == 1 else E.Expr(E.MUL, rest)
     return 1, e
-
-
-def fold_numbers(args):
-    """(product of the numbers, the other factors) of the ``*`` product of ``args``, nested
-    products flattened; a whole Fraction comes back as an int."""
-    coeff, out = 1, []
-    for a in args:
-        for f in factors(a, E.MUL):
-            if f.op == E.NUM:
-                coeff = coeff * f.value
-            else:
-                out.append(f)
-    return plain(coeff), out
-
-
-def plain(v):
-    """A number as written: a whole Fraction as an int."""
-    return int(v) if isinstance(v, Fraction) and v.denominator == 1 else v
 
 
 def factors(e, op):
@@ -337,7 +317,7 @@ class Normalizer:
 
     def product(self, args):
         """Normal form of the ``*`` product of normal-form ``args``."""
-        coeff, out = fold_numbers(args)
+        coeff, out = E.fold_numbers(args)
         idents = [f for f in out if f.op == E.IDENT]
         if len(idents) > 1 and len(set(idents)) == 1:     # I * I = I (Hadamard)
             out = [f for f in out if f.op != E.IDENT] + idents[:1]

@@ -26,8 +26,8 @@ from fractions import Fraction
 
 from . import expr as E
 from .expr import to_text
-from .normal import (INSIDE_TRANSPOSE, THROUGH_TRANSPOSE, Normalizer, Structure, flip, fold_numbers, like_terms,
-                     plain, split_coeff, transpose_step)
+from .normal import (INSIDE_TRANSPOSE, THROUGH_TRANSPOSE, Normalizer, Structure, flip, like_terms, split_coeff,
+                     transpose_step)
 from .shapes import is_scalar_shape, shape_of
 
 
@@ -257,7 +257,7 @@ class Simplifier:
         return out
 
     def mul(self, args):
-        coeff, rest = fold_numbers(args)
+        coeff, rest = E.fold_numbers(args)
         coeff, scalars, others = _exact(coeff), [], []
         for f in rest:
             if self.scalar(f):
@@ -268,7 +268,7 @@ class Simplifier:
             return self.zero_like(others[0]) if others else E.num(0)
         if coeff != 1 and not scalars and len(others) == 1 and others[0].op == E.ADD:
             # a number times a sum: distribute, so that like terms can meet
-            return self.add([self.mul([E.num(plain(coeff)), t]) for t in others[0].args])
+            return self.add([self.mul([E.num(coeff), t]) for t in others[0].args])
         if len(others) > 1:
             others = [o for o in others if not (o.op == "ones" and any(
                 p is not o and self.shape(p) == self.shape(o) for p in others))] or others
@@ -277,7 +277,7 @@ class Simplifier:
         scalars = self._merge_powers(scalars)
         scalars.sort(key=lambda s: (s.op == E.POW and _neg_power(s), self.text(s)))
         others.sort(key=self.text)
-        return E.mul(E.num(plain(coeff)), *scalars, *others)
+        return E.mul(E.num(coeff), *scalars, *others)
 
     def _merge_powers(self, scalars):
         exps, order = {}, []
@@ -294,7 +294,7 @@ class Simplifier:
                 total = sum((_exact(x.value) for x in es), Fraction(0))
                 if total == 0:
                     continue
-                out.append(base if total == 1 else E.power(base, E.num(plain(total))))
+                out.append(base if total == 1 else E.power(base, E.num(total)))
             else:
                 out.extend(base if x == E.num(1) else E.power(base, x) for x in es)
         return out
@@ -306,11 +306,11 @@ class Simplifier:
                 and isinstance(exp.value, int) and not isinstance(base.args[0].value, float):
             # (c * s) ** k = c ** k * s ** k
             coeff = Fraction(base.args[0].value) ** exp.value
-            return self.mul([E.num(plain(coeff)), self.power(E.mul(*base.args[1:]), exp)])
+            return self.mul([E.num(coeff), self.power(E.mul(*base.args[1:]), exp)])
         if exp.op == E.NUM and exp.value == 0:
             return E.num(1)
         if base.op == E.POW and exp.op == E.NUM and base.args[1].op == E.NUM:
-            return self.power(base.args[0], E.num(plain(_exact(base.args[1].value) * _exact(exp.value))))
+            return self.power(base.args[0], E.num(_exact(base.args[1].value) * _exact(exp.value)))
         if base.op == E.NUM and exp.op == E.NUM and isinstance(exp.value, int) and abs(exp.value) <= 8 \
                 and not isinstance(base.value, float) and base.value != 0:
             return E.num(Fraction(base.value) ** exp.value)
@@ -325,9 +325,9 @@ class Simplifier:
             if alone is not None and alone in self._fixed:
                 out.append(alone)             # no like term, and simplified already
             elif key is None:
-                out.append(E.num(plain(c)))
+                out.append(E.num(c))
             else:
-                out.append(self.mul([E.num(plain(c)), key]))
+                out.append(self.mul([E.num(c), key]))
         if not out:
             return self.zero_like(args[0])
         return E.add(*self._common_matrix_factor(out))
@@ -381,7 +381,7 @@ def _merge_hadamard_powers(factors):
     for base in order:
         p = exps[base]
         out.append(E.call("ones", base) if p == 0 else base if p == 1 else
-                   E.call("hpow", base, E.num(plain(p))))
+                   E.call("hpow", base, E.num(p)))
     return out
 
 
