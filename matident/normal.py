@@ -152,6 +152,48 @@ def like_terms(terms, split):
     return [(body, c, alone[body]) for body, c in coeffs.items()]
 
 
+def split_chain(args, is_scalar, product):
+    """(scalar factors, matrix factors, an identity factor or None) of the matrix product of
+    ``args``: nested products flattened, identities dropped, 1x1 factors (numbers, scalars,
+    ``x^T y``) and the 1x1 factors of ``*`` products pulled out (``A @ (2 * x)``); ``product``
+    builds the ``*`` product of what a ``*`` factor keeps."""
+    scalars, mats, ident = [], [], None
+    for a in args:
+        for f in factors(a, E.MATMUL):
+            if f.op == E.IDENT:
+                ident = f
+            elif is_scalar(f):
+                scalars.append(f)
+            elif f.op == E.MUL:
+                inner = [g for g in f.args if not is_scalar(g)]
+                scalars.extend(g for g in f.args if is_scalar(g))
+                body = product(inner)
+                if body.op == E.IDENT:        # (2 I) @ x = 2 x
+                    ident = body
+                else:
+                    mats.extend(factors(body, E.MATMUL) if len(inner) == 1 else [body])
+            else:
+                mats.append(f)
+    return scalars, mats, ident
+
+
+def scalar_runs(mats, shape):
+    """(the factors outside 1x1 runs, the runs) of the matrix product of ``mats``: a run goes
+    from a factor with one row to the next factor with one column (``A x^T y B`` has the run
+    ``x^T y``), and is never the whole product."""
+    rest, runs, i, n = [], [], 0, len(mats)
+    while i < n:
+        if shape(mats[i])[0] == 1:
+            j = next((k for k in range(i, n) if shape(mats[k])[1] == 1), None)
+            if j is not None and j - i + 1 < n:
+                runs.append(mats[i:j + 1])
+                i = j + 1
+                continue
+        rest.append(mats[i])
+        i += 1
+    return rest, runs
+
+
 def flip(c, transpose, chain):
     """The other orientation of a 1x1 product ``c`` (``b^T a`` for ``a^T b``), built by
     ``chain`` from the ``transpose`` of each factor in reverse order; ``c`` itself when that is
@@ -343,33 +385,9 @@ class Normalizer:
         return out
 
     def _chain(self, args, orient):
-        scalars, mats, ident = [], [], None
-        for a in args:
-            for f in factors(a, E.MATMUL):
-                if f.op == E.IDENT:
-                    ident = f
-                elif self.is_scalar(f):
-                    scalars.append(f)
-                elif f.op == E.MUL:
-                    inner = [g for g in f.args if not self.is_scalar(g)]
-                    scalars.extend(g for g in f.args if self.is_scalar(g))
-                    body = self.product(inner)
-                    if body.op == E.IDENT:    # (2 I) @ x = 2 x
-                        ident = body
-                    else:
-                        mats.extend(factors(body, E.MATMUL) if len(inner) == 1 else [body])
-                else:
-                    mats.append(f)
-        rest, i = [], 0
-        while i < len(mats):                 # pull out 1x1 runs such as x^T y
-            if self.shape(mats[i])[0] == 1:
-                j = next((k for k in range(i, len(mats)) if self.shape(mats[k])[1] == 1), None)
-                if j is not None and j - i + 1 < len(mats):
-                    scalars.append(self._scalar_chain(mats[i:j + 1]))
-                    i = j + 1
-                    continue
-            rest.append(mats[i])
-            i += 1
+        scalars, mats, ident = split_chain(args, self.is_scalar, self.product)
+        rest, runs = scalar_runs(mats, self.shape)
+        scalars.extend(self._scalar_chain(run) for run in runs)
         if len(rest) > 1:
             body = E.Expr(E.MATMUL, rest)
             if orient and self.is_scalar(body):

@@ -26,8 +26,8 @@ from fractions import Fraction
 
 from . import expr as E
 from .expr import to_text
-from .normal import (INSIDE_TRANSPOSE, THROUGH_TRANSPOSE, Normalizer, Structure, flip, like_terms, split_coeff,
-                     transpose_step)
+from .normal import (INSIDE_TRANSPOSE, THROUGH_TRANSPOSE, Normalizer, Structure, flip, like_terms, scalar_runs,
+                     split_chain, split_coeff, transpose_step)
 from .shapes import is_scalar_shape, shape_of
 
 
@@ -184,28 +184,20 @@ class Simplifier:
         return E.Expr(op, args, e.value)
 
     def matmul(self, args):
-        scalars, factors = [], []
-        for a in args:
-            if a.op == E.MUL:
-                s, rest = _split_scalars(a, self)
-                scalars.extend(s)
-                a = rest
-            if a.op == E.IDENT:
-                continue
-            if a.op == E.MATMUL:
-                factors.extend(a.args)
-            elif a.op == E.NUM:
-                scalars.append(a)
-            else:
-                factors.append(a)
+        scalars, factors, ident = split_chain(args, self.scalar, self.mul)
         factors = self._mixed_kron(_ones_through_diagonals(_cancel_inverses(factors)))
-        if len(factors) > 1:
-            factors, pulled = self._pull_scalar_runs(factors)
-            scalars.extend(pulled)
-        if not factors:
+        if len(factors) > 1 and not self.scalar_product(factors):
+            factors, runs = scalar_runs(factors, self.shape)
+            scalars.extend(self.orient(E.matmul(*run)) for run in runs)
+        body = E.matmul(*factors) if factors else ident
+        if body is None:
             return self.mul(scalars) if scalars else E.num(1)
-        product = E.matmul(*factors)
-        return self.mul([*scalars, product]) if scalars else product
+        return self.mul([*scalars, body]) if scalars else body
+
+    def scalar_product(self, factors):
+        """Whether the matrix product of ``factors`` is 1x1 (derive keeps such a product, e.g. a
+        differential ``a.T @ dX @ b``, in one piece; the normal form splits its 1x1 runs)."""
+        return is_scalar_shape((self.shape(factors[0])[0], self.shape(factors[-1])[1]))
 
     def _mixed_kron(self, factors):
         """kron(a, I) @ B = kron(a, B) and kron(I, b) @ B = kron(B, b) for columns a, b (the
@@ -223,27 +215,6 @@ class Simplifier:
                     continue
             out.append(f)
         return out
-
-    def _pull_scalar_runs(self, factors):
-        """Split 1x1 runs out of a product whose result is not 1x1.
-
-        A run is 1x1 when its first factor has one row and its last one column: the
-        factors' shapes decide, without a tree per candidate run.
-        """
-        shapes = [self.shape(f) for f in factors]
-        if is_scalar_shape((shapes[0][0], shapes[-1][1])):
-            return factors, []
-        pulled = []
-        i = 0
-        while i < len(factors):
-            for j in range(len(factors), i, -1):
-                if j - i < len(factors) and is_scalar_shape((shapes[i][0], shapes[j - 1][1])):
-                    pulled.append(self.orient(E.matmul(*factors[i:j])))
-                    factors, shapes = factors[:i] + factors[j:], shapes[:i] + shapes[j:]
-                    break
-            else:
-                i += 1
-        return factors, pulled
 
     def orient(self, e):
         """One orientation for a 1x1 product: the smaller text of ``e`` and its :func:`~matident.normal.flip`
