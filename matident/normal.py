@@ -152,6 +152,28 @@ def like_terms(terms, split):
     return [(body, c, alone[body]) for body, c in coeffs.items()]
 
 
+def split_scalars(fs, is_scalar):
+    """(the 1x1 factors, the others) of the factors ``fs`` of a product."""
+    scalars, others = [], []
+    for f in fs:
+        (scalars if is_scalar(f) else others).append(f)
+    return scalars, others
+
+
+def pull_scalars(args, is_scalar, product):
+    """(1x1 factors, the arguments without them) of the ``*`` product arguments of a function
+    linear in each, ``f(s * A, B) = s * f(A, B)``; ``product`` builds what a ``*`` keeps."""
+    pulled, inner = [], []
+    for arg in args:
+        if arg.op == E.MUL:
+            scalars, others = split_scalars(arg.args, is_scalar)
+            if scalars:
+                pulled.extend(scalars)
+                arg = product(others)
+        inner.append(arg)
+    return pulled, inner
+
+
 def split_chain(args, is_scalar, product):
     """(scalar factors, matrix factors, an identity factor or None) of the matrix product of
     ``args``: nested products flattened, identities dropped, 1x1 factors (numbers, scalars,
@@ -165,8 +187,8 @@ def split_chain(args, is_scalar, product):
             elif is_scalar(f):
                 scalars.append(f)
             elif f.op == E.MUL:
-                inner = [g for g in f.args if not is_scalar(g)]
-                scalars.extend(g for g in f.args if is_scalar(g))
+                pulled, inner = split_scalars(f.args, is_scalar)
+                scalars.extend(pulled)
                 body = product(inner)
                 if body.op == E.IDENT:        # (2 I) @ x = 2 x
                     ident = body
@@ -421,12 +443,7 @@ class Normalizer:
         if op in LINEAR or op == "kron":
             if op in LINEAR and self.is_scalar(a):
                 return a                      # tr(s) = vec(s) = ... = s for 1x1 s
-            pulled, inner = [], []
-            for arg in args:
-                if arg.op == E.MUL and any(self.is_scalar(f) for f in arg.args):
-                    pulled.extend(f for f in arg.args if self.is_scalar(f))
-                    arg = self.product([f for f in arg.args if not self.is_scalar(f)])
-                inner.append(arg)
+            pulled, inner = pull_scalars(args, self.is_scalar, self.product)
             if pulled:
                 return self.product(pulled + [self.function(op, inner)])
         if op == "tr":
@@ -529,8 +546,7 @@ class Structure:
 
     def _split(self, e):
         """(scalar factors, matrix factors) of a * product."""
-        scal = [f for f in e.args if self.n.is_scalar(f)]
-        return scal, [f for f in e.args if not self.n.is_scalar(f)]
+        return split_scalars(e.args, self.n.is_scalar)
 
     def _palindrome(self, fs):
         """(outer half, middle or None) if the chain is F M F^T, else None."""

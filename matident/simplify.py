@@ -26,8 +26,8 @@ from fractions import Fraction
 
 from . import expr as E
 from .expr import to_text
-from .normal import (INSIDE_TRANSPOSE, THROUGH_TRANSPOSE, Normalizer, Structure, flip, like_terms, scalar_runs,
-                     split_chain, split_coeff, transpose_step)
+from .normal import (INSIDE_TRANSPOSE, LINEAR, THROUGH_TRANSPOSE, Normalizer, Structure, flip, like_terms,
+                     pull_scalars, scalar_runs, split_chain, split_coeff, split_scalars, transpose_step)
 from .shapes import is_scalar_shape, shape_of
 
 
@@ -143,33 +143,26 @@ class Simplifier:
             return self.add(args)
         if op == E.POW:
             return self.power(*args)
-        if op == "tr" and self.scalar(args[0]):
-            return args[0]
+        if op in LINEAR and self.scalar(args[0]):
+            return args[0]                                   # tr(s) = diag(s) = ... = s for 1x1 s
         if op == "tr" and args[0].op == E.ADD:
             return self.add([self.step(E.call("tr", t)) for t in args[0].args])
-        if op in ("tr", "sum", "vec", "diagvec", "diag") and args[0].op == E.MUL:
-            coeff, rest = _split_scalars(args[0], self)      # linear: scalar factors move out
-            if coeff:
-                return self.mul([*coeff, self.step(E.call(op, rest))])
-        if op in ("diag", "diagvec") and self.scalar(args[0]):
-            return args[0]                                   # the 1x1 diagonal matrix of s is s
+        if op in LINEAR or op in ("kron", "unvec"):               # linear: scalar factors move out
+            linear = args if op == "kron" else args[:1]        # (unvec's second argument is a shape)
+            pulled, inner = pull_scalars(linear, self.scalar, self.mul)
+            if pulled:
+                return self.mul([*pulled, self.step(E.Expr(op, inner + args[len(linear):]))])
         if op == "vec" and self.shape(args[0])[1] == 1:
             return args[0]                                   # vec(x) = x for a column
         if op == "unvec" and args[0].op == "vec" and self.shape(args[0].args[0]) == self.shape(args[1]):
             return args[0].args[0]                       # unvec(vec(M), M') = M
-        if op == "unvec" and args[0].op == E.MUL:
-            coeff, rest = _split_scalars(args[0], self)
-            if coeff:
-                return self.mul([*coeff, self.step(E.call("unvec", rest, args[1]))])
-        if op == "sum" and self.scalar(args[0]):
-            return args[0]
         if op == "inv" and args[0].op == E.MATMUL and all(self.invertible(a) for a in args[0].args):
             return self.matmul([E.call("inv", a) for a in reversed(args[0].args)])
         if op == "ones" and args[0].op == "ones":
             return args[0]
         if op == "ones" and args[0].op == E.MUL:             # only the shape counts
-            coeff, rest = _split_scalars(args[0], self)
-            if coeff and rest != args[0]:
+            pulled, (rest,) = pull_scalars(args[:1], self.scalar, self.mul)
+            if pulled:
                 return self.step(E.call("ones", rest))
         if op == "ones" and args[0].op != E.SYM:
             same = [n for n in args[0].walk() if n.op == E.SYM and self.shape(n) == self.shape(args[0])]
@@ -386,11 +379,8 @@ def _cancel_inverses(factors):
 
 def _split_scalars(m, simp):
     """(scalar factors, rest) of a * product whose rest is one non-scalar factor."""
-    scalars = [f for f in m.args if f.op == E.NUM or simp.scalar(f)]
-    others = [f for f in m.args if not (f.op == E.NUM or simp.scalar(f))]
-    if len(others) != 1:
-        return [], m
-    return scalars, others[0]
+    scalars, others = split_scalars(m.args, simp.scalar)
+    return (scalars, others[0]) if len(others) == 1 else ([], m)
 
 
 def _coefficient(t):
