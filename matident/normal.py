@@ -152,6 +152,29 @@ def like_terms(terms, split):
     return [(body, c, alone[body]) for body, c in coeffs.items()]
 
 
+def collapse(op, args, is_scalar):
+    """``op(*args)`` when it is its argument or a power of it, else None: ``f(s) = s`` for a 1x1
+    ``s`` and a linear ``f`` or ``det``; ``inv(inv(A)) = A``, ``inv(I) = I``, ``inv(s) = s ** -1``;
+    ``A ** 1 = matpow(A, 1) = hpow(A, 1) = A``."""
+    a = args[0]
+    if op in _OF_1X1 and is_scalar(a):
+        return a
+    if op == "inv":
+        if a.op == "inv":
+            return a.args[0]
+        if a.op == E.IDENT:
+            return a
+        if is_scalar(a):
+            return E.power(a, E.num(-1))
+    elif op in _POWERS and args[1].op == E.NUM and args[1].value == 1:
+        return a
+    return None
+
+
+_OF_1X1 = LINEAR | {"det"}
+_POWERS = frozenset({E.POW, "matpow", "hpow"})
+
+
 def split_scalars(fs, is_scalar):
     """(the 1x1 factors, the others) of the factors ``fs`` of a product."""
     scalars, others = [], []
@@ -357,9 +380,7 @@ class Normalizer:
         if op == E.ADD:
             return self.sum(args)
         if op == E.POW:
-            if args[1].op == E.NUM and args[1].value == 1:
-                return args[0]
-            return E.Expr(E.POW, args)
+            return collapse(op, args, self.is_scalar) or E.Expr(E.POW, args)
         return self.function(op, args)
 
     def transpose(self, e):
@@ -439,28 +460,18 @@ class Normalizer:
 
     def function(self, op, args):
         """Normal form of ``op(*args)`` for normal-form ``args``."""
+        out = collapse(op, args, self.is_scalar)
+        if out is not None:
+            return out
         a = args[0]
         if op in LINEAR or op == "kron":
-            if op in LINEAR and self.is_scalar(a):
-                return a                      # tr(s) = vec(s) = ... = s for 1x1 s
             pulled, inner = pull_scalars(args, self.is_scalar, self.product)
             if pulled:
                 return self.product(pulled + [self.function(op, inner)])
         if op == "tr":
             return self._trace(a)
-        if op == "det" and self.is_scalar(a):
-            return a
         if op in TRANSPOSE_INVARIANT:
             return E.Expr(op, [min(a, self.transpose(a), key=key)])
-        if op == "inv":
-            if a.op == "inv":
-                return a.args[0]
-            if a.op == E.IDENT:
-                return a
-            if self.is_scalar(a):
-                return E.power(a, E.num(-1))
-        if op in ("matpow", "hpow") and args[1].op == E.NUM and args[1].value == 1:
-            return a
         return E.Expr(op, args)
 
     def rotations(self, a):

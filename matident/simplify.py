@@ -26,7 +26,7 @@ from fractions import Fraction
 
 from . import expr as E
 from .expr import to_text
-from .normal import (INSIDE_TRANSPOSE, LINEAR, THROUGH_TRANSPOSE, Normalizer, Structure, flip, like_terms,
+from .normal import (INSIDE_TRANSPOSE, LINEAR, THROUGH_TRANSPOSE, Normalizer, Structure, collapse, flip, like_terms,
                      pull_scalars, scalar_runs, split_chain, split_coeff, split_scalars, transpose_step)
 from .shapes import is_scalar_shape, shape_of
 
@@ -143,8 +143,9 @@ class Simplifier:
             return self.add(args)
         if op == E.POW:
             return self.power(*args)
-        if op in LINEAR and self.scalar(args[0]):
-            return args[0]                                   # tr(s) = diag(s) = ... = s for 1x1 s
+        out = collapse(op, args, self.scalar)
+        if out is not None:
+            return out
         if op == "tr" and args[0].op == E.ADD:
             return self.add([self.step(E.call("tr", t)) for t in args[0].args])
         if op in LINEAR or op in ("kron", "unvec"):               # linear: scalar factors move out
@@ -168,12 +169,10 @@ class Simplifier:
             same = [n for n in args[0].walk() if n.op == E.SYM and self.shape(n) == self.shape(args[0])]
             if same:
                 return E.call("ones", same[0])
-        if op == "hpow" and args[1].op == E.NUM and args[1].value in (0, 1):
-            return args[0] if args[1].value == 1 else E.call("ones", args[0])
+        if op == "hpow" and E.is_number(args[1], 0):
+            return E.call("ones", args[0])
         if op == "inv" and args[0].op == E.TRANSPOSE:
             return self.transpose(E.call("inv", args[0].args[0]))
-        if op == "inv" and args[0].op == "inv":
-            return args[0].args[0]
         return E.Expr(op, args, e.value)
 
     def matmul(self, args):
@@ -264,8 +263,9 @@ class Simplifier:
         return out
 
     def power(self, base, exp):
-        if exp.op == E.NUM and exp.value == 1:
-            return base
+        out = collapse(E.POW, [base, exp], self.scalar)
+        if out is not None:
+            return out
         if base.op == E.MUL and base.args[0].op == E.NUM and exp.op == E.NUM \
                 and isinstance(exp.value, int) and not isinstance(base.args[0].value, float):
             # (c * s) ** k = c ** k * s ** k
