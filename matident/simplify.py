@@ -28,7 +28,7 @@ from . import expr as E
 from .expr import to_text
 from .normal import (INSIDE_TRANSPOSE, LINEAR, THROUGH_TRANSPOSE, Normalizer, Structure, collapse, flip, like_terms,
                      pull_scalars, scalar_runs, split_chain, split_coeff, split_scalars, transpose_step)
-from .shapes import is_scalar_shape, shape_of
+from .shapes import is_scalar_shape
 
 
 class _Form:
@@ -72,19 +72,12 @@ class Simplifier:
         self.symbols = symbols
         self.norm = Normalizer(symbols)
         self.structure = Structure(self.norm)
-        self._shapes, self._texts, self._oriented = {}, {}, {}
+        # shapes and 1x1 tests are the normal form's (one memo for both)
+        self.shape, self.scalar = self.norm.shape, self.norm.is_scalar
+        self._texts, self._oriented = {}, {}
         self._forms = (_Form(self, False), _Form(self, True))
         self._fixed = set()          # trees known to be simplified already: step() leaves them be
         self._same = []              # trees step() gave back unchanged in the current pass
-
-    def shape(self, e):
-        s = self._shapes.get(e)
-        if s is None:
-            s = shape_of(e, self.symbols, self._shapes)
-        return s
-
-    def scalar(self, e):
-        return is_scalar_shape(self.shape(e))
 
     def text(self, e):
         """``to_text(e)`` (memoised: the order of factors and orientations compares texts)."""
@@ -171,8 +164,6 @@ class Simplifier:
                 return E.call("ones", same[0])
         if op == "hpow" and E.is_number(args[1], 0):
             return E.call("ones", args[0])
-        if op == "inv" and args[0].op == E.TRANSPOSE:
-            return self.transpose(E.call("inv", args[0].args[0]))
         return E.Expr(op, args, e.value)
 
     def matmul(self, args):
