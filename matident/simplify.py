@@ -1,24 +1,30 @@
 """Simplification of term trees into what a person would write.
 
-Used by :mod:`matident.derive` on differentials, gradients and Hessians:
+Used by :mod:`matident.derive` on differentials, gradients and Hessians.  The
+algebra is the normal form's (:mod:`matident.normal`): transposes pushed down
+(through products and ``inv``-like functions; through sums, elementwise
+functions and ``kron`` only when ``deep``), numbers folded, like terms
+combined, scalars and 1x1 runs pulled out of matrix products (``A @ (2 * x)
+-> 2 * A @ x``, ``a @ (b.T @ x) -> (b.T @ x) * a``), scalar factors out of
+linear functions, ``inv(inv(A)) -> A`` and kin; symmetry and invertibility
+are the matcher's structure inference (:mod:`matident.structure`).
 
-* transposes pushed down to symbols and folded: ``(A @ B).T -> B.T @ A.T``,
-  ``A.T.T -> A``, ``S.T -> S`` for a declared symmetric ``S``, a 1x1
-  expression is its own transpose, ``inv(A).T -> inv(A.T)``;
-* scalars pulled out of matrix products (``A @ (2 * x) -> 2 * A @ x``, a 1x1
-  run ``a @ (b.T @ x)`` becomes the scalar factor ``(b.T @ x) * a``), identity
-  factors dropped;
-* like terms collected (``A @ x + A @ x -> 2 * A @ x``), 1x1 products put in
-  one orientation (``b.T @ x`` and ``x.T @ b`` are one term), powers of one
-  scalar base merged (``s * s ** -1 -> 1``).
+What this module adds is what a derivation needs and a reader expects:
 
-Every rewrite is an identity of the catalogue's transpose/trace chapter; the
-derivation engine checks its final result numerically.  The transpose rules
-and the combination of like terms are the matcher's
-(:func:`matident.normal.transpose_step`, :func:`matident.normal.like_terms`):
-one algebra, applied here with the presentation's choices (a transpose stays
-outside a sum or an elementwise function unless ``deep``; factors are
-ordered by their text, not by the normal form's key).
+* presentation: factors and the orientation of a 1x1 product chosen by their
+  text (``b.T @ x`` and ``x.T @ b`` are one term), negative powers last, a
+  sum kept in its order, a product that is 1x1 as a whole kept in one piece
+  (the differential ``a.T @ dX @ b``);
+* exact arithmetic (Fractions) and powers: ``s * s ** -1 -> 1``, ``(c * s) ** k
+  -> c ** k * s ** k``, Hadamard powers ``x * x -> hpow(x, 2)``;
+* zeros of an array's shape (``x - x -> 0 * ones(x)``) and the ``ones`` rules
+  (only the shape counts), a number times a sum distributed, ``c1 * M + c2 *
+  M -> (c1 + c2) * M``, ``tr`` of a sum split;
+* products: ``M @ inv(M)`` cancelled, ``inv(A @ B) -> inv(B) @ inv(A)`` for
+  invertible factors, ``ones(a).T @ diag(w) -> w.T``, the mixed-product rule
+  of ``kron``, ``vec(x) -> x`` for a column, ``unvec(vec(M), M) -> M``.
+
+The derivation engine checks its final result numerically.
 """
 from __future__ import annotations
 
@@ -26,9 +32,10 @@ from fractions import Fraction
 
 from . import expr as E
 from .expr import to_text
-from .normal import (INSIDE_TRANSPOSE, LINEAR, THROUGH_TRANSPOSE, Normalizer, Structure, collapse, flip, like_terms,
-                     pull_scalars, scalar_runs, split_chain, split_coeff, split_scalars, transpose_step)
+from .normal import (INSIDE_TRANSPOSE, LINEAR, THROUGH_TRANSPOSE, Normalizer, collapse, flip, like_terms, pull_scalars,
+                     scalar_runs, split_chain, split_coeff, split_scalars, transpose_step)
 from .shapes import is_scalar_shape
+from .structure import Structure
 
 
 class _Form:
