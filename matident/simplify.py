@@ -32,8 +32,8 @@ from fractions import Fraction
 
 from . import expr as E
 from .expr import to_text
-from .normal import (INSIDE_TRANSPOSE, LINEAR, THROUGH_TRANSPOSE, Normalizer, collapse, flip, like_terms, pull_scalars,
-                     scalar_runs, split_chain, split_coeff, split_scalars, transpose_step)
+from .normal import (INSIDE_TRANSPOSE, LINEAR, THROUGH_TRANSPOSE, Normalizer, collapse, factors, flip, like_terms,
+                     pull_scalars, scalar_runs, split_chain, split_coeff, split_scalars, transpose_step)
 from .shapes import is_scalar_shape
 from .structure import Structure
 
@@ -174,20 +174,20 @@ class Simplifier:
         return E.Expr(op, args, e.value)
 
     def matmul(self, args):
-        scalars, factors, ident = split_chain(args, self.scalar, self.mul)
-        factors = self._mixed_kron(_ones_through_diagonals(_cancel_inverses(factors)))
-        if len(factors) > 1 and not self.scalar_product(factors):
-            factors, runs = scalar_runs(factors, self.shape)
+        scalars, mats, ident = split_chain(args, self.scalar, self.mul)
+        mats = self._mixed_kron(_ones_through_diagonals(_cancel_inverses(mats)))
+        if len(mats) > 1 and not self.scalar_product(mats):
+            mats, runs = scalar_runs(mats, self.shape)
             scalars.extend(self.orient(E.matmul(*run)) for run in runs)
-        body = E.matmul(*factors) if factors else ident
+        body = E.matmul(*mats) if mats else ident
         if body is None:
             return self.mul(scalars) if scalars else E.num(1)
         return self.mul([*scalars, body]) if scalars else body
 
-    def scalar_product(self, factors):
-        """Whether the matrix product of ``factors`` is 1x1 (derive keeps such a product, e.g. a
+    def scalar_product(self, mats):
+        """Whether the matrix product of ``mats`` is 1x1 (derive keeps such a product, e.g. a
         differential ``a.T @ dX @ b``, in one piece; the normal form splits its 1x1 runs)."""
-        return is_scalar_shape((self.shape(factors[0])[0], self.shape(factors[-1])[1]))
+        return is_scalar_shape((self.shape(mats[0])[0], self.shape(mats[-1])[1]))
 
     def _mixed_kron(self, factors):
         """kron(a, I) @ B = kron(a, B) and kron(I, b) @ B = kron(B, b) for columns a, b (the
@@ -280,8 +280,7 @@ class Simplifier:
 
     def add(self, args):
         out = []
-        for key, c, alone in like_terms([t for a in args for t in (a.args if a.op == E.ADD else (a,))],
-                                        _coefficient):
+        for key, c, alone in like_terms([t for a in args for t in factors(a, E.ADD)], _coefficient):
             if c == 0:
                 continue
             if alone is not None and alone in self._fixed:
