@@ -102,13 +102,14 @@ class Simplifier:
         """
         return transpose_step(e, self._forms[bool(deep)])
 
-    def is_symmetric(self, e):
-        """True if ``e`` provably equals its transpose (the matcher's structure inference)."""
-        return self.structure.holds("symmetric", self.norm.normal(e))
+    def holds(self, word, e):
+        """True if ``e`` provably has structure ``word`` (the matcher's structure inference, over
+        ``e``'s normal form)."""
+        return self.structure.holds(word, self.norm.normal(e))
 
-    def invertible(self, e):
-        """True if ``e`` is provably invertible (the matcher's structure inference)."""
-        return self.structure.holds("invertible", self.norm.normal(e))
+    def is_symmetric(self, e):
+        """True if ``e`` provably equals its transpose."""
+        return self.holds("symmetric", e)
 
     # -- the main pass -------------------------------------------------------
     def __call__(self, e):
@@ -157,7 +158,7 @@ class Simplifier:
             return args[0]                                   # vec(x) = x for a column
         if op == "unvec" and args[0].op == "vec" and self.shape(args[0].args[0]) == self.shape(args[1]):
             return args[0].args[0]                       # unvec(vec(M), M') = M
-        if op == "inv" and args[0].op == E.MATMUL and all(self.invertible(a) for a in args[0].args):
+        if op == "inv" and args[0].op == E.MATMUL and all(self.holds("invertible", a) for a in args[0].args):
             return self.matmul([E.call("inv", a) for a in reversed(args[0].args)])
         if op == "ones" and args[0].op == "ones":
             return args[0]
