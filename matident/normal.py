@@ -105,10 +105,9 @@ def transpose_step(e, form):
     ``form.chain``, ``form.product``, ``form.sum``, ``form.function(op,
     args)``, ``form.is_scalar(e)``, ``form.words(name)`` (a symbol's structure
     words: a symmetric symbol is its own transpose, a skew one's is its
-    negative); ``form.through``
-    names the functions the transpose moves into, ``form.sums`` and
-    ``form.kron`` whether it moves into sums and Kronecker products
-    (``(A + B)^T = A^T + B^T``, ``kron(A, B)^T = kron(A^T, B^T)``).
+    negative); ``form.through`` names the functions the transpose moves into,
+    ``form.sums`` and ``form.kron`` whether it moves into sums and Kronecker
+    products (``(A + B)^T = A^T + B^T``, ``kron(A, B)^T = kron(A^T, B^T)``).
     """
     op = e.op
     if op in (E.NUM, E.IDENT) or form.is_scalar(e):
@@ -245,7 +244,7 @@ def scalar_runs(mats, shape):
 def flip(c, transpose, chain):
     """The other orientation of a 1x1 product ``c`` (``b^T a`` for ``a^T b``), built by
     ``chain`` from the ``transpose`` of each factor in reverse order; ``c`` itself when that is
-    no product (a skew factor's transpose is its negative: the flip would change the sign)."""
+    no product (the normal form's chain pulls the sign of a skew factor's transpose out)."""
     flipped = chain([transpose(f) for f in reversed(c.args)])
     return flipped if flipped.op == E.MATMUL else c
 
