@@ -175,6 +175,8 @@ def collapse(op, args, is_scalar):
 
 _OF_1X1 = LINEAR | {"det"}
 _POWERS = frozenset({E.POW, "matpow", "hpow"})
+#: the operators :func:`collapse` may remove
+COLLAPSING = _OF_1X1 | _POWERS | {"inv"}
 
 
 def split_scalars(fs, is_scalar):
@@ -462,9 +464,10 @@ class Normalizer:
 
     def function(self, op, args):
         """Normal form of ``op(*args)`` for normal-form ``args``."""
-        out = collapse(op, args, self.is_scalar)
-        if out is not None:
-            return out
+        if op in COLLAPSING:
+            out = collapse(op, args, self.is_scalar)
+            if out is not None:
+                return out
         a = args[0]
         if op in LINEAR or op == "kron":
             pulled, inner = pull_scalars(args, self.is_scalar, self.product)
