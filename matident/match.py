@@ -59,6 +59,14 @@ diagonal variable, the skew part for a skew one; triangular projections
 cannot be written in the language and are left as a condition.  A
 denominator-layout Jacobian is transposed to numerator layout.
 
+*A whole sum, term by term.*  With a variable, a scalar sum whose every
+term that varies has an unconditional derivative match also gets one answer
+for the whole sum, first in the list: a :class:`SumMatch`, the sum of the
+terms' results by the catalogue's differential of a sum, citing each term's
+record.  It is returned only once it has passed its check against finite
+differences (``lookup(..., check=False)`` returns it marked unchecked;
+without numpy it is left out and :attr:`Lookup.notes` says so).
+
 *Not reported:* identity records whose two sides have the same normal form
 (``(A B)^T = B^T A^T``: the matcher applies them implicitly), and identity
 matches whose result is the target itself.
