@@ -878,6 +878,20 @@ class Query:
         self.numeric = any(type(f) is int and f > 1 for decl in self.decls.values() for d in decl.shape
                            for f in (d.factors if isinstance(d, Prod) else (d,)))
 
+    def part(self, value):
+        """A query of ``value``, a normal-form sub-tree of this one, over the same declarations:
+        like ``Query(Typed(...))`` of it, but sharing this query's normalizer (its memo tables
+        are warm) and its normalizers over equated sizes."""
+        out = Query.__new__(Query)
+        out.typed = Typed(_present(value), self.norm.shape(value), self.decls)
+        out._vars, out._norms, out._atomic, out._facts = self._vars, self._norms, {}, {}
+        out.decls, out.norm = self.decls, self.norm
+        out.structure = Structure(self.norm)
+        out.normal = self.norm.normal(out.typed.expr)
+        out.flexible = frozenset()            # every size is declared (as for a Typed query)
+        out.numeric = self.numeric
+        return out
+
     def var(self, name):
         """The tree of symbol ``name`` (shared)."""
         out = self._vars.get(name)
@@ -1554,7 +1568,7 @@ def _differential_of(query, value, wrt, budget):
     if value in memo:
         return memo[value]
     memo[value] = None                   # guards against a rule that needs itself
-    inner = Query(Typed(_present(value), query.norm.shape(value), query.decls))
+    inner = query.part(value)
     inner.index, inner.chain = query.index, True     # only the whole expression is looked up
     found = _lookup_target(query.index, inner, inner.normal, 0, False, [wrt], budget)
     best = next((m for m in _ranked(found, True) if m.identity.kind == "differential"
