@@ -1570,7 +1570,9 @@ def _differential_of(query, value, wrt, budget):
     memo[value] = None                   # guards against a rule that needs itself
     inner = query.part(value)
     inner.index, inner.chain = query.index, True     # only the whole expression is looked up
-    found = _lookup_target(query.index, inner, inner.normal, 0, False, [wrt], budget)
+    # only differential records can answer (ranking differential matches among themselves
+    # does not depend on the others: matches of other records are not built)
+    found = _lookup_target(query.index, inner, inner.normal, 0, False, [wrt], budget, "differential")
     best = next((m for m in _ranked(found, True) if m.identity.kind == "differential"
                  and not m.conditions and not m.absent), None)
     memo[value] = None if best is None else best.result_normal
@@ -1855,10 +1857,12 @@ def _literally(pattern, tree, bound):
     return all(_literally(a, b, bound) for a, b in zip(pattern.args, tree.args))
 
 
-def _lookup_target(index, query, target, position, is_run, variables, budget):
+def _lookup_target(index, query, target, position, is_run, variables, budget, kind=None):
+    """The matches of ``target``: of every record, or of the records of one ``kind`` (those
+    with a variable, such as "differential": then identity records are not tried)."""
     norm = query.norm
     out = []
-    for scale, core in _scale_split(norm, target, None):
+    for scale, core in (_scale_split(norm, target, None) if kind is None else ()):
         (ops, repeats, _), shape, size = query.facts(core), norm.shape(core), target_size(core)
         kinds = factor_kinds(core, (), norm)
         for group in index.fitting(head_of(core), None, ops, shape, size, kinds, repeats=repeats,
@@ -1875,7 +1879,8 @@ def _lookup_target(index, query, target, position, is_run, variables, budget):
             kinds = factor_kinds(core, (v,), norm)
             for group in index.fitting(head_of(core), count, ops, shape, size, kinds, var_shape, is_run,
                                        repeats, query.numeric):
-                out.extend(_matches(group, query, core, scale, v, position, budget))
+                if kind is None or group.rep.record.kind == kind:
+                    out.extend(_matches(group, query, core, scale, v, position, budget))
     return out
 
 
