@@ -1673,7 +1673,8 @@ class Lookup(list):
 
     ``complete`` is False when the work budget stopped the search early (then
     ``budget`` is its size in steps); ``steps`` counts the steps spent (the
-    same on every machine); ``truncated`` is True when ``limit`` cut the list;
+    same on every machine); ``notes`` says what was left out and why (a
+    whole-sum answer that could not be checked); ``truncated`` is True when ``limit`` cut the list;
     ``elapsed`` is in seconds (for information only: nothing depends on it).
     """
 
@@ -2042,8 +2043,8 @@ def _whole_sum(index, query, ranked, wrt, budget, check, notes):
     total = query.normal
     if total.op != E.ADD or query.norm.shape(total) != (1, 1):
         return None
-    if any(m.whole and m.identity.kind == "derivative" for m in ranked):
-        return None                          # a record answers the whole sum itself
+    if any(m.whole and m.identity.kind == "derivative" and not m.conditional for m in ranked):
+        return None                          # a record answers the whole sum itself, unconditionally
     linearity = _linearity_record(index)
     if linearity is None:
         return None

@@ -170,3 +170,12 @@ def test_without_numpy_the_whole_sum_is_left_out_unless_asked_unchecked(tmp_path
     first, second = proc.stdout.splitlines()
     assert first.startswith("False ") and "needs numpy for its check" in first
     assert second == "SumMatch not run A1.T + A2.T + A3.T"
+
+
+def test_a_conditional_record_for_the_whole_sum_comes_after_the_unconditional_term_by_term_answer():
+    # ridge-gradient answers the whole sum provided lam is positive; term by term needs nothing
+    found = lookup("norm(A @ x - b) ** 2 + lam * norm(x) ** 2", "x", symbols={"lam": "scalar"})
+    m = combined(found)
+    assert found[0] is m and m.checked == "passed"
+    assert found[1].identity.id == "ridge-gradient" and found[1].conditions
+    assert combined(lookup("a.T @ x + x.T @ x", "x")) is None     # a record answers it unconditionally
