@@ -3,7 +3,8 @@
 
 For each case: the CPU time (``time.process_time``, median of ``--repeat``
 runs after one warm-up), and what the answer was: for lookup whether it is
-complete, how many matches, and the steps of work it counted; for derive
+complete, how many matches, the steps of work it counted and whether the
+whole sum got its answer (term by term, checked numerically); for derive
 the number of steps, and whether the result passes ``Derivation.check()``
 (finite differences).  Lookup's cost is also given in counted steps, the
 figure that does not depend on the machine.
@@ -61,7 +62,8 @@ def run_case(match, derive_module, kind, text, wrt, repeat):
         once()
         times.append(time.process_time() - t)
     if kind == "lookup":
-        what = {"complete": out.complete, "matches": len(out), "steps": getattr(out, "steps", None)}
+        what = {"complete": out.complete, "matches": len(out), "steps": getattr(out, "steps", None),
+                "whole": any(type(m).__name__ == "SumMatch" for m in out)}   # the whole sum's answer
     else:
         what = {"steps": len(out.steps), "checked": bool(out.check().ok)}
     return statistics.median(times), what
@@ -70,7 +72,8 @@ def run_case(match, derive_module, kind, text, wrt, repeat):
 def describe(kind, what):
     if kind == "lookup":
         steps = f", {what['steps']} steps" if what.get("steps") is not None else ""
-        return f"{'complete' if what['complete'] else 'INCOMPLETE'}, {what['matches']} matches{steps}"
+        whole = ", whole-sum answer (checked)" if what.get("whole") else ""
+        return f"{'complete' if what['complete'] else 'INCOMPLETE'}, {what['matches']} matches{steps}{whole}"
     return f"{what['steps']} steps, check {'ok' if what['checked'] else 'FAILED'}"
 
 

@@ -56,6 +56,16 @@ class Rule:
     def id(self):
         return self.record.id
 
+    @functools.cached_property
+    def result_keeps_types(self):
+        """True if the result is built with operations that shape inference gives back unchanged
+        (no identity to size, no ``**`` or broadcasting sum to rewrite)."""
+        return all(n.op in _TYPE_KEEPING for n in self.result.walk())
+
+
+# operations ``infer`` rebuilds as they are, with a shape read off their operands'
+_TYPE_KEEPING = frozenset({E.SYM, E.NUM, E.MATMUL, E.MUL, E.TRANSPOSE, "tr"})
+
 
 def _shallow(e):
     """True if ``e`` is one operation applied to distinct symbols."""
@@ -273,6 +283,15 @@ class _Engine:
         """Re-infer sizes (``shape`` fixes those the expression leaves open) and simplify."""
         return self.simp(infer(e, self.symbols, shape=shape).expr)
 
+    def tidy_typed(self, rule, e, shape=None):
+        """``tidy`` of a rule's result instantiated with typed operands: when the rule's own
+        operations are ones inference leaves as they are and no identity needs a size, the
+        tree is typed already and is only simplified (a product of 60 factors is re-inferred
+        once per step otherwise)."""
+        if rule.result_keeps_types and not any(n.op == E.IDENT for n in e.walk()):
+            return self.simp(e)
+        return self.tidy(e, shape)
+
     def latex(self, e):
         return to_latex(e, self.symbols)
 
@@ -334,9 +353,10 @@ class _Engine:
                 return ZERO
             result = self.tidy(result, shape_of(e, self.symbols) if e.op != E.SYM else None)
             node = E.rebuild(e, operands) if e.op in (E.MATMUL, E.MUL, E.ADD) else e
-            self.steps.append(Step(rule.id, f"d({to_text(node)})", to_text(result), rule.record.title,
-                                   r"\mathrm{d}\left(" + self.latex(node) + r"\right)", self.latex(result),
-                                   ("differential", node, result)))
+            self.steps.append(Step(rule.id, lambda: f"d({to_text(node)})", lambda: to_text(result),
+                                   rule.record.title,
+                                   lambda: r"\mathrm{d}\left(" + self.latex(node) + r"\right)",
+                                   lambda: self.latex(result), ("differential", node, result)))
             for cond in unmet:
                 if cond not in self.conditions:
                     self.conditions.append(cond)
@@ -388,10 +408,10 @@ class _Engine:
             return w
         if linear.op == E.ADD:
             if self.linearity is not None:
-                self.steps.append(Step(self.linearity.id, _ip(w, linear),
-                                       " + ".join(_ip(w, t) for t in linear.args), self.linearity.title,
-                                       self.ip_latex(w, linear),
-                                       " + ".join(self.ip_latex(w, t) for t in linear.args)))
+                self.steps.append(Step(self.linearity.id, lambda: _ip(w, linear),
+                                       lambda: " + ".join(_ip(w, t) for t in linear.args),
+                                       self.linearity.title, lambda: self.ip_latex(w, linear),
+                                       lambda: " + ".join(self.ip_latex(w, t) for t in linear.args)))
             return E.add(*[self.adjoint(t, w) for t in linear.args if t.has(self.dname)])
         operands = list(linear.args)
         if linear.op in (E.MATMUL, E.MUL) and len(operands) > 2:
@@ -431,10 +451,11 @@ class _Engine:
             if raw.has(self.dname):
                 continue
             # G has the shape of the hole: that sizes an I the rule introduces
-            new_w = self.tidy(raw, self.simp.shape(self.retype(inner)))
+            new_w = self.tidy_typed(rule, raw, self.simp.shape(self.retype(inner)))
             shown = E.rebuild(linear, operands) if linear.op in (E.MATMUL, E.MUL) else linear
-            self.steps.append(Step(rule.id, _ip(w, shown), _ip(new_w, inner), rule.record.title,
-                                   self.ip_latex(w, shown), self.ip_latex(new_w, inner),
+            self.steps.append(Step(rule.id, lambda: _ip(w, shown), lambda: _ip(new_w, inner),
+                                   rule.record.title, lambda: self.ip_latex(w, shown),
+                                   lambda: self.ip_latex(new_w, inner),
                                    ("identity", _ip_tree(w, shown), _ip_tree(new_w, inner))))
             return self.adjoint(inner, new_w)
         raise DeriveError(f"no inner-product rule to move '{to_text(linear)}' off d{self.wrt}",
@@ -485,7 +506,10 @@ def _shape_only(e, dname, wrt):
         return E.call("unvec", _shape_only(e.args[0], dname, wrt), e.args[1].replace({dname: E.sym(wrt)}))
     if not e.args:
         return e
-    return E.rebuild(e, [_shape_only(a, dname, wrt) for a in e.args])
+    args = [_shape_only(a, dname, wrt) for a in e.args]
+    if all(new is old for new, old in zip(args, e.args)):
+        return e          # unchanged: a long product is not rebuilt node by node
+    return E.rebuild(e, args)
 
 
 def _drop_zero(e):

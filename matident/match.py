@@ -59,6 +59,14 @@ diagonal variable, the skew part for a skew one; triangular projections
 cannot be written in the language and are left as a condition.  A
 denominator-layout Jacobian is transposed to numerator layout.
 
+*A whole sum, term by term.*  With a variable, a scalar sum whose every
+term that varies has an unconditional derivative match also gets one answer
+for the whole sum, first in the list: a :class:`SumMatch`, the sum of the
+terms' results by the catalogue's differential of a sum, citing each term's
+record.  It is returned only once it has passed its check against finite
+differences (``lookup(..., check=False)`` returns it marked unchecked;
+without numpy it is left out and :attr:`Lookup.notes` says so).
+
 *Not reported:* identity records whose two sides have the same normal form
 (``(A B)^T = B^T A^T``: the matcher applies them implicitly), and identity
 matches whose result is the target itself.
@@ -871,6 +879,20 @@ class Query:
         self.numeric = any(type(f) is int and f > 1 for decl in self.decls.values() for d in decl.shape
                            for f in (d.factors if isinstance(d, Prod) else (d,)))
 
+    def part(self, value):
+        """A query of ``value``, a normal-form sub-tree of this one, over the same declarations:
+        like ``Query(Typed(...))`` of it, but sharing this query's normalizer (its memo tables
+        are warm) and its normalizers over equated sizes."""
+        out = Query.__new__(Query)
+        out.typed = Typed(_present(value), self.norm.shape(value), self.decls)
+        out._vars, out._norms, out._atomic, out._facts = self._vars, self._norms, {}, {}
+        out.decls, out.norm = self.decls, self.norm
+        out.structure = Structure(self.norm)
+        out.normal = self.norm.normal(out.typed.expr)
+        out.flexible = frozenset()            # every size is declared (as for a Typed query)
+        out.numeric = self.numeric
+        return out
+
     def var(self, name):
         """The tree of symbol ``name`` (shared)."""
         out = self._vars.get(name)
@@ -1547,9 +1569,11 @@ def _differential_of(query, value, wrt, budget):
     if value in memo:
         return memo[value]
     memo[value] = None                   # guards against a rule that needs itself
-    inner = Query(Typed(_present(value), query.norm.shape(value), query.decls))
+    inner = query.part(value)
     inner.index, inner.chain = query.index, True     # only the whole expression is looked up
-    found = _lookup_target(query.index, inner, inner.normal, 0, False, [wrt], budget)
+    # only differential records can answer (ranking differential matches among themselves
+    # does not depend on the others: matches of other records are not built)
+    found = _lookup_target(query.index, inner, inner.normal, 0, False, [wrt], budget, "differential")
     best = next((m for m in _ranked(found, True) if m.identity.kind == "differential"
                  and not m.conditions and not m.absent), None)
     memo[value] = None if best is None else best.result_normal
@@ -1650,14 +1674,17 @@ class Lookup(list):
 
     ``complete`` is False when the work budget stopped the search early (then
     ``budget`` is its size in steps); ``steps`` counts the steps spent (the
-    same on every machine); ``truncated`` is True when ``limit`` cut the list;
+    same on every machine); ``notes`` says what was left out and why (a
+    whole-sum answer that could not be checked); ``truncated`` is True when ``limit`` cut the list;
     ``elapsed`` is in seconds (for information only: nothing depends on it).
     """
 
-    def __init__(self, matches, *, complete=True, truncated=False, elapsed=0.0, steps=None, budget=None):
+    def __init__(self, matches, *, complete=True, truncated=False, elapsed=0.0, steps=None, budget=None,
+                 notes=()):
         super().__init__(matches)
         self.complete, self.truncated, self.elapsed = complete, truncated, elapsed
         self.steps, self.budget = steps, budget
+        self.notes = list(notes)      # what was left out and why (a whole-sum answer not checked)
 
     @property
     def stopped(self):
@@ -1668,7 +1695,7 @@ class Lookup(list):
                 "matches; a larger budget searches further)")
 
     def __str__(self):
-        lines = [str(m) for m in self]
+        lines = [str(m) for m in self] + [f"({n})" for n in self.notes]
         if not self.complete:
             if not lines:
                 lines.append("(no match found before the work budget ran out)")
@@ -1699,7 +1726,7 @@ def _index_for(catalogue):
     return entry[1]
 
 
-def lookup(expr, wrt=None, *, symbols=None, limit=None, catalogue=None, budget=BUDGET):
+def lookup(expr, wrt=None, *, symbols=None, limit=None, catalogue=None, budget=BUDGET, check=True):
     """Records of the catalogue that apply to ``expr``, as a :class:`Lookup` list of :class:`Match`.
 
     ``expr``: text in the expression language or a SymPy matrix expression;
@@ -1707,8 +1734,11 @@ def lookup(expr, wrt=None, *, symbols=None, limit=None, catalogue=None, budget=B
     (name -> "matrix m n spd", ...); ``limit``: at most this many matches;
     ``catalogue``: another :class:`~matident.catalogue.Catalogue` (default:
     the shipped one); ``budget``: matching steps before the search stops
-    (default :data:`BUDGET`; None: no limit).  See the module docstring for
-    the semantics.
+    (default :data:`BUDGET`; None: no limit); ``check``: the answer for a
+    whole sum combined from its terms' matches (:class:`SumMatch`) is
+    returned only once it has passed its numeric check (which needs numpy);
+    ``check=False`` returns it unchecked, saying so.  See the module docstring
+    for the semantics.
     """
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise UsageError(f"limit must be a whole number of at least 1, or None for all matches; got {limit!r}",
@@ -1731,10 +1761,19 @@ def lookup(expr, wrt=None, *, symbols=None, limit=None, catalogue=None, budget=B
             found.extend(_lookup_target(index, query, target, position, is_run, variables, work))
     except BudgetExhausted:
         complete = False
-    ranked = _literal_implicit(index, query) + _ranked(found, wrt is not None)
+    ranked = _ranked(found, wrt is not None)
+    notes = []
+    if complete and wrt is not None:
+        try:
+            whole = _whole_sum(index, query, ranked, wrt, work, check, notes)
+        except BudgetExhausted:
+            whole, complete = None, False
+        if whole is not None:
+            ranked.insert(0, whole)
+    ranked = _literal_implicit(index, query) + ranked
     truncated = limit is not None and len(ranked) > limit
     return Lookup(ranked[:limit] if truncated else ranked, complete=complete, truncated=truncated,
-                  elapsed=time.perf_counter() - start, steps=work.used, budget=budget)
+                  elapsed=time.perf_counter() - start, steps=work.used, budget=budget, notes=notes)
 
 
 def _literal_implicit(index, query):
@@ -1820,10 +1859,12 @@ def _literally(pattern, tree, bound):
     return all(_literally(a, b, bound) for a, b in zip(pattern.args, tree.args))
 
 
-def _lookup_target(index, query, target, position, is_run, variables, budget):
+def _lookup_target(index, query, target, position, is_run, variables, budget, kind=None):
+    """The matches of ``target``: of every record, or of the records of one ``kind`` (those
+    with a variable, such as "differential": then identity records are not tried)."""
     norm = query.norm
     out = []
-    for scale, core in _scale_split(norm, target, None):
+    for scale, core in (_scale_split(norm, target, None) if kind is None else ()):
         (ops, repeats, _), shape, size = query.facts(core), norm.shape(core), target_size(core)
         kinds = factor_kinds(core, (), norm)
         for group in index.fitting(head_of(core), None, ops, shape, size, kinds, repeats=repeats,
@@ -1840,8 +1881,214 @@ def _lookup_target(index, query, target, position, is_run, variables, budget):
             kinds = factor_kinds(core, (v,), norm)
             for group in index.fitting(head_of(core), count, ops, shape, size, kinds, var_shape, is_run,
                                        repeats, query.numeric):
-                out.extend(_matches(group, query, core, scale, v, position, budget))
+                if kind is None or group.rep.record.kind == kind:
+                    out.extend(_matches(group, query, core, scale, v, position, budget))
     return out
+
+
+# -- a whole sum, term by term -------------------------------------------------------
+
+class SumMatch:
+    """The derivative of a whole sum, combined from one derivative match per term by linearity.
+
+    ``d(f_1 + ... + f_k) = df_1 + ... + df_k`` (the catalogue's differential of
+    a sum, :attr:`identity`) and each ``df_i = <G_i, dX>`` (a term's record)
+    give the gradient ``G_1 + ... + G_k``.  ``parts`` are the terms' matches
+    (unconditional ones: the combination needs nothing the declarations do
+    not establish); terms free of the variable drop out.  ``checked`` is
+    "passed" once the sum has passed its check against finite differences,
+    "not run" when the lookup was asked not to check.  Reads like a
+    :class:`Match` (``str``, :meth:`latex`, :meth:`as_dict`, the tree and
+    SymPy attributes); it is :attr:`whole` and has no bindings of its own.
+    """
+
+    __slots__ = ("identity", "query", "wrt", "parts", "constant", "result_normal", "checked", "_memo")
+
+    position, scale, absent, projection, conditions, conditional = 0, None, (), None, (), False
+    whole = True
+    bindings_tree = bindings = {}
+
+    def __init__(self, linearity, query, wrt, parts, constant, result_normal):
+        self.identity = linearity
+        self.query, self.wrt, self.parts, self.constant = query, wrt, parts, constant
+        self.result_normal = result_normal
+        self.checked = None
+        self._memo = {}
+
+    @property
+    def core(self):
+        return self.query.normal
+
+    target_normal = core
+
+    @property
+    def target_tree(self):
+        return self.query.typed.expr
+
+    @property
+    def result_tree(self):
+        return _present(self.result_normal)
+
+    def _to_sympy(self, name, tree):
+        if name not in self._memo:
+            from .sympy_bridge import to_sympy
+            self._memo[name] = to_sympy(tree, self.query.decls)
+        return self._memo[name]
+
+    @property
+    def target(self):
+        return self._to_sympy("target", self.target_tree)
+
+    @property
+    def result(self):
+        return self._to_sympy("result", self.result_tree)
+
+    def statement(self):
+        return f"d/d{self.wrt} {to_text(self.target_tree)} = {to_text(self.result_tree)}"
+
+    def term_records(self):
+        """``trace-xa-derivative (terms 1-16)``: each record used, with the terms it answers."""
+        used = {}
+        for i, m in self.parts:
+            used.setdefault(m.identity.id, []).append(i + 1)
+        return ", ".join(f"{rid} (term{'s' if len(ks) > 1 else ''} {_ranges(ks)})" for rid, ks in used.items())
+
+    def reference(self):
+        rec = self.identity
+        own = rec.id + (", eq. " + ", ".join(map(str, rec.cookbook)) if rec.cookbook else "")
+        return f"{own}, term by term: {self.term_records()}"
+
+    def binding_text(self):
+        return ""
+
+    def __str__(self):
+        line = f"{self.statement()}   [{self.reference()}]"
+        if self.checked != "passed":
+            line += "   (not checked numerically)"
+        return line
+
+    def __repr__(self):
+        return f"<SumMatch {self.identity.id}: {self}>"
+
+    def latex(self):
+        decls = self.query.decls
+        target, result = to_latex(self.target_tree, decls), to_latex(self.result_tree, decls)
+        return rf"\frac{{\partial}}{{\partial {latex_name(self.wrt)}}} \left({target}\right) = {result}"
+
+    def _repr_latex_(self):
+        return rf"$\displystyle {self.latex()} \quad \text{{[{_latex_text(self.reference())}]}}$"
+
+    def as_dict(self):
+        """A JSON-ready description: a match's keys, and ``terms`` (each term's record and result)."""
+        rec = self.identity
+        return {"id": rec.id, "title": rec.title, "kind": "derivative", "cookbook": list(rec.cookbook),
+                "source": rec.location, "wrt": self.wrt, "whole": True,
+                "target": to_text(self.target_tree), "result": to_text(self.result_tree),
+                "bindings": {}, "absent": [], "conditions": [], "latex": self.latex(),
+                "terms": [{"term": i + 1, "target": to_text(m.target_tree), "id": m.identity.id,
+                           "result": to_text(m.result_tree)} for i, m in self.parts],
+                "constant_terms": [i + 1 for i in self.constant], "checked": self.checked}
+
+
+def _as_written(query, total):
+    """The terms of the normal form ``total`` in the order the query writes them (the normal
+    form sorts them), when each written term normalises to one of them; else in normal order."""
+    written = query.typed.expr
+    if written.op != E.ADD or len(written.args) != len(total.args):
+        return total.args
+    terms = [query.norm.normal(t) for t in written.args]
+    return terms if sorted(map(hash, terms)) == sorted(map(hash, total.args)) \
+        and set(terms) == set(total.args) else total.args
+
+
+def _ranges(numbers):
+    """``[1, 2, 3, 5]`` -> ``"1-3, 5"``."""
+    out, start = [], None
+    for k, n in enumerate(numbers):
+        if start is None:
+            start = n
+        if k + 1 == len(numbers) or numbers[k + 1] != n + 1:
+            out.append(str(start) if start == n else f"{start}-{n}")
+            start = None
+    return ", ".join(out)
+
+
+_LINEARITY = {}
+
+
+def _linearity_record(index):
+    """The catalogue's differential of a sum, ``d(X + Y) = dX + dY`` (unconditional), or None:
+    found by its form, so that the rule stays data."""
+    entry = _LINEARITY.get(id(index))
+    if entry is None or entry[0] is not index:
+        found = None
+        for rec in index.records:
+            lhs, rhs = rec.lhs_expr, rec.rhs_expr
+            if rec.kind != "differential" or rec.conditions or lhs.op != E.ADD or len(lhs.args) != 2 \
+                    or any(a.op != E.SYM or a.value not in rec.wrts for a in lhs.args) \
+                    or any(rec.symbols[a.value].words for a in lhs.args):
+                continue
+            if rhs == E.add(*[E.sym(f"d{a.value}") for a in lhs.args]):
+                found = rec
+                break
+        entry = _LINEARITY[id(index)] = (index, found)
+    return entry[1]
+
+
+def _whole_sum(index, query, ranked, wrt, budget, check, notes):
+    """The :class:`SumMatch` of a scalar sum whose every term varying with ``wrt`` has an
+    unconditional derivative match in ``ranked``, checked against finite differences; or None.
+
+    Linear in the terms: one pass over the matches, one step of the budget per term.
+    """
+    total = query.normal
+    if total.op != E.ADD or query.norm.shape(total) != (1, 1):
+        return None
+    if any(m.whole and m.identity.kind == "derivative" and not m.conditional for m in ranked):
+        return None                          # a record answers the whole sum itself, unconditionally
+    linearity = _linearity_record(index)
+    if linearity is None:
+        return None
+    best = {}
+    for m in ranked:                         # best first: the first fitting match of each term
+        if m.position and m.wrt == wrt and m.identity.kind == "derivative" and not m.conditional \
+                and m.target_normal not in best and not m._free()[1]:
+            best[m.target_normal] = m
+    parts, constant = [], []
+    for i, term in enumerate(_as_written(query, total)):
+        budget.spend()
+        if wrt not in query.norm.names(term):
+            constant.append(i)
+            continue
+        m = best.get(term)
+        if m is None:
+            return None                      # a term without a derivative: no whole answer
+        parts.append((i, m))
+    if not parts:
+        return None
+    norm = query.norm
+    combined = SumMatch(linearity, query, wrt, parts, constant,
+                        norm.sum([m.result_normal for _, m in parts]))
+    if not check:
+        combined.checked = "not run"
+        return combined
+    try:
+        from .verify import check_derivative
+    except ImportError:                      # no numpy (the browser): no unchecked answer
+        notes.append(f"the derivative of the whole sum, from its terms' matches, needs numpy for its "
+                     f"check and is not shown; the terms' matches are")
+        return None
+    decls = query.decls
+    layout = "vec" if decls[wrt].kind == "matrix" else "numerator"
+    report = check_derivative(query.typed.expr, combined.result_tree, decls, wrt, layout=layout,
+                              label=f"lookup:{to_text(query.typed.expr)}")
+    if not report.ok:
+        notes.append(f"the derivative of the whole sum from its terms' matches, "
+                     f"{to_text(combined.result_tree)}, failed its numeric check ({report.status}: "
+                     f"{report.message}) and is not shown; please report it")
+        return None
+    combined.checked = "passed"
+    return combined
 
 
 # -- command line ----------------------------------------------------------------------
@@ -1878,7 +2125,7 @@ def _cmd_lookup(args):
     if args.json:
         print(json.dumps({"query": args.expr, "wrt": args.wrt, "complete": found.complete,
                           "steps": found.steps, "budget": found.budget,
-                          "truncated": found.truncated, "count": len(found),
+                          "truncated": found.truncated, "count": len(found), "notes": found.notes,
                           "matches": [m.as_dict() for m in found]}, indent=2))
         return status
     print(_human(args, found))
@@ -1898,9 +2145,14 @@ def _human(args, found):
         lines.append(f"     {rec.id}: {rec.title}{cookbook}")
         if m.binding_text():
             lines.append(f"     with {m.binding_text()}")
+        if isinstance(m, SumMatch):
+            lines.append(f"     term by term: {m.term_records()}")
+            lines.append("     checked against finite differences" if m.checked == "passed"
+                         else "     not checked numerically")
         lines.extend(f"     provided: {c}" for c in m.conditions)
         if args.latex:
             lines.append(f"     latex: {m.latex()}")
+    lines.extend(f"({n})" for n in found.notes)
     if not found.complete:
         lines.append(found.stopped)
     if found.truncated:

@@ -280,7 +280,8 @@ class _VecJacobian:
         return E.call("eye", E.call("vec", E.sym(self.engine.wrt)))
 
     def _step(self, record, before, after, tree_before=None, tree_after=None):
-        latex = ("", "") if tree_before is None else (self.engine.latex(tree_before), self.engine.latex(tree_after))
+        latex = ("", "") if tree_before is None else (lambda: self.engine.latex(tree_before),
+                                                      lambda: self.engine.latex(tree_after))
         self.engine.steps.append(Step(record.id, before, after, record.title, *latex))
 
 

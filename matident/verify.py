@@ -496,10 +496,12 @@ def _too_large(record, rhs):
     from .printing import to_text
     from .shapes import shape_of
     sizes = {n: SIZE_RANGE[1] for n in _dim_names(record.symbols)}
-    nodes = [node for side in (record.lhs_expr, rhs) for node in side.walk()]
+    # each distinct sub-tree once, its shape from its children's (a long product repeats factors)
+    nodes = dict.fromkeys(node for side in (record.lhs_expr, rhs) for node in side.walk())
+    memo = {}
     for node in sorted(nodes, key=lambda n: n.op != E.SYM):       # symbols first: the clearest message
         try:
-            r, c = (dim_size(d, sizes) for d in shape_of(node, record.symbols))
+            r, c = (dim_size(d, sizes) for d in shape_of(node, record.symbols, memo))
         except (KeyError, TypeError, AssertionError):
             continue
         limit = MAX_VALUE_ENTRIES if node.op == E.SYM else MAX_ENTRIES

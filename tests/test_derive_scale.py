@@ -82,3 +82,43 @@ def test_the_work_on_a_chain_grows_like_n_log_n(inferred):
         derive("tr(" + " @ ".join(f"A{i}" for i in range(1, n)) + " @ X)", "X")
         work[n] = inferred[0]
     assert work[60] <= 4.5 * work[20], work
+
+
+def scalar_product(n):
+    return " * ".join(f"(a{i}.T @ x)" for i in range(1, n + 1))
+
+
+def test_a_product_of_60_varying_scalars_is_typed_about_once_per_result_node(inferred):
+    # the gradient is a sum of 60 products of 59 factors: its size is what the work is weighed by.
+    # A step moving a scalar across the inner product builds from typed operands with * and @:
+    # it is simplified, not re-typed (re-typing every step handed 5x the result's size to infer)
+    d = derive(scalar_product(60), "x", check=False)
+    assert len(d.result_expr.args) == 60
+    assert inferred[0] <= 3 * d.result_expr.size(), (inferred[0], d.result_expr.size())
+    report = d.check()
+    assert report.ok, str(report)
+
+
+def test_steps_are_printed_when_read_and_once(monkeypatch):
+    printed = []
+    original = ENGINE.to_latex
+
+    def counting(e, *args, **kwargs):
+        printed.append(e)
+        return original(e, *args, **kwargs)
+    monkeypatch.setattr(ENGINE, "to_latex", counting)
+    d = derive(scalar_product(30), "x", check=False)
+    assert printed == []                      # hundreds of steps, none printed yet
+    first = d.latex()
+    assert printed and d.steps[-1].latex_after in first
+    count = len(printed)
+    assert d.latex() == first
+    assert len(printed) == count + 2          # only the last line (expression, result) is printed again
+
+
+def test_lazy_steps_read_like_eager_ones():
+    d = derive(scalar_product(4), "x")
+    step = d.steps[0]
+    assert step.before == "d(a1.T @ x)" and step.after == "a1.T @ dx"
+    assert step.latex_before.startswith(r"\mathrm{d}\left(") and step == d.steps[0]
+    assert str(step) == f"{step.before}  =  {step.after}    [{step.rule}: {step.description}]"

@@ -44,6 +44,7 @@ LOOKUPS = [
     ("tr(P @ Y @ Q)", "Y", "", "", "trace-axb-derivative"),              # renamed symbols
     ("logdet(S)", "S", "S:spd n", "", "logdet-spd-derivative"),           # renamed
     ("norm(A @ x - b)**2", "x", "", "", "least-squares-gradient"),
+    ("tr(A1 @ X) + tr(A2 @ X) + tr(A3 @ X)", "X", "", "", "differential-sum"),   # the whole sum
 ]
 DERIVATIONS = [
     ("log(x.T @ A @ x)", "x", "A:spd n", ""),
@@ -127,6 +128,15 @@ def test_lookup(ask, q, wrt, symbols, order, first):
     href = page.locator(f"#mi-ask-answer [data-record-id='{first}'] a").first.get_attribute("href")
     assert href.endswith(f".html#{first}") and "/identities/" in href
     assert page.locator("#mi-ask-answer .katex").count() >= len(ids)
+
+
+def test_the_whole_sum_answer_says_it_was_not_checked_here(ask):
+    browser, open_page, _ = ask
+    assert open_page("tr(A1 @ X) + tr(A2 @ X) + tr(A3 @ X)", "X") == "done"
+    card = browser.page.locator("#mi-ask-answer [data-record-id]").first
+    note = card.locator(".mi-ask-note").inner_text()
+    assert "trace-xa-derivative (terms 1-3)" in note and "Not checked numerically here" in note
+    assert "matident lookup " in note
 
 
 @pytest.mark.parametrize("q, wrt, symbols, order", DERIVATIONS)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from matident.derive import derive
 from matident.errors import MatidentError
-from matident.match import lookup
+from matident.match import SumMatch, lookup
 from matident.printing import to_latex
 from matident.prose import ascii_math_latex, math_runs
 
@@ -104,18 +104,20 @@ def _answer(q, wrt, symbols_text, order_text):
         raise MatidentError("type an expression", code="MI001",
                             hint="for example tr(A @ X @ B), with wrt X")
     symbols, order = parse_symbols(symbols_text), _order(order_text)
-    found = lookup(q, wrt, symbols=symbols, catalogue=index)
+    checked = _numpy_available()     # Pyodide's base has no numpy: then say the check did not run
+    found = lookup(q, wrt, symbols=symbols, catalogue=index, check=checked)
     matches = []
     for m in found[:MAX_MATCHES]:
         record = m.identity
+        d = m.as_dict()
         matches.append({"id": record.id, "title": record.title, "title_parts": prose(record.title),
-                        "kind": record.kind, "url": page_of(record), "latex": m.latex(), "text": str(m),
-                        "result": m.as_dict()["result"], "conditions": [prose(c) for c in m.conditions],
-                        "cookbook": list(record.cookbook), "whole": m.whole})
+                        "kind": d["kind"], "url": page_of(record), "latex": m.latex(), "text": str(m),
+                        "result": d["result"], "conditions": [prose(c) for c in m.conditions],
+                        "cookbook": list(record.cookbook), "whole": m.whole,
+                        "note": _sum_note(m, q, wrt, symbols) if isinstance(m, SumMatch) else ""})
     out = {"matches": matches, "total": len(found), "complete": found.complete,
            "derivation": None}
     if wrt is not None:
-        checked = _numpy_available()     # Pyodide's base has no numpy: then say the check did not run
         d = derive(q, wrt, symbols=symbols, order=order, catalogue=cat, check=checked)
         steps = []
         for s in d.steps:
@@ -135,6 +137,16 @@ def _answer(q, wrt, symbols_text, order_text):
                        "command": check_command(q, wrt, symbols, order)}),
         }
     return out
+
+
+def _sum_note(m, q, wrt, symbols):
+    """What the page says under the answer for a whole sum (:class:`SumMatch`)."""
+    terms = f"Term by term (the derivative of a sum is the sum of the derivatives): {m.term_records()}."
+    if m.checked == "passed":
+        return terms + " Checked against finite differences."
+    return (terms + " Not checked numerically here (numpy is not available in the browser); "
+            "`" + check_command(q, wrt, symbols, 1).replace("matident derive", "matident lookup", 1)
+            + "` checks it.")
 
 
 def _numpy_available():

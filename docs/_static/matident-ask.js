@@ -134,6 +134,7 @@ ask_answer.load_snapshot("/home/pyodide/snapshot.pickle")
         m.cookbook.length ? ` · Cookbook eq. ${m.cookbook.join(", ")}` : "");
       card.append(title, meta, tex(katex, m.latex, true));
       if (m.conditions.length) card.append(conditionList(katex, "Provided: ", m.conditions));
+      if (m.note) card.append(el("p", { class: "mi-ask-note", text: m.note }));
       list.append(card);
     }
     box.append(list);
