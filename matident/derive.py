@@ -659,7 +659,7 @@ def _finish(engine, tree, wrt, result, what, differential, order, gradient):
     symbols = {n: d for n, d in engine.symbols.items()}
     if what == "gradient" and result.op == E.MUL and E.is_number(result.args[0], 0):
         result = E.mul(E.num(0), E.call("ones", E.sym(wrt)))      # a zero of the variable's shape
-    result = _sized_identities(_present(result, engine.simp), engine)
+    result = _rebroadcast(_sized_identities(_present(result, engine.simp), engine))
     return Derivation(tree, wrt, symbols, order, what, result, differential, engine.steps,
                       engine.conditions, gradient)
 
@@ -724,6 +724,16 @@ def _present(e, simp, in_sum=False):
         denom = [a for a in rest if a not in numer]
         return E.Expr(E.MUL, [*numer, moved, *denom]) if rest else moved
     return E.Expr(E.MUL, args)
+
+
+def _rebroadcast(e):
+    """The presented result with the ``ones(M)`` factors of every sum pointing at the sum's
+    final broadcast reference: presentation rebuilds terms after :func:`_present` chose it, and a
+    reference that no longer is a term of its sum would print as ``ones(<a whole term>)``."""
+    if not e.args:
+        return e
+    args = [_rebroadcast(a) for a in e.args]
+    return E.Expr(e.op, _broadcast_scalars(args) if e.op == E.ADD else args, e.value)
 
 
 def _broadcast_scalars(terms):

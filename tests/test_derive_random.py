@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import matident
+from matident import expr as E
 from matident.evaluate import EvaluationError, evaluate
 from matident.shapes import Prod
 
@@ -112,6 +113,32 @@ def test_the_public_sympy_result_reads_back_as_the_text():
             (d.text, matident.format(d.result))
         checked += 1
     assert checked >= 100
+
+
+def test_a_broadcast_scalar_of_a_result_prints_as_the_scalar():
+    """Every ones(M) factor of a term of a result's sum is the sum's broadcast reference, so the
+    text writes the scalar as numpy users do (``1 / (1 + s) - 2 * ...``), never as
+    ``ones(<a whole other term>) / (1 + s)`` (seeds 93 and 385 printed that way)."""
+    def stale(e):
+        if e.op == E.ADD:
+            ref = E.broadcast_reference(e.args)
+            for t in e.args:
+                for f in (t.args if t.op == E.MUL else [t]):
+                    if f.op == "ones" and ref is not None and f.args[0] != ref:
+                        yield E.to_text(f)
+        for a in e.args:
+            yield from stale(a)
+    found = []
+    for seed in [93, 385, *range(200)]:
+        text, wrt, _ = random_case(seed)
+        try:
+            d = matident.derive(text, wrt, symbols=SYMBOLS)
+        except matident.MatidentError:
+            continue
+        found += [(seed, f) for f in stale(d.result_expr)]
+    assert not found, found[:3]
+    d = matident.derive("sum(X) / (1 + (a.T @ X @ b) ** 2)", "X")
+    assert not d.text.startswith("ones(") and d.check().ok
 
 
 @pytest.mark.parametrize("text, wrt", [("x.T @ a - a.T @ x", "x"), ("tr(X - X.T)", "X")])
