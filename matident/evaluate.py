@@ -7,6 +7,7 @@ their dimension (after :func:`matident.shapes.infer`), resolved through
 """
 from __future__ import annotations
 
+import operator
 from fractions import Fraction
 
 import numpy as np
@@ -42,7 +43,7 @@ def evaluate(e, values, sizes):
             out = _eval(e, values, sizes)
         except (np.linalg.LinAlgError, ZeroDivisionError, OverflowError, ValueError) as exc:
             raise EvaluationError(str(exc)) from None
-    if not np.all(np.isfinite(out)):
+    if not np.isfinite(out).all():
         raise EvaluationError("value is not finite (outside the domain of a function)")
     return out
 
@@ -73,19 +74,73 @@ def _block(e, values, sizes):
 
 
 def _eval(e, values, sizes):
+    """The value of ``e`` (no finiteness check): the tree's compiled form, called."""
+    run = _COMPILED.get(e)
+    if run is None:
+        if len(_COMPILED) >= MAX_COMPILED:
+            _COMPILED.clear()
+        run = _COMPILED[e] = _compile(e)
+    return run(values, sizes)
+
+
+# Compiled trees by tree (structural: equal trees share one).  Bounded: a session that
+# evaluates many different trees starts over rather than growing without limit.
+_COMPILED = {}
+MAX_COMPILED = 4096
+
+
+def _compile(e):
+    """A function ``(values, sizes) -> array`` computing ``e`` as :func:`_apply` does node by
+    node, with each node's operation looked up once instead of at every evaluation (the
+    verifier evaluates one tree some forty times per record)."""
     op = e.op
     if op == E.SYM:
-        return values[e.value]
+        name = e.value
+        return lambda values, sizes: values[name]
     if op == E.NUM:
         v = e.value
-        return np.array([[float(v) if not isinstance(v, Fraction) else v.numerator / v.denominator]])
+        x = float(v) if not isinstance(v, Fraction) else v.numerator / v.denominator
+        return lambda values, sizes: np.array([[x]])
     if op == E.IDENT:
-        return np.eye(dim_size(e.value, sizes))
+        d = e.value
+        return lambda values, sizes: np.eye(dim_size(d, sizes))
     if op == "expect":
-        return _expectation(e, values, sizes)
+        return lambda values, sizes: _expectation(e, values, sizes)
     if op == "block":
-        return _block(e, values, sizes)
-    args = [_eval(a, values, sizes) for a in e.args]
+        return lambda values, sizes: _block(e, values, sizes)
+    parts = [_compile(a) for a in e.args]
+    if len(parts) == 2 and op in _BINARY:
+        p, q = parts
+        binary = _BINARY[op]
+        return lambda values, sizes: binary(p(values, sizes), q(values, sizes))
+    if op in _BINARY:
+        first, rest, binary = parts[0], parts[1:], _BINARY[op]
+
+        def chain(values, sizes):
+            out = first(values, sizes)
+            for p in rest:
+                out = binary(out, p(values, sizes))
+            return out
+        return chain
+    if len(parts) == 1 and (op == E.TRANSPOSE or op in FUNCTIONS) and op not in _CHECKED:
+        p = parts[0]
+        unary = _transpose if op == E.TRANSPOSE else FUNCTIONS[op].numpy
+        return lambda values, sizes: unary(p(values, sizes))
+    return lambda values, sizes: _apply(op, [p(values, sizes) for p in parts])
+
+
+def _transpose(a):
+    return a.T
+
+
+# Operations of two arguments that _apply computes as one numpy operator, and those it
+# checks before computing (their conditioning); everything else goes through _apply.
+_BINARY = {E.MATMUL: operator.matmul, E.MUL: operator.mul, E.ADD: operator.add}
+_CHECKED = ("inv", "matpow", "pinv")
+
+
+def _apply(op, args):
+    """The value of an operation ``op`` on its evaluated arguments ``args``."""
     if op == E.MATMUL:
         out = args[0]
         for a in args[1:]:
@@ -117,6 +172,75 @@ def _eval(e, values, sizes):
         raise EvaluationError("pinv() of an ill-conditioned matrix (its nonzero singular values "
                               "spread too far for a reliable pseudo-inverse)")
     return FUNCTIONS[op].numpy(*args)
+
+
+def along(e, values, sizes, moving):
+    """``evaluate(e, {**values, **new}, sizes)`` as a function of ``new``, a dict of values for
+    the symbols named in ``moving`` only (a finite difference moves one variable many times).
+
+    The parts of ``e`` that contain none of those symbols are evaluated once, here, with
+    ``values``: the same numpy operations on the same arrays as every call would repeat, so
+    every result is the one :func:`evaluate` returns.  Raises :class:`EvaluationError` as
+    :func:`evaluate` does.
+    """
+    moving = frozenset(moving)
+    with np.errstate(all="ignore"):
+        try:
+            run = _specialise(e, values, sizes, moving, {})
+        except (np.linalg.LinAlgError, ZeroDivisionError, OverflowError, ValueError) as exc:
+            raise EvaluationError(str(exc)) from None
+
+    def at(new):
+        with np.errstate(all="ignore"):
+            try:
+                out = run(new)
+            except (np.linalg.LinAlgError, ZeroDivisionError, OverflowError, ValueError) as exc:
+                raise EvaluationError(str(exc)) from None
+        if not np.isfinite(out).all():
+            raise EvaluationError("value is not finite (outside the domain of a function)")
+        return out
+    return at
+
+
+def _names(e, memo):
+    """The symbol names in ``e`` (memoised by node identity for one :func:`along`)."""
+    key = id(e)
+    if key not in memo:
+        memo[key] = (frozenset((e.value,)) if e.op == E.SYM
+                     else frozenset().union(*(_names(a, memo) for a in e.args)))
+    return memo[key]
+
+
+def _specialise(e, values, sizes, moving, memo):
+    """A function of the new values of ``moving`` computing ``e``; see :func:`along`."""
+    if not _names(e, memo) & moving:
+        fixed = _eval(e, values, sizes)
+        return lambda new: fixed
+    op = e.op
+    if op == E.SYM:
+        name = e.value
+        return lambda new: new[name]
+    if op in ("expect", "block"):       # their own traversal: evaluated whole at each call
+        return lambda new: _eval(e, {**values, **new}, sizes)
+    parts = [_specialise(a, values, sizes, moving, memo) for a in e.args]
+    if len(parts) == 2 and op in _BINARY:
+        p, q = parts
+        binary = _BINARY[op]
+        return lambda new: binary(p(new), q(new))
+    if op in _BINARY:
+        first, rest, binary = parts[0], parts[1:], _BINARY[op]
+
+        def chain(new):
+            out = first(new)
+            for p in rest:
+                out = binary(out, p(new))
+            return out
+        return chain
+    if len(parts) == 1 and (op == E.TRANSPOSE or op in FUNCTIONS) and op not in _CHECKED:
+        p = parts[0]
+        unary = _transpose if op == E.TRANSPOSE else FUNCTIONS[op].numpy
+        return lambda new: unary(p(new))
+    return lambda new: _apply(op, [p(new) for p in parts])
 
 
 def _pinv_condition(m):

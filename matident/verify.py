@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .evaluate import EvaluationError, evaluate
+from .evaluate import EvaluationError, along, evaluate
 from .shapes import Prod, dim_size, is_scalar_shape
 
 IDENTITY_TOL = 1e-9        # relative error allowed between the two sides
@@ -231,11 +231,15 @@ def draw_value(decl, sizes, rng, trial=0):
         m = np.zeros((r, c))
         m[int(rng.integers(r)), 0] = 1.0
         return m
+    conditioned = False
     for _ in range(50):
         m = _draw_matrix(s, r, c, rng, trial)
-        if ("psd" in s and "invertible" not in s) or _well_conditioned(m):
+        if "psd" in s and "invertible" not in s:
             break      # psd without invertible is drawn singular on purpose
-    if not honours(s, m):
+        conditioned = _well_conditioned(m)
+        if conditioned:
+            break
+    if not honours(s - {"invertible", "full-rank"} if conditioned else s, m):   # conditioning: seen
         raise EvaluationError(f"cannot draw a {decl} (this drawing of the words is not supported)")
     return m
 
@@ -345,7 +349,7 @@ def draw_direction(decl, shape, rng):
 def relative_error(a, b, floor=0.0):
     """|a - b| relative to the larger of |a|, |b| and ``floor``; inf (never a pass) if either
     is not finite (a NaN compares false with every tolerance)."""
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
         return float("inf")
     unit = max(float(np.abs(a).max(initial=0.0)), float(np.abs(b).max(initial=0.0)), floor)
     if unit == 0.0:
@@ -388,7 +392,7 @@ def directional_derivative(f, x, v):
     # Rounding alone (eps |f| per value, weights summing to 3 / h at step h / 2) may exceed the
     # settle margin: then coarse and fine can agree by chance while both are off.  This happens
     # where the derivative is tiny beside |f| (the log of a density far out in its tail).
-    if not all(np.all(np.isfinite(value)) for value in values):
+    if not all(np.isfinite(value).all() for value in values):
         raise EvaluationError("the function overflows near this instance")
     if all(np.array_equal(value, values[0]) for value in values[1:]):
         return fine     # f does not change at all along v (a constant): the derivative is 0, no noise
@@ -497,9 +501,10 @@ def _too_large(record, rhs):
     from .shapes import shape_of
     sizes = {n: SIZE_RANGE[1] for n in _dim_names(record.symbols)}
     nodes = [node for side in (record.lhs_expr, rhs) for node in side.walk()]
+    memo = {}                        # the shape of each sub-tree, found once
     for node in sorted(nodes, key=lambda n: n.op != E.SYM):       # symbols first: the clearest message
         try:
-            r, c = (dim_size(d, sizes) for d in shape_of(node, record.symbols))
+            r, c = (dim_size(d, sizes) for d in shape_of(node, record.symbols, memo))
         except (KeyError, TypeError, AssertionError):
             continue
         limit = MAX_VALUE_ENTRIES if node.op == E.SYM else MAX_ENTRIES
@@ -553,8 +558,10 @@ def _check_instance(record, rhs, values, sizes, rng):
     x0 = values[wrt]
     f0 = evaluate(lhs, values, sizes)
 
+    moved = along(lhs, values, sizes, (wrt,))     # only the parts of lhs that contain wrt move
+
     def f(x):
-        return evaluate(lhs, {**values, wrt: x}, sizes)
+        return moved({wrt: x})
 
     worst = 0.0
     if record.kind == "differential":
@@ -563,10 +570,11 @@ def _check_instance(record, rhs, values, sizes, rng):
         x = np.concatenate([values[w].ravel() for w in names])
         splits = np.cumsum([values[w].size for w in names])[:-1]
 
+        moved = along(lhs, values, sizes, names)
+
         def g(flat):
             parts = np.split(flat, splits)
-            return evaluate(lhs, {**values, **{w: p.reshape(values[w].shape)
-                                               for w, p in zip(names, parts)}}, sizes)
+            return moved({w: p.reshape(values[w].shape) for w, p in zip(names, parts)})
 
         for _ in range(DIRECTIONS):
             dirs = {f"d{w}": draw_direction(record.symbols[w], values[w].shape, rng) for w in names}

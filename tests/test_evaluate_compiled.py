@@ -1,0 +1,130 @@
+"""The verifier's evaluation shortcuts give the values of a plain walk of the tree, bit for bit.
+
+``evaluate`` runs each tree compiled into closures, and ``along`` evaluates the parts of a tree
+that a finite difference does not move only once.  Both are judged here against a reference
+written independently: a recursive walk that applies each node's numpy function to its
+children's values, on every side of every record of the catalogue, at a drawn instance.
+"""
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from matident import expr as E
+from matident.catalogue import catalogue
+from matident.evaluate import EvaluationError, along, evaluate
+from matident.functions import FUNCTIONS
+from matident.shapes import dim_size
+from matident.verify import draw_sizes, draw_value
+
+RECORDS = list(catalogue())
+
+
+def reference(e, values, sizes):
+    """A plain recursive walk (no compilation, no shortcuts)."""
+    op = e.op
+    if op == E.SYM:
+        return values[e.value]
+    if op == E.NUM:
+        return np.array([[float(e.value)]]) if not isinstance(e.value, Fraction) else \
+            np.array([[e.value.numerator / e.value.denominator]])
+    if op == E.IDENT:
+        return np.eye(dim_size(e.value, sizes))
+    if op in ("expect", "block"):
+        return None                     # their own traversal: not compared here
+    args = [reference(a, values, sizes) for a in e.args]
+    if any(a is None for a in args):
+        return None
+    if op == E.MATMUL:
+        out = args[0]
+        for a in args[1:]:
+            out = np.matmul(out, a)
+        return out
+    if op in (E.MUL, E.ADD):
+        out = args[0]
+        for a in args[1:]:
+            out = np.multiply(out, a) if op == E.MUL else np.add(out, a)
+        return out
+    if op == E.POW:
+        return np.array([[args[0][0, 0] ** args[1][0, 0]]])
+    if op == E.TRANSPOSE:
+        return np.transpose(args[0])
+    return FUNCTIONS[op].numpy(*args)
+
+
+def _instance(record, seed=0):
+    rng = np.random.default_rng(seed)
+    sizes = draw_sizes(record.symbols, rng)
+    values = {n: draw_value(d, sizes, rng) for n, d in record.symbols.items()}
+    for name, decl in record.symbols.items():          # differentials: dX has X's shape
+        values.setdefault("d" + name, rng.standard_normal(values[name].shape))
+    return values, sizes
+
+
+def _sides(record):
+    return [record.lhs_expr, record.rhs_expr]
+
+
+def test_compiled_evaluation_and_along_match_a_plain_walk():
+    compared = sum(_compare(record) for record in RECORDS)
+    assert compared > 0.9 * 2 * len(RECORDS)     # nearly every side was compared
+
+
+def _compare(record):
+    """Compare evaluate and along with the reference on the sides of ``record``; how many."""
+    try:
+        values, sizes = _instance(record)
+    except EvaluationError:
+        return 0
+    compared = 0
+    with np.errstate(all="ignore"):
+        for side in _sides(record):
+            try:
+                want = reference(side, values, sizes)
+            except (np.linalg.LinAlgError, ValueError, KeyError):
+                continue
+            if want is None or not np.isfinite(want).all():
+                continue
+            assert np.array_equal(evaluate(side, values, sizes), want)
+            for wrt in sorted(record.symbols):
+                if record.symbols[wrt].kind == "scalar" and "integer" in record.symbols[wrt].structure:
+                    continue
+                moved = values[wrt] + 1e-3 * np.ones_like(values[wrt])
+                new_values = {**values, wrt: moved}
+                try:
+                    want_moved = reference(side, new_values, sizes)
+                except (np.linalg.LinAlgError, ValueError):
+                    continue
+                if not np.isfinite(want_moved).all():
+                    continue
+                try:
+                    got = along(side, values, sizes, (wrt,))({wrt: moved})
+                except EvaluationError:
+                    continue            # a conditioning check refused the moved value
+                assert np.array_equal(got, want_moved), (wrt, side)
+            compared += 1
+    return compared
+
+
+def test_along_moves_only_the_named_symbols():
+    from matident.parse import parse_expr
+    from matident.shapes import infer
+    typed = infer(parse_expr("tr(inv(A) @ X @ B) + sum(X * X)"),
+                  {"A": "matrix n n", "X": "matrix n n", "B": "matrix n n"})
+    rng = np.random.default_rng(1)
+    values = {n: rng.standard_normal((3, 3)) + 3 * np.eye(3) for n in "AXB"}
+    f = along(typed.expr, values, {"n": 3}, ("X",))
+    for _ in range(3):
+        x = rng.standard_normal((3, 3))
+        assert np.array_equal(f({"X": x}), evaluate(typed.expr, {**values, "X": x}, {"n": 3}))
+
+
+def test_along_refuses_what_evaluate_refuses():
+    from matident.parse import parse_expr
+    from matident.shapes import infer
+    typed = infer(parse_expr("tr(inv(X))"), {"X": "matrix n n"})
+    f = along(typed.expr, {"X": np.eye(2)}, {"n": 2}, ("X",))
+    with pytest.raises(EvaluationError):
+        f({"X": np.zeros((2, 2))})
+    with pytest.raises(EvaluationError):
+        evaluate(typed.expr, {"X": np.zeros((2, 2))}, {"n": 2})
