@@ -166,7 +166,7 @@ def _apply(op, args):
     if op == E.TRANSPOSE:
         return args[0].T
     if (op == "inv" or (op == "matpow" and args[1][0, 0] < 0)) and \
-            np.linalg.cond(args[0]) > SINGULAR_COND:
+            _condition(args[0]) > SINGULAR_COND:
         raise EvaluationError(f"{op}() of a near-singular matrix")
     if op == "pinv" and _pinv_condition(args[0]) > PINV_COND:
         raise EvaluationError("pinv() of an ill-conditioned matrix (its nonzero singular values "
@@ -241,6 +241,16 @@ def _specialise(e, values, sizes, moving, memo):
         unary = _transpose if op == E.TRANSPOSE else FUNCTIONS[op].numpy
         return lambda new: unary(p(new))
     return lambda new: _apply(op, [p(new) for p in parts])
+
+
+def _condition(m):
+    """np.linalg.cond(m) (2-norm) by the same operations, without its argument handling: a NaN
+    ratio is inf unless m itself has a NaN (called under evaluate's np.errstate)."""
+    s = np.linalg.svd(m, compute_uv=False)
+    r = s[0] / s[-1]
+    if r != r and not np.isnan(m).any():
+        return np.inf
+    return r
 
 
 def _pinv_condition(m):

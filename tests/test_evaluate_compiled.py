@@ -128,3 +128,20 @@ def test_along_refuses_what_evaluate_refuses():
         f({"X": np.zeros((2, 2))})
     with pytest.raises(EvaluationError):
         evaluate(typed.expr, {"X": np.zeros((2, 2))}, {"n": 2})
+
+
+@pytest.mark.parametrize("m", [np.eye(3), np.zeros((2, 2)), np.array([[1.0, 2.0], [2.0, 4.0]]),
+                               np.array([[np.nan, 1.0], [0.0, 1.0]]), np.array([[1e300, 0], [0, 1e-300]]),
+                               np.random.default_rng(3).standard_normal((5, 5))])
+def test_shortcut_condition_and_norm_are_numpys(m):
+    from matident.evaluate import _condition
+    from matident.verify import _norm
+    def outcome(f):
+        with np.errstate(all="ignore"):
+            try:
+                return f(m)
+            except np.linalg.LinAlgError:
+                return "LinAlgError"
+    want, got = outcome(np.linalg.cond), outcome(_condition)
+    assert want == got or (np.isnan(want) and np.isnan(got)), (want, got)
+    assert np.array_equal(_norm(m), np.linalg.norm(m), equal_nan=True)
