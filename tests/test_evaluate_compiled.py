@@ -145,3 +145,24 @@ def test_shortcut_condition_and_norm_are_numpys(m):
     want, got = outcome(np.linalg.cond), outcome(_condition)
     assert want == got or (np.isnan(want) and np.isnan(got)), (want, got)
     assert np.array_equal(_norm(m), np.linalg.norm(m), equal_nan=True)
+
+
+def test_directional_derivative_reuses_the_shared_points_and_equals_eight_evaluations():
+    """The steps h and h/2 share the points x +- h v: six evaluations, the values of eight."""
+    from matident.verify import FD_STEP, _norm, directional_derivative
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((3, 3)) + 3 * np.eye(3)
+    calls = []
+
+    def f(x):
+        calls.append(x.copy())
+        return np.linalg.inv(a + x) @ x
+
+    x, v = rng.standard_normal((3, 3)) * 0.1, rng.standard_normal((3, 3))
+    v /= np.linalg.norm(v)
+    got = directional_derivative(f, x, v)
+    assert len(calls) == 6
+    h = FD_STEP * max(1.0, float(_norm(x))) / 2          # the fine step, computed the plain way
+    g = lambda t: np.linalg.inv(a + (x + t * v)) @ (x + t * v)     # noqa: E731
+    want = (8 * (g(h) - g(-h)) - (g(2 * h) - g(-2 * h))) / (12 * h)
+    assert np.array_equal(got, want)
