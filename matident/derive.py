@@ -368,40 +368,17 @@ class _Engine:
         return binding, self._unmet(rule, binding)
 
     def _unmet(self, rule, binding):
-        """Structure the rule's symbols require that the operands are not declared to have."""
+        """Structure the rule's symbols require that the operands are not shown to have (the
+        matcher's structure inference, :mod:`matident.structure`)."""
         unmet = []
         for name, operand in binding.items():
             decl = rule.record.symbols.get(name)
             if decl is None:
                 continue
-            have = self.structure(operand)
-            for word in sorted(decl.structure - have - {"square"}):
-                unmet.append(f"{to_text(operand)} {word}")
-            if "integer" in decl.structure and operand.op == E.NUM and isinstance(operand.value, int):
-                unmet = [u for u in unmet if not u.endswith(" integer")]
+            for word in sorted(decl.structure - {"square"}):
+                if not self.simp.holds(word, operand):
+                    unmet.append(f"{to_text(operand)} {word}")
         return unmet
-
-    def structure(self, e):
-        if e.op == E.SYM and e.value in self.symbols:
-            return self.symbols[e.value].structure
-        if e.op == E.NUM:
-            words = {"nonzero"} if e.value != 0 else set()
-            if e.value > 0:
-                words.add("positive")
-            if isinstance(e.value, int):
-                words.add("integer")
-            return words
-        if e.op == E.TRANSPOSE or e.op == "inv":
-            inner = set(self.structure(e.args[0]))
-            return inner & {"symmetric", "spd", "psd", "invertible", "orthogonal", "diagonal", "square"}
-        if e.op in ("exp", "sigmoid", "ones"):
-            return {"positive", "nonzero"}          # entrywise positive, whatever the argument
-        if e.op in ("sum", E.ADD, E.MUL) and e.args and \
-                all("positive" in self.structure(a) for a in e.args):
-            return {"positive", "nonzero"}          # sums and products of positive entries
-        if e.op in ("sqrt", "hpow", E.POW) and "positive" in self.structure(e.args[0]):
-            return {"positive", "nonzero"}
-        return set()
 
     # -- step 2: read off the gradient ------------------------------------------
     def adjoint(self, linear, w):

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import expr as E
 from .expectation import CovarianceError, expectation
-from .functions import FUNCTIONS
+from .functions import FUNCTIONS, pinv_cutoff
 from .shapes import dim_size
 
 
@@ -254,9 +254,9 @@ def _condition(m):
 
 
 def _pinv_condition(m):
-    """The ratio of the largest to the smallest singular value numpy's pinv does not treat as 0."""
+    """The ratio of the largest to the smallest singular value pinv does not treat as 0."""
     s = np.linalg.svd(m, compute_uv=False)
     if s.size == 0 or s[0] == 0:
         return 1.0
-    kept = s[s > max(m.shape) * np.finfo(float).eps * s[0]]
+    kept = s[s > pinv_cutoff(m) * s[0]]
     return float(kept[0] / kept[-1])

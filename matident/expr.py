@@ -160,15 +160,7 @@ def matmul(*factors):
 
 def mul(*factors):
     """Product with ``*``; numeric factors are folded into one leading coefficient."""
-    flat, coeff = [], 1
-    for f in factors:
-        for g in (f.args if f.op == MUL else (f,)):
-            if g.op == NUM:
-                coeff = coeff * g.value
-            else:
-                flat.append(g)
-    if isinstance(coeff, Fraction) and coeff.denominator == 1:
-        coeff = int(coeff)
+    coeff, flat = fold_numbers(factors)
     if not flat:
         return num(coeff)
     # divisors (s ** -1) go last, as printed: x / s * y and x * y / s are one tree
@@ -176,6 +168,19 @@ def mul(*factors):
     if coeff != 1 or (isinstance(coeff, float)):
         flat.insert(0, num(coeff))
     return flat[0] if len(flat) == 1 else Expr(MUL, flat)
+
+
+def fold_numbers(factors):
+    """(product of the numbers, the other factors) of the ``*`` product of ``factors``, nested
+    products flattened: the one folding of coefficients, for every form."""
+    coeff, rest = 1, []
+    for f in factors:
+        for g in (f.args if f.op == MUL else (f,)):
+            if g.op == NUM:
+                coeff = coeff * g.value
+            else:
+                rest.append(g)
+    return coeff, rest
 
 
 def _is_divisor(f):

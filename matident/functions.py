@@ -50,6 +50,19 @@ def _logdet(a):
     return _scalar(value if sign > 0 else np.nan)
 
 
+def pinv_cutoff(a):
+    """The relative size below which a singular value of ``a`` counts as 0 in ``pinv``.
+
+    numpy's own default (1e-15) is not scaled by the size; the evaluator's conditioning
+    check (evaluate._pinv_condition) must see exactly the singular values pinv inverts.
+    """
+    return max(a.shape) * np.finfo(float).eps
+
+
+def _pinv(a):
+    return np.linalg.pinv(a, rcond=pinv_cutoff(a))
+
+
 def _adj(a):
     # adj(A) = det(A) inv(A) for invertible A; via the cofactors in general.
     n = a.shape[0]
@@ -257,7 +270,7 @@ FUNCTIONS = _rows([
              r"\mathbb{{E}}_{{{1} \sim \mathcal{{N}}\left({2}, {3}\right)}}\left[{0}\right]",
              "expect(f, x, m, S): the expectation of f over a Gaussian vector x ~ N(m, S); f is a "
              "polynomial of degree at most 5 in the symbol x (computed exactly by cubature)"),
-    Function("pinv", 1, "transposed", lambda a: np.linalg.pinv(a),
+    Function("pinv", 1, "transposed", _pinv,
              r"{0}^{{+}}", "Moore-Penrose pseudo-inverse"),
     Function("matpow", 2, "matpow", _matpow,
              r"{0}^{{{1}}}", "integer matrix power matpow(X, k); k may be a symbol"),

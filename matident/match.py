@@ -43,7 +43,7 @@ factors (an identity at ``A = I`` is mostly a triviality).
 
 *Conditions.*  Structure words declared for a wildcard (``spd``,
 ``symmetric``, ...) or for the variable must be established for what they
-bind to (:class:`matident.normal.Structure`); what is not established is
+bind to (:class:`matident.structure.Structure`); what is not established is
 listed in :attr:`Match.conditions`, as are the record's own ``conditions``
 (free text, never established).  Sizes that shape inference invented for
 undeclared symbols may be equated, and that too is a condition (``C is
@@ -111,7 +111,8 @@ from . import expr as E
 from .errors import UsageError
 from .index import (Group, Index, Pattern, factor_symbol, factor_kinds, head_of, shipped_index,
                     target_facts, target_size)
-from .normal import TRANSPOSE_INVARIANT, Normalizer, Structure, factors, same_dim, split_coeff
+from .normal import TRANSPOSE_INVARIANT, Normalizer, factors, same_dim, split_coeff
+from .structure import Structure
 from .printing import latex_name, to_latex, to_text
 from .shapes import Decl, Prod, Typed
 
@@ -1479,7 +1480,7 @@ _ATOMIC_WORDS = frozenset({"diagonal", "lower", "upper", "orthogonal"})
 def _atomic_words(query, core):
     """The :data:`_ATOMIC_WORDS` that a part of ``core`` (not ``core`` itself) might be shown to have.
 
-    :class:`~matident.normal.Structure` establishes these words for a product,
+    :class:`~matident.structure.Structure` establishes these words for a product,
     sum, transpose, inverse, ... only through parts that have them: ``I``,
     symbols declared so, ``diag(...)`` (diagonal), scalars (diagonal,
     triangular).  A wildcard binds parts of the target, so when no part has

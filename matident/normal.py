@@ -1,4 +1,4 @@
-"""Normal forms of typed term trees, and structure inference, for the matcher.
+"""Normal forms of typed term trees: the one algebra of lookup and derive.
 
 :class:`Normalizer` rewrites a typed tree (identity sizes filled in, see
 :func:`matident.shapes.infer`) into a *normal form* in which equal-by-algebra
@@ -20,22 +20,23 @@ expressions that the matcher must not tell apart become equal trees:
   (``tr(A x y^T) = y^T A x``); ``det``, ``logdet``, ``sum``, ``norm`` and
   ``diagvec`` ignore a transpose of their argument; ``inv(inv(A)) = A``.
 
-The rules that push a transpose down (:func:`transpose_step`) and that
-combine like terms (:func:`like_terms`) are shared with derive's
-presentation (:mod:`matident.simplify`), so that the matcher and the
-derivation engine use one algebra: the normal form pushes transposes
-through everything they pass, the presentation only through products and
-``inv``-like functions (it writes ``(A + B).T``, not ``A.T + B.T``).
+Each rewrite that derive's simplifier (:mod:`matident.simplify`) makes too is
+a function here, which both call with their own builders: pushing a
+transpose (:func:`transpose_step`), combining like terms (:func:`like_terms`,
+:func:`split_coeff`; numbers fold by :func:`matident.expr.fold_numbers`),
+splitting a matrix product into its scalar factors and 1x1 runs
+(:func:`split_chain`, :func:`scalar_runs`), the other orientation of a 1x1
+product (:func:`flip`), scalar factors out of linear functions
+(:func:`pull_scalars`, :func:`split_scalars`) and applications that are
+their argument (:func:`collapse`).  What differs is presentation: the
+simplifier writes ``(A + B).T``, not ``A.T + B.T``, orders factors and
+orientations by their text, not by :func:`key`, and keeps sums in their
+order.  Structure words are inferred over normal forms by
+:class:`matident.structure.Structure`.
 
-"Smaller" is the total order :func:`key`.  :class:`Structure` establishes
-structure words (``symmetric``, ``spd``, ``invertible``, ``positive``, ...)
-of normal-form trees from the declarations plus simple rules, e.g. ``X^T X``
-and ``A + A^T`` are symmetric, ``X^T X + lam I`` with ``lam > 0`` is SPD.
-It answers True only when it can prove the word; False means "not shown".
+"Smaller" is the total order :func:`key`.
 """
 from __future__ import annotations
-
-from fractions import Fraction
 
 from . import expr as E
 from .functions import FUNCTIONS
@@ -102,17 +103,22 @@ def transpose_step(e, form):
 
     ``form`` builds the result: ``form.transpose(a)`` (recursively),
     ``form.chain``, ``form.product``, ``form.sum``, ``form.function(op,
-    args)``, ``form.is_scalar(e)``, ``form.symbol_transpose(e)`` (a declared
-    symmetric symbol is itself, a skew one its negative); ``form.through``
-    names the functions the transpose moves into, ``form.sums`` and
-    ``form.kron`` whether it moves into sums and Kronecker products
-    (``(A + B)^T = A^T + B^T``, ``kron(A, B)^T = kron(A^T, B^T)``).
+    args)``, ``form.is_scalar(e)``, ``form.words(name)`` (a symbol's structure
+    words: a symmetric symbol is its own transpose, a skew one's is its
+    negative); ``form.through`` names the functions the transpose moves into,
+    ``form.sums`` and ``form.kron`` whether it moves into sums and Kronecker
+    products (``(A + B)^T = A^T + B^T``, ``kron(A, B)^T = kron(A^T, B^T)``).
     """
     op = e.op
     if op in (E.NUM, E.IDENT) or form.is_scalar(e):
         return e                               # a 1x1 expression is its own transpose
     if op == E.SYM:
-        return form.symbol_transpose(e)
+        words = form.words(e.value)
+        if "symmetric" in words:
+            return e
+        if "skew" in words:
+            return form.product([E.num(-1), e])
+        return E.transpose(e)
     if op == E.TRANSPOSE:
         return e.args[0]
     if op == E.MATMUL:
@@ -146,6 +152,103 @@ def like_terms(terms, split):
         else:
             coeffs[body], alone[body] = c, t
     return [(body, c, alone[body]) for body, c in coeffs.items()]
+
+
+def collapse(op, args, is_scalar):
+    """``op(*args)`` when it is its argument or a power of it, else None: ``f(s) = s`` for a 1x1
+    ``s`` and a linear ``f`` or ``det``; ``inv(inv(A)) = A``, ``inv(I) = I``, ``inv(s) = s ** -1``;
+    ``A ** 1 = matpow(A, 1) = hpow(A, 1) = A``."""
+    a = args[0]
+    if op in _OF_1X1 and is_scalar(a):
+        return a
+    if op == "inv":
+        if a.op == "inv":
+            return a.args[0]
+        if a.op == E.IDENT:
+            return a
+        if is_scalar(a):
+            return E.power(a, E.num(-1))
+    elif op in _POWERS and args[1].op == E.NUM and args[1].value == 1:
+        return a
+    return None
+
+
+_OF_1X1 = LINEAR | {"det"}
+_POWERS = frozenset({E.POW, "matpow", "hpow"})
+#: the operators :func:`collapse` may remove
+COLLAPSING = _OF_1X1 | _POWERS | {"inv"}
+
+
+def split_scalars(fs, is_scalar):
+    """(the 1x1 factors, the others) of the factors ``fs`` of a product."""
+    scalars, others = [], []
+    for f in fs:
+        (scalars if is_scalar(f) else others).append(f)
+    return scalars, others
+
+
+def pull_scalars(args, is_scalar, product):
+    """(1x1 factors, the arguments without them) of the ``*`` product arguments of a function
+    linear in each, ``f(s * A, B) = s * f(A, B)``; ``product`` builds what a ``*`` keeps."""
+    pulled, inner = [], []
+    for arg in args:
+        if arg.op == E.MUL:
+            scalars, others = split_scalars(arg.args, is_scalar)
+            if scalars:
+                pulled.extend(scalars)
+                arg = product(others)
+        inner.append(arg)
+    return pulled, inner
+
+
+def split_chain(args, is_scalar, product):
+    """(scalar factors, matrix factors, an identity factor or None) of the matrix product of
+    ``args``: nested products flattened, identities dropped, 1x1 factors (numbers, scalars,
+    ``x^T y``) and the 1x1 factors of ``*`` products pulled out (``A @ (2 * x)``); ``product``
+    builds the ``*`` product of what a ``*`` factor keeps."""
+    scalars, mats, ident = [], [], None
+    for a in args:
+        for f in factors(a, E.MATMUL):
+            if f.op == E.IDENT:
+                ident = f
+            elif is_scalar(f):
+                scalars.append(f)
+            elif f.op == E.MUL:
+                pulled, inner = split_scalars(f.args, is_scalar)
+                scalars.extend(pulled)
+                body = product(inner)
+                if body.op == E.IDENT:        # (2 I) @ x = 2 x
+                    ident = body
+                else:
+                    mats.extend(factors(body, E.MATMUL) if len(inner) == 1 else [body])
+            else:
+                mats.append(f)
+    return scalars, mats, ident
+
+
+def scalar_runs(mats, shape):
+    """(the factors outside 1x1 runs, the runs) of the matrix product of ``mats``: a run goes
+    from a factor with one row to the next factor with one column (``A x^T y B`` has the run
+    ``x^T y``), and is never the whole product."""
+    rest, runs, i, n = [], [], 0, len(mats)
+    while i < n:
+        if shape(mats[i])[0] == 1:
+            j = next((k for k in range(i, n) if shape(mats[k])[1] == 1), None)
+            if j is not None and j - i + 1 < n:
+                runs.append(mats[i:j + 1])
+                i = j + 1
+                continue
+        rest.append(mats[i])
+        i += 1
+    return rest, runs
+
+
+def flip(c, transpose, chain):
+    """The other orientation of a 1x1 product ``c`` (``b^T a`` for ``a^T b``), built by
+    ``chain`` from the ``transpose`` of each factor in reverse order; ``c`` itself when that is
+    no product (the normal form's chain pulls the sign of a skew factor's transpose out)."""
+    flipped = chain([transpose(f) for f in reversed(c.args)])
+    return flipped if flipped.op == E.MATMUL else c
 
 
 def _split_term(t):
@@ -281,9 +384,7 @@ class Normalizer:
         if op == E.ADD:
             return self.sum(args)
         if op == E.POW:
-            if args[1].op == E.NUM and args[1].value == 1:
-                return args[0]
-            return E.Expr(E.POW, args)
+            return collapse(op, args, self.is_scalar) or E.Expr(E.POW, args)
         return self.function(op, args)
 
     def transpose(self, e):
@@ -299,26 +400,13 @@ class Normalizer:
     def _transpose(self, e):
         return transpose_step(e, self)
 
-    def symbol_transpose(self, e):
-        """``e^T`` for a symbol: itself when symmetric, its negative when skew."""
-        structure = self.decls[e.value].structure
-        if "symmetric" in structure:
-            return e
-        if "skew" in structure:
-            return self.product([E.num(-1), e])
-        return E.transpose(e)
+    def words(self, name):
+        """The structure words of symbol ``name`` (declared and implied)."""
+        return self.decls[name].structure
 
     def product(self, args):
         """Normal form of the ``*`` product of normal-form ``args``."""
-        coeff, out = 1, []
-        for a in args:
-            for f in factors(a, E.MUL):
-                if f.op == E.NUM:
-                    coeff = coeff * f.value
-                else:
-                    out.append(f)
-        if isinstance(coeff, Fraction) and coeff.denominator == 1:
-            coeff = int(coeff)
+        coeff, out = E.fold_numbers(args)
         idents = [f for f in out if f.op == E.IDENT]
         if len(idents) > 1 and len(set(idents)) == 1:     # I * I = I (Hadamard)
             out = [f for f in out if f.op != E.IDENT] + idents[:1]
@@ -344,33 +432,9 @@ class Normalizer:
         return out
 
     def _chain(self, args, orient):
-        scalars, mats, ident = [], [], None
-        for a in args:
-            for f in factors(a, E.MATMUL):
-                if f.op == E.IDENT:
-                    ident = f
-                elif self.is_scalar(f):
-                    scalars.append(f)
-                elif f.op == E.MUL:
-                    inner = [g for g in f.args if not self.is_scalar(g)]
-                    scalars.extend(g for g in f.args if self.is_scalar(g))
-                    body = self.product(inner)
-                    if body.op == E.IDENT:    # (2 I) @ x = 2 x
-                        ident = body
-                    else:
-                        mats.extend(factors(body, E.MATMUL) if len(inner) == 1 else [body])
-                else:
-                    mats.append(f)
-        rest, i = [], 0
-        while i < len(mats):                 # pull out 1x1 runs such as x^T y
-            if self.shape(mats[i])[0] == 1:
-                j = next((k for k in range(i, len(mats)) if self.shape(mats[k])[1] == 1), None)
-                if j is not None and j - i + 1 < len(mats):
-                    scalars.append(self._scalar_chain(mats[i:j + 1]))
-                    i = j + 1
-                    continue
-            rest.append(mats[i])
-            i += 1
+        scalars, mats, ident = split_chain(args, self.is_scalar, self.product)
+        rest, runs = scalar_runs(mats, self.shape)
+        scalars.extend(self._scalar_chain(run) for run in runs)
         if len(rest) > 1:
             body = E.Expr(E.MATMUL, rest)
             if orient and self.is_scalar(body):
@@ -388,10 +452,11 @@ class Normalizer:
         """The other orientation of a 1x1 product ``c`` (``b^T a`` for ``a^T b``), or ``c``."""
         out = self._flips.get(c)
         if out is None:
-            flipped = self.chain([self.transpose(f) for f in reversed(c.args)], orient=False)
-            # (a skew factor would flip the sign)
-            out = self._flips[c] = flipped if flipped.op == E.MATMUL else c
+            out = self._flips[c] = flip(c, self.transpose, self._unoriented)
         return out
+
+    def _unoriented(self, args):
+        return self.chain(args, orient=False)
 
     def _orient(self, c):
         """The smaller orientation of a 1x1 product ``c`` (``a^T b = b^T a``)."""
@@ -399,33 +464,19 @@ class Normalizer:
 
     def function(self, op, args):
         """Normal form of ``op(*args)`` for normal-form ``args``."""
+        if op in COLLAPSING:
+            out = collapse(op, args, self.is_scalar)
+            if out is not None:
+                return out
         a = args[0]
         if op in LINEAR or op == "kron":
-            if op in LINEAR and self.is_scalar(a):
-                return a                      # tr(s) = vec(s) = ... = s for 1x1 s
-            pulled, inner = [], []
-            for arg in args:
-                if arg.op == E.MUL and any(self.is_scalar(f) for f in arg.args):
-                    pulled.extend(f for f in arg.args if self.is_scalar(f))
-                    arg = self.product([f for f in arg.args if not self.is_scalar(f)])
-                inner.append(arg)
+            pulled, inner = pull_scalars(args, self.is_scalar, self.product)
             if pulled:
                 return self.product(pulled + [self.function(op, inner)])
         if op == "tr":
             return self._trace(a)
-        if op == "det" and self.is_scalar(a):
-            return a
         if op in TRANSPOSE_INVARIANT:
             return E.Expr(op, [min(a, self.transpose(a), key=key)])
-        if op == "inv":
-            if a.op == "inv":
-                return a.args[0]
-            if a.op == E.IDENT:
-                return a
-            if self.is_scalar(a):
-                return E.power(a, E.num(-1))
-        if op in ("matpow", "hpow") and args[1].op == E.NUM and args[1].value == 1:
-            return a
         return E.Expr(op, args)
 
     def rotations(self, a):
@@ -462,237 +513,3 @@ class Normalizer:
             best = min(rotations, key=lambda fs: key(E.matmul(*fs)))
         # the argument itself when it is the best rotation: its rotations are known already
         return E.Expr("tr", [a if a.op == E.MATMUL and best == a.args else E.matmul(*best)])
-
-
-# -- structure inference -------------------------------------------------------
-
-class Structure:
-    """Establishes structure words of normal-form trees (see the module docstring)."""
-
-    def __init__(self, normalizer):
-        self.n = normalizer
-        self._memo = {}
-
-    def holds(self, word, e):
-        """True if ``e`` provably has structure ``word``."""
-        k = (word, e)
-        out = self._memo.get(k)
-        if out is None:
-            self._memo[k] = False            # guards against cycles
-            out = self._memo[k] = bool(self._check(word, e))
-        return out
-
-    def _check(self, word, e):
-        n = self.n
-        if word in ("square", "symmetric", "diagonal", "lower", "upper") and n.is_scalar(e):
-            return True
-        if word in ("tall", "wide", "full-rank"):
-            return self._rank(word, e)
-        if e.op == E.SYM:
-            return n.decls[e.value].has(word) or (word == "square" and self.square(e))
-        if e.op == E.NUM:
-            v = e.value
-            return {"positive": v > 0, "nonzero": v != 0,
-                    "integer": not isinstance(v, float) and v == int(v)}.get(word, False)
-        if word == "square":
-            return self.square(e)
-        if word == "symmetric":
-            return self.square(e) and n.transpose(e) == e
-        if word == "skew":                   # e + e^T = 0
-            return self.square(e) and split_coeff(n.sum([e, n.transpose(e)]))[0] == 0
-        return getattr(self, "_" + word)(e)
-
-    def square(self, e):
-        r, c = self.n.shape(e)
-        return same_dim(r, c)
-
-    def _all(self, word, items):
-        return all(self.holds(word, a) for a in items)
-
-    def _split(self, e):
-        """(scalar factors, matrix factors) of a * product."""
-        scal = [f for f in e.args if self.n.is_scalar(f)]
-        return scal, [f for f in e.args if not self.n.is_scalar(f)]
-
-    def _palindrome(self, fs):
-        """(outer half, middle or None) if the chain is F M F^T, else None."""
-        k = len(fs)
-        if any(fs[i] != self.n.transpose(fs[k - 1 - i]) for i in range(k // 2)):
-            return None
-        return fs[:k // 2], (fs[k // 2] if k % 2 else None)
-
-    def _invertible_chain(self, fs):
-        return all(self.square(f) and self.holds("invertible", f) for f in fs)
-
-    def _definite(self, e, strict):
-        word = "spd" if strict else "psd"
-        op = e.op
-        if op == E.IDENT:
-            return True
-        if op == E.MUL:
-            scal, mats = self._split(e)
-            return bool(mats) and self._all("positive", scal) and self._all(word, mats)
-        if op == E.ADD:
-            return self._all("psd", e.args) and (not strict or any(self.holds("spd", t) for t in e.args))
-        if op == E.MATMUL:
-            pal = self._palindrome(e.args)
-            if pal is None:
-                return False
-            outer, middle = pal
-            if middle is not None and not self.holds(word, middle):
-                return False
-            return not strict or self._invertible_chain(outer)
-        if op in ("inv", "adj"):
-            return self.holds("spd", e.args[0])
-        if op == "matpow":
-            return self.holds(word, e.args[0])
-        if op == "kron":
-            return self._all(word, e.args)
-        if op == "diag":
-            return self.holds("positive", e.args[0])
-        return False
-
-    def _permutation(self, e):
-        """Products, transposes and inverses of permutation matrices (and I) are permutations."""
-        op = e.op
-        if op == E.IDENT:
-            return True
-        if op in (E.TRANSPOSE, "inv"):
-            return self.holds("permutation", e.args[0])
-        if op in (E.MATMUL, "kron"):
-            return self._all("permutation", e.args)
-        return False
-
-    def _unit(self, e):
-        """A unit vector e_i only as declared (a symbol, answered before this)."""
-        return False
-
-    def _rank(self, word, e):
-        """Dimension relations and full rank: a square matrix is tall and wide (and of full
-        rank when invertible); a symbol as declared; a transpose swaps tall and wide."""
-        if self.square(e):
-            return word != "full-rank" or self.holds("invertible", e)
-        if e.op == E.SYM:
-            return self.n.decls[e.value].has(word)
-        if e.op == E.TRANSPOSE:
-            return self.holds({"tall": "wide", "wide": "tall"}.get(word, word), e.args[0])
-        return False
-
-    def _spd(self, e):
-        return self._definite(e, True)
-
-    def _psd(self, e):
-        return self.holds("spd", e) or self._definite(e, False)
-
-    def _invertible(self, e):
-        op = e.op
-        if op == E.IDENT or self.holds("spd", e) or self.holds("orthogonal", e):
-            return True
-        if op == E.TRANSPOSE:
-            return self.holds("invertible", e.args[0])
-        if op == "inv":
-            return True
-        if op in ("adj", "matpow"):
-            return self.holds("invertible", e.args[0])
-        if op == E.MATMUL:
-            return self._invertible_chain(e.args)
-        if op == E.MUL:
-            scal, mats = self._split(e)
-            return len(mats) == 1 and self._all("nonzero", scal) and self.holds("invertible", mats[0])
-        if op == "kron":
-            return self._all("invertible", e.args)
-        if op == "diag":
-            return self.holds("positive", e.args[0])
-        return False
-
-    def _orthogonal(self, e):
-        op = e.op
-        if op == E.IDENT:
-            return True
-        if op in (E.TRANSPOSE, "inv"):
-            return self.holds("orthogonal", e.args[0])
-        if op in (E.MATMUL, "kron"):
-            return self._all("orthogonal", e.args)
-        if op == E.MUL:
-            return len(e.args) == 2 and e.args[0].op == E.NUM and abs(e.args[0].value) == 1 \
-                and self.holds("orthogonal", e.args[1])
-        return False
-
-    def _triangular(self, e, word, other):
-        op = e.op
-        if op == E.IDENT or (word != "diagonal" and self.holds("diagonal", e)):
-            return True
-        if op == E.TRANSPOSE:
-            return self.holds(other, e.args[0])
-        if op in (E.MATMUL, E.ADD, "kron"):
-            return self._all(word, e.args)
-        if op == E.MUL:
-            return any(self.holds(word, f) for f in self._split(e)[1])
-        if op in ("inv", "matpow", "adj"):
-            return self.holds(word, e.args[0])
-        return word == "diagonal" and op == "diag"
-
-    def _diagonal(self, e):
-        return self._triangular(e, "diagonal", "diagonal")
-
-    def _lower(self, e):
-        return self._triangular(e, "lower", "upper")
-
-    def _upper(self, e):
-        return self._triangular(e, "upper", "lower")
-
-    def _positive(self, e):
-        op = e.op
-        if op in ("exp", "sigmoid", "ones"):
-            return True
-        if op == E.MATMUL and self.n.is_scalar(e) and self._quadratic(e):
-            return True
-        if op in (E.MUL, E.MATMUL, E.ADD):
-            return self._all("positive", e.args)
-        if op == E.POW:
-            base, exp = e.args
-            even = exp.op == E.NUM and not isinstance(exp.value, float) and exp.value % 2 == 0
-            return self.holds("positive", base) or (even and self.holds("nonzero", base))
-        if op in ("sqrt", "hpow"):
-            return self.holds("positive", e.args[0])
-        if op == "abs":
-            return self.n.is_scalar(e) and self.holds("nonzero", e.args[0])
-        if op in ("det", "tr"):
-            return self.holds("spd", e.args[0])
-        if op == "norm":
-            return self.holds("nonzero", e.args[0])
-        if op == "sum":
-            return self.holds("positive", e.args[0])
-        return False
-
-    def _quadratic(self, e):
-        """x^T M x with M spd and x nonzero (or x^T x)."""
-        pal = self._palindrome(e.args)
-        if pal is None:
-            return False
-        outer, middle = pal
-        ok_middle = middle is None or self.holds("spd", middle)
-        return ok_middle and self._nonzero_vector_chain(list(reversed([self.n.transpose(f) for f in outer])))
-
-    def _nonzero_vector_chain(self, fs):
-        """A product (square invertible ...) @ nonzero vector."""
-        return bool(fs) and self.holds("nonzero", fs[-1]) and self._invertible_chain(fs[:-1])
-
-    def _nonzero(self, e):
-        op = e.op
-        if self.holds("positive", e):
-            return True
-        if op == E.MUL:
-            return self._all("nonzero", e.args)
-        if op == E.POW:
-            return self.holds("nonzero", e.args[0])
-        if op == "det":
-            return self.holds("invertible", e.args[0])
-        if op == E.MATMUL and self.n.shape(e)[1] == 1:
-            return self._nonzero_vector_chain(list(e.args))
-        if op == E.TRANSPOSE:
-            return self.holds("nonzero", e.args[0])
-        return False
-
-    def _integer(self, e):
-        return e.op in (E.ADD, E.MUL) and self._all("integer", e.args)

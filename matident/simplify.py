@@ -1,24 +1,30 @@
 """Simplification of term trees into what a person would write.
 
-Used by :mod:`matident.derive` on differentials, gradients and Hessians:
+Used by :mod:`matident.derive` on differentials, gradients and Hessians.  The
+algebra is the normal form's (:mod:`matident.normal`): transposes pushed down
+(through products and ``inv``-like functions; through sums, elementwise
+functions and ``kron`` only when ``deep``), numbers folded, like terms
+combined, scalars and 1x1 runs pulled out of matrix products (``A @ (2 * x)
+-> 2 * A @ x``, ``a @ (b.T @ x) -> (b.T @ x) * a``), scalar factors out of
+linear functions, ``inv(inv(A)) -> A`` and kin; symmetry and invertibility
+are the matcher's structure inference (:mod:`matident.structure`).
 
-* transposes pushed down to symbols and folded: ``(A @ B).T -> B.T @ A.T``,
-  ``A.T.T -> A``, ``S.T -> S`` for a declared symmetric ``S``, a 1x1
-  expression is its own transpose, ``inv(A).T -> inv(A.T)``;
-* scalars pulled out of matrix products (``A @ (2 * x) -> 2 * A @ x``, a 1x1
-  run ``a @ (b.T @ x)`` becomes the scalar factor ``(b.T @ x) * a``), identity
-  factors dropped;
-* like terms collected (``A @ x + A @ x -> 2 * A @ x``), 1x1 products put in
-  one orientation (``b.T @ x`` and ``x.T @ b`` are one term), powers of one
-  scalar base merged (``s * s ** -1 -> 1``).
+What this module adds is what a derivation needs and a reader expects:
 
-Every rewrite is an identity of the catalogue's transpose/trace chapter; the
-derivation engine checks its final result numerically.  The transpose rules
-and the combination of like terms are the matcher's
-(:func:`matident.normal.transpose_step`, :func:`matident.normal.like_terms`):
-one algebra, applied here with the presentation's choices (a transpose stays
-outside a sum or an elementwise function unless ``deep``; factors are
-ordered by their text, not by the normal form's key).
+* presentation: factors and the orientation of a 1x1 product chosen by their
+  text (``b.T @ x`` and ``x.T @ b`` are one term), negative powers last, a
+  sum kept in its order, a product that is 1x1 as a whole kept in one piece
+  (the differential ``a.T @ dX @ b``);
+* exact arithmetic (Fractions) and powers: ``s * s ** -1 -> 1``, ``(c * s) ** k
+  -> c ** k * s ** k``, Hadamard powers ``x * x -> hpow(x, 2)``;
+* zeros of an array's shape (``x - x -> 0 * ones(x)``) and the ``ones`` rules
+  (only the shape counts), a number times a sum distributed, ``c1 * M + c2 *
+  M -> (c1 + c2) * M``, ``tr`` of a sum split;
+* products: ``M @ inv(M)`` cancelled, ``inv(A @ B) -> inv(B) @ inv(A)`` for
+  invertible factors, ``ones(a).T @ diag(w) -> w.T``, the mixed-product rule
+  of ``kron``, ``vec(x) -> x`` for a column, ``unvec(vec(M), M) -> M``.
+
+The derivation engine checks its final result numerically.
 """
 from __future__ import annotations
 
@@ -26,8 +32,10 @@ from fractions import Fraction
 
 from . import expr as E
 from .expr import to_text
-from .normal import INSIDE_TRANSPOSE, THROUGH_TRANSPOSE, like_terms, transpose_step
-from .shapes import is_scalar_shape, shape_of
+from .normal import (INSIDE_TRANSPOSE, LINEAR, THROUGH_TRANSPOSE, Normalizer, collapse, factors, flip, like_terms,
+                     pull_scalars, scalar_runs, split_chain, split_coeff, split_scalars, transpose_step)
+from .shapes import is_scalar_shape
+from .structure import Structure
 
 
 class _Form:
@@ -43,14 +51,9 @@ class _Form:
     def transpose(self, e):
         return self.simp.transpose(e, self.deep)
 
-    def symbol_transpose(self, e):
-        simp = self.simp
-        if simp.symmetric(e):
-            return e
-        decl = simp.symbols.get(e.value)
-        if decl is not None and "skew" in decl.structure:
-            return E.mul(E.num(-1), e)
-        return E.transpose(e)
+    def words(self, name):
+        decl = self.simp.symbols.get(name)
+        return decl.structure if decl is not None else ()
 
     @staticmethod
     def chain(args):
@@ -74,19 +77,14 @@ class Simplifier:
 
     def __init__(self, symbols):
         self.symbols = symbols
-        self._shapes, self._texts, self._oriented = {}, {}, {}
+        self.norm = Normalizer(symbols)
+        self.structure = Structure(self.norm)
+        # shapes and 1x1 tests are the normal form's (one memo for both)
+        self.shape, self.scalar = self.norm.shape, self.norm.is_scalar
+        self._texts, self._oriented = {}, {}
         self._forms = (_Form(self, False), _Form(self, True))
         self._fixed = set()          # trees known to be simplified already: step() leaves them be
         self._same = []              # trees step() gave back unchanged in the current pass
-
-    def shape(self, e):
-        s = self._shapes.get(e)
-        if s is None:
-            s = shape_of(e, self.symbols, self._shapes)
-        return s
-
-    def scalar(self, e):
-        return is_scalar_shape(self.shape(e))
 
     def text(self, e):
         """``to_text(e)`` (memoised: the order of factors and orientations compares texts)."""
@@ -95,44 +93,23 @@ class Simplifier:
             s = self._texts[e] = to_text(e)
         return s
 
-    def symmetric(self, e):
-        if e.op == E.SYM:
-            decl = self.symbols.get(e.value)
-            return decl is not None and "symmetric" in decl.structure
-        if e.op == E.IDENT or e.op == "diag":
-            return True
-        if e.op in ("inv", "adj", "matpow", "exp", "log", "sqrt", "tanh", "sigmoid", "abs", "ones"):
-            return self.symmetric(e.args[0])
-        if e.op == E.ADD:
-            return all(self.symmetric(a) for a in e.args)
-        if e.op == E.MUL:
-            return all(self.scalar(a) or self.symmetric(a) for a in e.args)
-        if e.op == E.MATMUL:
-            # M.T @ S @ M and M @ S @ M.T patterns: a palindrome up to transposition
-            return self.transpose(e) == e
-        return False
-
     # -- transposes ---------------------------------------------------------
     def transpose(self, e, deep=False):
         """The simplified transpose of an already simplified ``e``.
 
-        ``deep`` also pushes it through sums and elementwise functions (a
-        normal form used to recognise symmetric results).
+        ``deep`` also pushes it through sums, elementwise functions and
+        Kronecker products.
         """
         return transpose_step(e, self._forms[bool(deep)])
 
-    def normal(self, e):
-        """Transposes pushed all the way down: equal normal forms mean equal values."""
-        if e.op == E.TRANSPOSE:
-            return self.transpose(self.normal(e.args[0]), deep=True)
-        if not e.args:
-            return e
-        return self(E.rebuild(e, [self.normal(a) for a in e.args]))
+    def holds(self, word, e):
+        """True if ``e`` provably has structure ``word`` (the matcher's structure inference, over
+        ``e``'s normal form)."""
+        return self.structure.holds(word, self.norm.normal(e))
 
     def is_symmetric(self, e):
-        """True if ``e`` equals its transpose (recognised symbolically)."""
-        n = self.normal(e)
-        return self.symmetric(e) or self(self.transpose(n, deep=True)) == n
+        """True if ``e`` provably equals its transpose."""
+        return self.holds("symmetric", e)
 
     # -- the main pass -------------------------------------------------------
     def __call__(self, e):
@@ -167,77 +144,51 @@ class Simplifier:
             return self.add(args)
         if op == E.POW:
             return self.power(*args)
-        if op == "tr" and self.scalar(args[0]):
-            return args[0]
+        out = collapse(op, args, self.scalar)
+        if out is not None:
+            return out
         if op == "tr" and args[0].op == E.ADD:
             return self.add([self.step(E.call("tr", t)) for t in args[0].args])
-        if op in ("tr", "sum", "vec", "diagvec", "diag") and args[0].op == E.MUL:
-            coeff, rest = _split_scalars(args[0], self)      # linear: scalar factors move out
-            if coeff:
-                return self.mul([*coeff, self.step(E.call(op, rest))])
-        if op in ("diag", "diagvec") and self.scalar(args[0]):
-            return args[0]                                   # the 1x1 diagonal matrix of s is s
+        if op in LINEAR or op in ("kron", "unvec"):               # linear: scalar factors move out
+            linear = args if op == "kron" else args[:1]        # (unvec's second argument is a shape)
+            pulled, inner = pull_scalars(linear, self.scalar, self.mul)
+            if pulled:
+                return self.mul([*pulled, self.step(E.Expr(op, inner + args[len(linear):]))])
         if op == "vec" and self.shape(args[0])[1] == 1:
             return args[0]                                   # vec(x) = x for a column
         if op == "unvec" and args[0].op == "vec" and self.shape(args[0].args[0]) == self.shape(args[1]):
             return args[0].args[0]                       # unvec(vec(M), M') = M
-        if op == "unvec" and args[0].op == E.MUL:
-            coeff, rest = _split_scalars(args[0], self)
-            if coeff:
-                return self.mul([*coeff, self.step(E.call("unvec", rest, args[1]))])
-        if op == "sum" and self.scalar(args[0]):
-            return args[0]
-        if op == "inv" and args[0].op == E.MATMUL and all(self.invertible(a) for a in args[0].args):
+        if op == "inv" and args[0].op == E.MATMUL and all(self.holds("invertible", a) for a in args[0].args):
             return self.matmul([E.call("inv", a) for a in reversed(args[0].args)])
         if op == "ones" and args[0].op == "ones":
             return args[0]
         if op == "ones" and args[0].op == E.MUL:             # only the shape counts
-            coeff, rest = _split_scalars(args[0], self)
-            if coeff and rest != args[0]:
+            pulled, (rest,) = pull_scalars(args[:1], self.scalar, self.mul)
+            if pulled:
                 return self.step(E.call("ones", rest))
         if op == "ones" and args[0].op != E.SYM:
             same = [n for n in args[0].walk() if n.op == E.SYM and self.shape(n) == self.shape(args[0])]
             if same:
                 return E.call("ones", same[0])
-        if op == "hpow" and args[1].op == E.NUM and args[1].value in (0, 1):
-            return args[0] if args[1].value == 1 else E.call("ones", args[0])
-        if op == "inv" and args[0].op == E.TRANSPOSE:
-            return self.transpose(E.call("inv", args[0].args[0]))
-        if op == "inv" and args[0].op == "inv":
-            return args[0].args[0]
+        if op == "hpow" and E.is_number(args[1], 0):
+            return E.call("ones", args[0])
         return E.Expr(op, args, e.value)
 
-    def invertible(self, e):
-        if e.op == E.SYM:
-            decl = self.symbols.get(e.value)
-            return decl is not None and "invertible" in decl.structure
-        if e.op in (E.TRANSPOSE, "inv"):
-            return self.invertible(e.args[0])
-        return False
-
     def matmul(self, args):
-        scalars, factors = [], []
-        for a in args:
-            if a.op == E.MUL:
-                s, rest = _split_scalars(a, self)
-                scalars.extend(s)
-                a = rest
-            if a.op == E.IDENT:
-                continue
-            if a.op == E.MATMUL:
-                factors.extend(a.args)
-            elif a.op == E.NUM:
-                scalars.append(a)
-            else:
-                factors.append(a)
-        factors = self._mixed_kron(_ones_through_diagonals(_cancel_inverses(factors)))
-        if len(factors) > 1:
-            factors, pulled = self._pull_scalar_runs(factors)
-            scalars.extend(pulled)
-        if not factors:
+        scalars, mats, ident = split_chain(args, self.scalar, self.mul)
+        mats = self._mixed_kron(_ones_through_diagonals(_cancel_inverses(mats)))
+        if len(mats) > 1 and not self.scalar_product(mats):
+            mats, runs = scalar_runs(mats, self.shape)
+            scalars.extend(self.orient(E.matmul(*run)) for run in runs)
+        body = E.matmul(*mats) if mats else ident
+        if body is None:
             return self.mul(scalars) if scalars else E.num(1)
-        product = E.matmul(*factors)
-        return self.mul([*scalars, product]) if scalars else product
+        return self.mul([*scalars, body]) if scalars else body
+
+    def scalar_product(self, mats):
+        """Whether the matrix product of ``mats`` is 1x1 (derive keeps such a product, e.g. a
+        differential ``a.T @ dX @ b``, in one piece; the normal form splits its 1x1 runs)."""
+        return is_scalar_shape((self.shape(mats[0])[0], self.shape(mats[-1])[1]))
 
     def _mixed_kron(self, factors):
         """kron(a, I) @ B = kron(a, B) and kron(I, b) @ B = kron(B, b) for columns a, b (the
@@ -256,55 +207,30 @@ class Simplifier:
             out.append(f)
         return out
 
-    def _pull_scalar_runs(self, factors):
-        """Split 1x1 runs out of a product whose result is not 1x1.
-
-        A run is 1x1 when its first factor has one row and its last one column: the
-        factors' shapes decide, without a tree per candidate run.
-        """
-        shapes = [self.shape(f) for f in factors]
-        if is_scalar_shape((shapes[0][0], shapes[-1][1])):
-            return factors, []
-        pulled = []
-        i = 0
-        while i < len(factors):
-            for j in range(len(factors), i, -1):
-                if j - i < len(factors) and is_scalar_shape((shapes[i][0], shapes[j - 1][1])):
-                    pulled.append(self.orient(E.matmul(*factors[i:j])))
-                    factors, shapes = factors[:i] + factors[j:], shapes[:i] + shapes[j:]
-                    break
-            else:
-                i += 1
-        return factors, pulled
-
     def orient(self, e):
-        """One orientation for a 1x1 product: the smaller text of e and e.T (memoised)."""
+        """One orientation for a 1x1 product: the smaller text of ``e`` and its :func:`~matident.normal.flip`
+        (the normal form takes the smaller key; memoised)."""
         if e.op != E.MATMUL:
             return e
         out = self._oriented.get(e)
         if out is None:
-            out = e
-            if self.scalar(e):
-                flipped = E.matmul(*[self.transpose(a) for a in reversed(e.args)])
-                out = min(e, flipped, key=self.text)
-            self._oriented[e] = out
+            out = self._oriented[e] = min(e, flip(e, self.transpose, _Form.chain), key=self.text) \
+                if self.scalar(e) else e
         return out
 
     def mul(self, args):
-        coeff, scalars, others = Fraction(1), [], []
-        for a in args:
-            for f in (a.args if a.op == E.MUL else (a,)):
-                if f.op == E.NUM:
-                    coeff = coeff * _exact(f.value)
-                elif self.scalar(f):
-                    scalars.append(self.orient(f))
-                else:
-                    others.append(f)
+        coeff, rest = E.fold_numbers(args)
+        coeff, scalars, others = _exact(coeff), [], []
+        for f in rest:
+            if self.scalar(f):
+                scalars.append(self.orient(f))
+            else:
+                others.append(f)
         if coeff == 0:
             return self.zero_like(others[0]) if others else E.num(0)
         if coeff != 1 and not scalars and len(others) == 1 and others[0].op == E.ADD:
             # a number times a sum: distribute, so that like terms can meet
-            return self.add([self.mul([E.num(_plain(coeff)), t]) for t in others[0].args])
+            return self.add([self.mul([E.num(coeff), t]) for t in others[0].args])
         if len(others) > 1:
             others = [o for o in others if not (o.op == "ones" and any(
                 p is not o and self.shape(p) == self.shape(o) for p in others))] or others
@@ -313,7 +239,7 @@ class Simplifier:
         scalars = self._merge_powers(scalars)
         scalars.sort(key=lambda s: (s.op == E.POW and _neg_power(s), self.text(s)))
         others.sort(key=self.text)
-        return E.mul(E.num(_plain(coeff)), *scalars, *others)
+        return E.mul(E.num(coeff), *scalars, *others)
 
     def _merge_powers(self, scalars):
         exps, order = {}, []
@@ -330,23 +256,24 @@ class Simplifier:
                 total = sum((_exact(x.value) for x in es), Fraction(0))
                 if total == 0:
                     continue
-                out.append(base if total == 1 else E.power(base, E.num(_plain(total))))
+                out.append(base if total == 1 else E.power(base, E.num(total)))
             else:
                 out.extend(base if x == E.num(1) else E.power(base, x) for x in es)
         return out
 
     def power(self, base, exp):
-        if exp.op == E.NUM and exp.value == 1:
-            return base
+        out = collapse(E.POW, [base, exp], self.scalar)
+        if out is not None:
+            return out
         if base.op == E.MUL and base.args[0].op == E.NUM and exp.op == E.NUM \
                 and isinstance(exp.value, int) and not isinstance(base.args[0].value, float):
             # (c * s) ** k = c ** k * s ** k
             coeff = Fraction(base.args[0].value) ** exp.value
-            return self.mul([E.num(_plain(coeff)), self.power(E.mul(*base.args[1:]), exp)])
+            return self.mul([E.num(coeff), self.power(E.mul(*base.args[1:]), exp)])
         if exp.op == E.NUM and exp.value == 0:
             return E.num(1)
         if base.op == E.POW and exp.op == E.NUM and base.args[1].op == E.NUM:
-            return self.power(base.args[0], E.num(_plain(_exact(base.args[1].value) * _exact(exp.value))))
+            return self.power(base.args[0], E.num(_exact(base.args[1].value) * _exact(exp.value)))
         if base.op == E.NUM and exp.op == E.NUM and isinstance(exp.value, int) and abs(exp.value) <= 8 \
                 and not isinstance(base.value, float) and base.value != 0:
             return E.num(Fraction(base.value) ** exp.value)
@@ -354,16 +281,15 @@ class Simplifier:
 
     def add(self, args):
         out = []
-        for key, c, alone in like_terms([t for a in args for t in (a.args if a.op == E.ADD else (a,))],
-                                        _coefficient):
+        for key, c, alone in like_terms([t for a in args for t in factors(a, E.ADD)], _coefficient):
             if c == 0:
                 continue
             if alone is not None and alone in self._fixed:
                 out.append(alone)             # no like term, and simplified already
             elif key is None:
-                out.append(E.num(_plain(c)))
+                out.append(E.num(c))
             else:
-                out.append(self.mul([E.num(_plain(c)), key]))
+                out.append(self.mul([E.num(c), key]))
         if not out:
             return self.zero_like(args[0])
         return E.add(*self._common_matrix_factor(out))
@@ -417,7 +343,7 @@ def _merge_hadamard_powers(factors):
     for base in order:
         p = exps[base]
         out.append(E.call("ones", base) if p == 0 else base if p == 1 else
-                   E.call("hpow", base, E.num(_plain(p))))
+                   E.call("hpow", base, E.num(p)))
     return out
 
 
@@ -451,30 +377,17 @@ def _cancel_inverses(factors):
 
 def _split_scalars(m, simp):
     """(scalar factors, rest) of a * product whose rest is one non-scalar factor."""
-    scalars = [f for f in m.args if f.op == E.NUM or simp.scalar(f)]
-    others = [f for f in m.args if not (f.op == E.NUM or simp.scalar(f))]
-    if len(others) != 1:
-        return [], m
-    return scalars, others[0]
+    scalars, others = split_scalars(m.args, simp.scalar)
+    return (scalars, others[0]) if len(others) == 1 else ([], m)
 
 
 def _coefficient(t):
-    if t.op == E.NUM:
-        return _exact(t.value), None
-    if t.op == E.MUL and t.args[0].op == E.NUM:
-        rest = t.args[1:]
-        return _exact(t.args[0].value), (rest[0] if len(rest) == 1 else E.Expr(E.MUL, rest))
-    return Fraction(1), t
+    c, body = split_coeff(t)
+    return _exact(c), body
 
 
 def _exact(v):
     return Fraction(v) if not isinstance(v, float) else Fraction(v).limit_denominator(10 ** 12)
-
-
-def _plain(v):
-    if isinstance(v, Fraction) and v.denominator == 1:
-        return int(v)
-    return v
 
 
 def _neg_power(s):

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from . import expr as E
 from .errors import DeriveError
+from .normal import split_coeff
 from .printing import to_text
 from .shapes import is_scalar_shape
 from .steps import Step
@@ -366,14 +367,13 @@ def _collect_kron(e):
     for side in (0, 1):
         groups, order = {}, []
         for t in e.args:
-            coeff, core = _coeff(t)
-            if core.op == "kron":
+            coeff, core = split_coeff(t)
+            if core is not None and core.op == "kron":
                 key = core.args[side]
                 if key not in groups:
                     order.append(("kron", key))
                     groups[key] = []
-                groups[key].append(E.mul(coeff, core.args[1 - side]) if coeff != E.num(1)
-                                   else core.args[1 - side])
+                groups[key].append(E.mul(E.num(coeff), core.args[1 - side]))
             else:
                 order.append(("term", t))
         if all(len(v) == 1 for v in groups.values()):
@@ -398,26 +398,19 @@ def _collect_right(e):
         return e
     groups, order = {}, []
     for t in e.args:
-        coeff, core = _coeff(t)
-        if core.op == E.MATMUL and len(core.args) > 1:
+        coeff, core = split_coeff(t)
+        if core is not None and core.op == E.MATMUL and len(core.args) > 1:
             key = core.args[-1]
             if key not in groups:
                 order.append(("group", key))
                 groups[key] = []
-            groups[key].append(E.mul(coeff, E.matmul(*core.args[:-1])) if coeff != E.num(1)
-                               else E.matmul(*core.args[:-1]))
+            groups[key].append(E.mul(E.num(coeff), E.matmul(*core.args[:-1])))
         else:
             order.append(("term", t))
     if all(len(v) == 1 for v in groups.values()):
         return e
     terms = [item if tag == "term" else E.matmul(E.add(*groups[item]), item) for tag, item in order]
     return E.add(*terms)
-
-
-def _coeff(t):
-    if t.op == E.MUL and t.args[0].op == E.NUM and len(t.args) == 2:
-        return t.args[0], t.args[1]
-    return E.num(1), t
 
 
 def second_differential(engine, d_gradient, x):

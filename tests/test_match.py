@@ -9,7 +9,8 @@ import matident
 from matident.errors import UsageError
 from matident.index import Index, Pattern
 from matident.match import Lookup, Query, lookup, match_record, unify
-from matident.normal import Normalizer, Structure
+from matident.normal import Normalizer
+from matident.structure import Structure
 from matident.parse import parse_expr
 from matident.printing import to_text
 from matident.shapes import infer
