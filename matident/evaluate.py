@@ -92,41 +92,90 @@ MAX_COMPILED = 4096
 def _compile(e):
     """A function ``(values, sizes) -> array`` computing ``e`` as :func:`_apply` does node by
     node, with each node's operation looked up once instead of at every evaluation (the
-    verifier evaluates one tree some forty times per record)."""
+    verifier evaluates one tree some forty times per record), and each sub-tree that occurs
+    more than once computed once per evaluation: equal sub-trees have equal values, and
+    the operations that produce the shared value are the ones each occurrence would repeat."""
+    shared = _shared(e)
+    body = _build(e, shared, {})
+    if not shared:
+        return lambda values, sizes: body(values, sizes, None)
+    slots = len(shared)
+    return lambda values, sizes: body(values, sizes, [None] * slots)
+
+
+def _shared(e):
+    """Slot numbers for the sub-trees of ``e`` (other than symbols, numbers and identities)
+    that occur more than once; inside a repeated sub-tree only its own repetition counts."""
+    counts = {}
+
+    def count(t):
+        if t in counts:
+            counts[t] += 1
+            return
+        counts[t] = 1
+        if t.op not in ("expect", "block"):       # evaluated by their own traversal
+            for a in t.args:
+                count(a)
+    count(e)
+    repeated = [t for t, n in counts.items() if n > 1 and t.op not in (E.SYM, E.NUM, E.IDENT)]
+    return {t: i for i, t in enumerate(repeated)}
+
+
+def _build(e, shared, built):
+    """The compiled closure ``(values, sizes, cache)`` of ``e``: one per distinct sub-tree, a
+    repeated one keeping its value in ``cache[slot]`` for the rest of the evaluation."""
+    run = built.get(e)
+    if run is not None:
+        return run
+    run = _build_node(e, shared, built)
+    slot = shared.get(e)
+    if slot is not None:
+        compute = run
+
+        def run(values, sizes, cache):
+            out = cache[slot]
+            if out is None:
+                out = cache[slot] = compute(values, sizes, cache)
+            return out
+    built[e] = run
+    return run
+
+
+def _build_node(e, shared, built):
     op = e.op
     if op == E.SYM:
         name = e.value
-        return lambda values, sizes: values[name]
+        return lambda values, sizes, cache: values[name]
     if op == E.NUM:
         v = e.value
         x = float(v) if not isinstance(v, Fraction) else v.numerator / v.denominator
-        return lambda values, sizes: np.array([[x]])
+        return lambda values, sizes, cache: np.array([[x]])
     if op == E.IDENT:
         d = e.value
-        return lambda values, sizes: np.eye(dim_size(d, sizes))
+        return lambda values, sizes, cache: np.eye(dim_size(d, sizes))
     if op == "expect":
-        return lambda values, sizes: _expectation(e, values, sizes)
+        return lambda values, sizes, cache: _expectation(e, values, sizes)
     if op == "block":
-        return lambda values, sizes: _block(e, values, sizes)
-    parts = [_compile(a) for a in e.args]
+        return lambda values, sizes, cache: _block(e, values, sizes)
+    parts = [_build(a, shared, built) for a in e.args]
     if len(parts) == 2 and op in _BINARY:
         p, q = parts
         binary = _BINARY[op]
-        return lambda values, sizes: binary(p(values, sizes), q(values, sizes))
+        return lambda values, sizes, cache: binary(p(values, sizes, cache), q(values, sizes, cache))
     if op in _BINARY:
         first, rest, binary = parts[0], parts[1:], _BINARY[op]
 
-        def chain(values, sizes):
-            out = first(values, sizes)
+        def chain(values, sizes, cache):
+            out = first(values, sizes, cache)
             for p in rest:
-                out = binary(out, p(values, sizes))
+                out = binary(out, p(values, sizes, cache))
             return out
         return chain
     if len(parts) == 1 and (op == E.TRANSPOSE or op in FUNCTIONS) and op not in _CHECKED:
         p = parts[0]
         unary = _transpose if op == E.TRANSPOSE else FUNCTIONS[op].numpy
-        return lambda values, sizes: unary(p(values, sizes))
-    return lambda values, sizes: _apply(op, [p(values, sizes) for p in parts])
+        return lambda values, sizes, cache: unary(p(values, sizes, cache))
+    return lambda values, sizes, cache: _apply(op, [p(values, sizes, cache) for p in parts])
 
 
 def _transpose(a):
@@ -179,21 +228,23 @@ def along(e, values, sizes, moving):
     the symbols named in ``moving`` only (a finite difference moves one variable many times).
 
     The parts of ``e`` that contain none of those symbols are evaluated once, here, with
-    ``values``: the same numpy operations on the same arrays as every call would repeat, so
-    every result is the one :func:`evaluate` returns.  Raises :class:`EvaluationError` as
-    :func:`evaluate` does.
+    ``values``, and a repeated part that moves is computed once per call: the same numpy
+    operations on the same arrays as every call would repeat, so every result is the one
+    :func:`evaluate` returns.  Raises :class:`EvaluationError` as :func:`evaluate` does.
     """
     moving = frozenset(moving)
+    shared = _shared(e)
+    slots = len(shared)
     with np.errstate(all="ignore"):
         try:
-            run = _specialise(e, values, sizes, moving, {})
+            run = _specialise(e, values, sizes, moving, {}, shared, {})
         except (np.linalg.LinAlgError, ZeroDivisionError, OverflowError, ValueError) as exc:
             raise EvaluationError(str(exc)) from None
 
     def at(new):
         with np.errstate(all="ignore"):
             try:
-                out = run(new)
+                out = run(new, [None] * slots)
             except (np.linalg.LinAlgError, ZeroDivisionError, OverflowError, ValueError) as exc:
                 raise EvaluationError(str(exc)) from None
         if not np.isfinite(out).all():
@@ -211,36 +262,56 @@ def _names(e, memo):
     return memo[key]
 
 
-def _specialise(e, values, sizes, moving, memo):
-    """A function of the new values of ``moving`` computing ``e``; see :func:`along`."""
+def _specialise(e, values, sizes, moving, memo, shared, built):
+    """A function ``(new, cache)`` computing ``e``; see :func:`along` (``shared`` and
+    ``built`` as in :func:`_build`)."""
+    run = built.get(e)
+    if run is not None:
+        return run
     if not _names(e, memo) & moving:
         fixed = _eval(e, values, sizes)
-        return lambda new: fixed
+        run = built[e] = lambda new, cache: fixed
+        return run
+    run = _specialise_node(e, values, sizes, moving, memo, shared, built)
+    slot = shared.get(e)
+    if slot is not None:
+        compute = run
+
+        def run(new, cache):
+            out = cache[slot]
+            if out is None:
+                out = cache[slot] = compute(new, cache)
+            return out
+    built[e] = run
+    return run
+
+
+def _specialise_node(e, values, sizes, moving, memo, shared, built):
     op = e.op
     if op == E.SYM:
         name = e.value
-        return lambda new: new[name]
+        return lambda new, cache: new[name]
     if op in ("expect", "block"):       # their own traversal: evaluated whole at each call
-        return lambda new: _eval(e, {**values, **new}, sizes)
-    parts = [_specialise(a, values, sizes, moving, memo) for a in e.args]
+        return lambda new, cache: _eval(e, {**values, **new}, sizes)
+    parts = [_specialise(a, values, sizes, moving, memo, shared, built) for a in e.args]
     if len(parts) == 2 and op in _BINARY:
         p, q = parts
         binary = _BINARY[op]
-        return lambda new: binary(p(new), q(new))
+        return lambda new, cache: binary(p(new, cache), q(new, cache))
     if op in _BINARY:
         first, rest, binary = parts[0], parts[1:], _BINARY[op]
 
-        def chain(new):
-            out = first(new)
+        def chain(new, cache):
+            out = first(new, cache)
             for p in rest:
-                out = binary(out, p(new))
+                out = binary(out, p(new, cache))
             return out
         return chain
     if len(parts) == 1 and (op == E.TRANSPOSE or op in FUNCTIONS) and op not in _CHECKED:
         p = parts[0]
         unary = _transpose if op == E.TRANSPOSE else FUNCTIONS[op].numpy
-        return lambda new: unary(p(new))
-    return lambda new: _apply(op, [p(new) for p in parts])
+        return lambda new, cache: unary(p(new, cache))
+    return lambda new, cache: _apply(op, [p(new, cache) for p in parts])
 
 
 def _condition(m):
