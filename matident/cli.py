@@ -210,10 +210,16 @@ def _register_optional():
 _EXTRA_COMMANDS = []
 
 
+# Commands build_parser defines itself: run as the first word, they need none of the modules of
+# _register_optional (importing those costs as much time as verifying 40 records).
+_BUILTIN_COMMANDS = ("verify", "show")
+
+
 def main(argv=None):
-    _EXTRA_COMMANDS[:] = _register_optional()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    _EXTRA_COMMANDS[:] = [] if argv[:1] and argv[0] in _BUILTIN_COMMANDS else _register_optional()
     parser = build_parser()
-    args = parser.parse_args(_expressions_kept(sys.argv[1:] if argv is None else list(argv)))
+    args = parser.parse_args(_expressions_kept(argv))
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
