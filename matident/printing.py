@@ -106,7 +106,8 @@ class _Latex:
                 elif negative:
                     parts.append(" - " + self.wrap(body, P_ADD + 1))
                 else:
-                    parts.append(" + " + self.wrap(t, P_ADD + 1))
+                    text = self.wrap(t, P_ADD + 1)    # a sign that leads the text covers all of it
+                    parts.append(" - " + text[1:] if text.startswith("-") else " + " + text)
             return ("".join(parts), P_ADD)
         if op == E.MATMUL:
             return self.matmul(e)
@@ -124,16 +125,25 @@ class _Latex:
         return (fn.latex.format(*(self.go(a)[0] for a in e.args)), P_ATOM)
 
     def sup(self, base, text):
-        inner = self.wrap(base, P_ATOM) if base.op not in ("I",) else "I"
+        """``base^{text}``; a base that is not a name or one parenthesized group is parenthesized
+        (``\\left(B C\\right)^{+}`` transposed is ``\\left(\\left(B C\\right)^{+}\\right)^{T}``, never
+        a double superscript, which KaTeX refuses)."""
         if base.op == E.SYM or base.op == E.IDENT:
-            inner = self.go(base)[0]
-        elif not inner.startswith(r"\left("):
-            inner = r"\left(" + self.go(base)[0] + r"\right)"
+            return self.go(base)[0] + "^{" + text + "}"
+        inner = self.go(base)[0]
+        if not _one_group(inner):
+            inner = r"\left(" + inner + r"\right)"
         return inner + "^{" + text + "}"
 
     def wrap(self, e, level):
         text, prec = self.go(e)
         return rf"\left({text}\right)" if prec < level else text
+
+    def operand(self, e, level):
+        """A factor of a product: wrapped below ``level``, and wrapped when it starts with a minus
+        sign, which juxtaposed would read as a subtraction (``A \\left(-\\frac{x}{y}\\right) B``)."""
+        text, prec = self.go(e)
+        return rf"\left({text}\right)" if prec < level or text.startswith("-") else text
 
     def matmul(self, e):
         """A matrix product; numbers inside its factors go in front: A (2 B) is 2 A B, not "A 2 B"."""
@@ -144,7 +154,8 @@ class _Latex:
                 coeff *= c
                 a = E.mul(*num) if len(num) > 1 else num[0]
             factors.append(a)
-        body = " ".join(self.wrap(a, P_MUL) for a in factors)
+        body = " ".join(self.operand(a, P_MUL) if i else self.wrap(a, P_MUL)   # a leading sign is the product's
+                        for i, a in enumerate(factors))
         if coeff == 1:
             return (body, P_MUL)
         return self.mul(E.mul(E.num(coeff), E.matmul(*factors)))
@@ -163,9 +174,10 @@ class _Latex:
         others = [f for f in num if not self.scalar(f)]
         lone = len(num) == 1 and top == 1
         for f in scalars:
-            pieces.append(self.go(f)[0] if lone and (den or bottom != 1) else self.wrap(f, P_MUL + 1))
+            pieces.append(self.go(f)[0] if lone and (den or bottom != 1) else
+                          self.operand(f, P_MUL + 1) if pieces else self.wrap(f, P_MUL + 1))
         if others:
-            pieces.append(r" \circ ".join(self.go(f)[0] if lone and (den or bottom != 1) else self.wrap(f, P_MUL + 1)
+            pieces.append(r" \circ ".join(self.go(f)[0] if lone and (den or bottom != 1) else self.operand(f, P_MUL + 1)
                                           for f in others))
         numer = " ".join(pieces) if pieces else "1"
         denom = [self.go(d)[0] if len(den) == 1 and bottom == 1 else self.wrap(d, P_MUL + 1)
@@ -178,6 +190,24 @@ class _Latex:
         if len(others) > 1:                 # a Hadamard product binds looser than juxtaposition
             return (sign + numer, P_MUL - 1)
         return (sign + numer, P_UNARY if sign else P_MUL)
+
+
+def _one_group(text):
+    """Whether ``text`` is one ``\\left...\\right`` group as a whole, so that a superscript binds to
+    all of it (``\\left(B C\\right)^{+}`` is not: it is a group followed by a superscript)."""
+    if not text.startswith(r"\left"):
+        return False
+    depth, i = 0, 0
+    while i < len(text):
+        if text.startswith(r"\left", i):
+            depth, i = depth + 1, i + 5
+        elif text.startswith(r"\right", i):
+            depth, i = depth - 1, i + 6
+            if depth == 0:
+                return text.find("}", i) < 0 and len(text) - i <= 2 and not text[i:].strip(").]|")
+        else:
+            i += 1
+    return False
 
 
 def to_latex(e, symbols=None):

@@ -183,3 +183,25 @@ def test_errors_are_value_errors():
     assert issubclass(MatidentError, ValueError)
     for cls in (ParseError, ShapeError, DeclarationError):
         assert issubclass(cls, MatidentError)
+
+
+@pytest.mark.parametrize("text, latex", [
+    # a superscript on a group that already carries one is parenthesized (KaTeX refuses x^{+}^{T})
+    ("pinv(B @ C).T", r"\left(\left(B C\right)^{+}\right)^{T}"),
+    ("inv(sqrtm(M.T @ M))", r"\left(\left(M^{T} M\right)^{1/2}\right)^{-1}"),
+    ("pinv((X @ Y).T)", r"\left(\left(X Y\right)^{T}\right)^{+}"),
+    ("inv(A + B)", r"\left(A + B\right)^{-1}"),
+    # a signed factor inside a product is parenthesized: juxtaposed it reads as a subtraction
+    ("A @ (-x / y) @ B.T", r"A \left(-\frac{x}{y}\right) B^{T}"),
+])
+def test_latex_never_stacks_superscripts_or_hides_a_sign(text, latex):
+    assert to_latex(parse_expr(text)) == latex
+
+
+def test_the_catalogue_latex_has_no_double_superscript():
+    """Every record's statement typesets: no '^{..}^' (KaTeX's 'Double superscript') and no '+ -'."""
+    import re
+    from matident.catalogue import catalogue
+    bad = [(r.id, t) for r in catalogue() for t in [r.latex()]
+           if re.search(r"\^\{[^{}]*\}\^", t) or "+ -" in t]
+    assert not bad, bad[:2]
