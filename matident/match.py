@@ -197,9 +197,9 @@ class _Context:
     """What unification of one pattern against one query needs."""
 
     __slots__ = ("pattern", "decls", "pnorm", "norm", "wrt", "flexible", "budget",
-                 "variables", "several", "shapes", "products")
+                 "variables", "several", "shapes", "products", "chains")
 
-    def __init__(self, pattern, norm, wrt, flexible, budget):
+    def __init__(self, pattern, norm, wrt, flexible, budget, chains=True):
         static = pattern.plans.get("context")
         if static is None:
             static = pattern.plans["context"] = self._static(pattern)
@@ -207,6 +207,7 @@ class _Context:
          self.products) = static
         self.norm, self.wrt, self.flexible = norm, wrt, flexible
         self.budget = budget
+        self.chains = chains
 
     @staticmethod
     def _static(pattern):
@@ -300,9 +301,12 @@ def _bind(ctx, name, value, b, fit=None):
     """
     variables, wrt = ctx.variables, ctx.wrt
     if name in variables:
-        if (value.op != E.SYM or value.value != wrt) and len(variables) == 1:
-            return None          # one of several variables may be a constant (its differential is 0)
-        # ... or an expression of the query's variable, whose differential _chained() looks up
+        if value.op != E.SYM or value.value != wrt:
+            if len(variables) == 1:
+                return None      # one of several variables may be a constant (its differential is 0)
+            # ... or an expression of the query's variable, whose differential _chained() looks up
+            if not ctx.chains and wrt in ctx.norm.names(value):
+                return None      # (only where the caller chains: see unify)
     elif wrt is not None and wrt in ctx.norm.names(value):
         return None                                   # wildcards are constant
     old = b.values.get(name)
@@ -318,7 +322,8 @@ def _bind(ctx, name, value, b, fit=None):
     return out
 
 
-def unify(pattern, target, norm, wrt=None, *, flexible=frozenset(), binding=None, budget=None):
+def unify(pattern, target, norm, wrt=None, *, flexible=frozenset(), binding=None, budget=None,
+          chains=True):
     """Bindings that make ``pattern.expr`` equal to normal-form ``target``.
 
     ``norm`` is the target's :class:`~matident.normal.Normalizer`; ``wrt``
@@ -327,12 +332,15 @@ def unify(pattern, target, norm, wrt=None, *, flexible=frozenset(), binding=None
     target's dimension names that may be equated (sizes nobody declared).
     Yields :class:`Binding` objects; each step spends one of ``budget`` (a
     :class:`Budget`; default: unlimited) and raises :class:`BudgetExhausted`
-    when it runs out.
+    when it runs out.  ``chains=False``: the variables of a differential in
+    several variables bind only ``wrt`` itself or constants (where
+    :func:`_chained` would drop a binding of one to an expression of ``wrt``,
+    the search does not make it).
     """
     if pattern.variables and wrt is None:
         raise UsageError("a derivative or differential pattern needs the variable (wrt)")
     ctx = _Context(pattern, norm, wrt if pattern.variables else None, flexible,
-                   _UNLIMITED if budget is None else budget)
+                   _UNLIMITED if budget is None else budget, chains)
     if pattern.expr.op == E.MUL:
         found = _product(ctx, pattern.expr, target, binding or _EMPTY, root=True)
     else:
@@ -1415,8 +1423,10 @@ def _matches(group, query, target, scale, wrt, position, budget):
     projected = var is None                  # the projection is the same for every binding
     # a single variable that occurs binds only to the query's
     check = len(rep.variables) >= 2 or 0 in rep.counts
+    # where _chained() drops every binding of a variable to an expression of wrt, none is made
+    chains = position == 0 and getattr(query, "chain", False)
     for b in unify(rep, target, query.norm, wrt if rep.variables else None, flexible=query.flexible,
-                   budget=budget):
+                   budget=budget, chains=chains):
         if check and not any(_is_sym(b.values.get(v), wrt) for v in rep.variables) and (
                 len(rep.variables) < 2 or not any(v in b.values and wrt in query.norm.names(b.values[v])
                                                   for v in rep.variables)):
@@ -1804,7 +1814,8 @@ def _literal_implicit(index, query):
                 m._literal = (len(b.absent), _compound_bindings(b))
                 key = (alike, scale, core)
                 if key not in says:                  # tr(A @ B) = tr(A @ B) says nothing
-                    says[key] = to_text(m.target_tree) != to_text(m.result_tree)
+                    target, result = m.target_tree, m.result_tree     # (equal trees: equal texts)
+                    says[key] = target != result and to_text(target) != to_text(result)
                 if says[key]:
                     out.append(m)
                 break

@@ -277,8 +277,20 @@ class Normalizer:
         self.__init__(state["decls"])
 
     def extended(self, extra):
-        """A normalizer over these declarations plus ``extra``."""
-        return Normalizer({**self.decls, **extra})
+        """A normalizer over these declarations plus ``extra``.
+
+        Trees over this one's symbols have the same normal forms, shapes, ... over
+        both, so when ``extra`` declares only new names the new one starts with copies
+        of this one's memo tables (copies: the two add different trees later).
+        """
+        out = Normalizer({**self.decls, **extra})
+        if self.decls.keys().isdisjoint(extra):
+            out._normal, out._shape, out._names, out._ops, out._rotations, out._chains = \
+                dict(self._normal), dict(self._shape), dict(self._names), dict(self._ops), \
+                dict(self._rotations), dict(self._chains)
+            out._transposes, out._flips, out._idents = \
+                dict(self._transposes), dict(self._flips), dict(self._idents)
+        return out
 
     def over(self, decls):
         """A normalizer over ``decls``, which must declare exactly this one's symbols, with the
