@@ -1423,6 +1423,7 @@ def _matches(group, query, target, scale, wrt, position, budget):
     projected = var is None                  # the projection is the same for every binding
     # a single variable that occurs binds only to the query's
     check = len(rep.variables) >= 2 or 0 in rep.counts
+    binders = _binders(rep)
     # where _chained() drops every binding of a variable to an expression of wrt, none is made
     chains = position == 0 and getattr(query, "chain", False)
     for b in unify(rep, target, query.norm, wrt if rep.variables else None, flexible=query.flexible,
@@ -1431,7 +1432,7 @@ def _matches(group, query, target, scale, wrt, position, budget):
                 len(rep.variables) < 2 or not any(v in b.values and wrt in query.norm.names(b.values[v])
                                                   for v in rep.variables)):
             continue                     # (several variables: one at least depends on wrt)
-        if not _respects_binders(rep, b):
+        if binders and not _respects_binders(rep, b):
             continue
         if check and len(rep.variables) >= 2:
             chained = _chained(rep, query, b, wrt, budget, position)

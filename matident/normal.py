@@ -323,8 +323,10 @@ class Normalizer:
         return out
 
     def is_scalar(self, e):
-        r, c = self.shape(e)
-        return r == 1 and c == 1
+        s = self._shape.get(e)
+        if s is None:
+            s = shape_of(e, self.decls, self._shape)
+        return s[0] == 1 and s[1] == 1
 
     def names(self, e):
         """Frozen set of the symbol names in ``e``."""
@@ -419,6 +421,8 @@ class Normalizer:
     def product(self, args):
         """Normal form of the ``*`` product of normal-form ``args``."""
         coeff, out = E.fold_numbers(args)
+        if len(out) == 1 and type(coeff) is int and coeff == 1 and out[0].op != E.MUL:
+            return out[0]                     # what E.mul(E.num(1), f) gives
         idents = [f for f in out if f.op == E.IDENT]
         if len(idents) > 1 and len(set(idents)) == 1:     # I * I = I (Hadamard)
             out = [f for f in out if f.op != E.IDENT] + idents[:1]
