@@ -1149,7 +1149,8 @@ class Match:
         norm = self.query.norm if not extra and rec.kind != "differential" else self._result_norm()
         mapping = {**free, **self.binding.values}
         if rec.kind == "differential":        # d<variable bound to a constant> = 0
-            mapping.update({f"d{v}": E.sym(f"d{self.wrt}") if mapping[v] == E.sym(self.wrt)
+            var, query = self.query.var(self.wrt), self.query     # (shared trees: memo hits)
+            mapping.update({f"d{v}": query.var(f"d{self.wrt}") if mapping[v] == var
                             else E.mul(E.num(0), mapping[v]) for v in rec.wrts
                             if f"d{v}" not in mapping})   # (a chained differential is bound)
         tree = norm.substituted(rec.rhs_expr, mapping, self.dims)

@@ -382,7 +382,7 @@ class Normalizer:
             value = mapping.get(e.value)
             return e if value is None else self.normal(value)
         if op == E.IDENT:
-            return self.normal(E.identity(rename_dim(e.value, dims)))
+            return self.normal(self.ident(rename_dim(e.value, dims)))
         if not e.args:
             return e
         return self.combine(op, [self.substituted(a, mapping, dims) for a in e.args])
