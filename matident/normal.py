@@ -51,6 +51,8 @@ TRANSPOSE_INVARIANT = frozenset({"det", "logdet", "sum", "norm", "diagvec"})
 #: functions linear in their (single) argument: scalar factors move out
 LINEAR = frozenset({"tr", "sum", "vec", "diag", "diagvec"})
 
+#: factors that split_chain flattens, drops or splits (the others it keeps as they are)
+_CHAIN_NESTED = frozenset({E.IDENT, E.MUL, E.MATMUL})
 _OP_RANK = {E.NUM: 0, E.SYM: 1, E.IDENT: 2, E.TRANSPOSE: 10}   # others: 9
 _KEYS = {}
 
@@ -448,6 +450,12 @@ class Normalizer:
         return out
 
     def _chain(self, args, orient):
+        shapes = self._shape
+        for a in args:
+            if a.op in _CHAIN_NESTED or (shapes.get(a) or self.shape(a))[0] == 1:
+                break
+        else:   # no factor to flatten, drop or pull out, none with one row: no 1x1 run, no scalar
+            return args[0] if len(args) == 1 else E.Expr(E.MATMUL, args)
         scalars, mats, ident = split_chain(args, self.is_scalar, self.product)
         rest, runs = scalar_runs(mats, self.shape)
         scalars.extend(self._scalar_chain(run) for run in runs)
