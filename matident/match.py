@@ -1254,6 +1254,8 @@ def _present(e):
     args = [_present(a) for a in e.args]
     if e.op == E.ADD:
         args.sort(key=lambda t: split_coeff(t)[0] < 0)
+    if all(a is b for a, b in zip(args, e.args)):
+        return e                              # nothing moved: the tree itself (memo hits by identity)
     return E.Expr(e.op, args, e.value)
 
 
