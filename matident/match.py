@@ -895,6 +895,8 @@ class Query:
         out.typed = Typed(_present(value), self.norm.shape(value), self.decls)
         out._vars, out._norms, out._atomic, out._facts = self._vars, self._norms, {}, {}
         out.decls, out.norm = self.decls, self.norm
+        if "_decls_key" in self.__dict__:
+            out._decls_key = self._decls_key
         out.structure = Structure(self.norm)
         out.normal = self.norm.normal(out.typed.expr)
         out.flexible = frozenset()            # every size is declared (as for a Typed query)
@@ -1583,6 +1585,17 @@ def _differential_of(query, value, wrt, budget):
     if value in memo:
         return memo[value]
     memo[value] = None                   # guards against a rule that needs itself
+    # The work below reads only the index, the value, wrt and the declarations (its sub-query
+    # has memo tables of its own), so the index keeps its answer and the steps it counted:
+    # a lookup that finds it there spends those steps, and the same query counts the same
+    # steps (and stops at the same place) whatever was looked up before.
+    known, key = _known_differentials(query.index), (value, wrt, _decls_key(query))
+    entry = known.get(key) if key[2] is not None else None
+    if entry is not None:
+        budget.spend(entry[1])
+        memo[value] = entry[0]
+        return entry[0]
+    before = budget.left
     inner = query.part(value)
     inner.index, inner.chain = query.index, True     # only the whole expression is looked up
     # only differential records can answer (ranking differential matches among themselves
@@ -1591,7 +1604,33 @@ def _differential_of(query, value, wrt, budget):
     best = next((m for m in _ranked(found, True) if m.identity.kind == "differential"
                  and not m.conditions and not m.absent), None)
     memo[value] = None if best is None else best.result_normal
+    if key[2] is not None and budget.size is not None:       # (an unlimited budget counts nothing)
+        if len(known) > 20_000:
+            known.clear()
+        known[key] = (memo[value], before - budget.left)
     return memo[value]
+
+
+def _known_differentials(index):
+    """The index's table of :func:`_differential_of` answers: (value, wrt, declarations) ->
+    (differential or None, steps counted to find it)."""
+    known = index.__dict__.get("_differentials")
+    if known is None:
+        known = index._differentials = {}
+    return known
+
+
+def _decls_key(query):
+    """The query's declarations as a dict key (shared by its parts), or None if one is unhashable."""
+    key = query.__dict__.get("_decls_key", False)
+    if key is False:
+        try:
+            key = frozenset(query.decls.items())
+            hash(key)
+        except TypeError:
+            key = None
+        query._decls_key = key
+    return key
 
 
 def _binders(pattern):
