@@ -89,7 +89,10 @@ matched term by term (each term is a target of its own); a pattern with
 several wildcard terms or factors (``A + B``) matches the whole only in the
 splits where every wildcard but one takes a single term (or factor) and
 that one takes the rest, so that the work grows polynomially, not
-exponentially, with the number of terms.
+exponentially, with the number of terms.  The index keeps the differential
+a product rule chains for a sub-expression (per declarations) with the
+steps it took to find; a later lookup that reads it there spends those
+steps again, so the count does not depend on what was looked up before.
 
 Internal API (for a derivation engine)
 --------------------------------------
