@@ -404,6 +404,7 @@ class Index:
     def __getstate__(self):
         state = dict(self.__dict__)
         state.pop("_fitting", None)
+        state.pop("_differentials", None)        # the matcher's memo (matident.match._differential_of)
         return state
 
     def candidates(self, head, count):

@@ -89,7 +89,10 @@ matched term by term (each term is a target of its own); a pattern with
 several wildcard terms or factors (``A + B``) matches the whole only in the
 splits where every wildcard but one takes a single term (or factor) and
 that one takes the rest, so that the work grows polynomially, not
-exponentially, with the number of terms.
+exponentially, with the number of terms.  The index keeps the differential
+a product rule chains for a sub-expression (per declarations) with the
+steps it took to find; a later lookup that reads it there spends those
+steps again, so the count does not depend on what was looked up before.
 
 Internal API (for a derivation engine)
 --------------------------------------
@@ -197,9 +200,9 @@ class _Context:
     """What unification of one pattern against one query needs."""
 
     __slots__ = ("pattern", "decls", "pnorm", "norm", "wrt", "flexible", "budget",
-                 "variables", "several", "shapes", "products")
+                 "variables", "several", "shapes", "products", "chains")
 
-    def __init__(self, pattern, norm, wrt, flexible, budget):
+    def __init__(self, pattern, norm, wrt, flexible, budget, chains=True):
         static = pattern.plans.get("context")
         if static is None:
             static = pattern.plans["context"] = self._static(pattern)
@@ -207,6 +210,7 @@ class _Context:
          self.products) = static
         self.norm, self.wrt, self.flexible = norm, wrt, flexible
         self.budget = budget
+        self.chains = chains
 
     @staticmethod
     def _static(pattern):
@@ -300,9 +304,12 @@ def _bind(ctx, name, value, b, fit=None):
     """
     variables, wrt = ctx.variables, ctx.wrt
     if name in variables:
-        if (value.op != E.SYM or value.value != wrt) and len(variables) == 1:
-            return None          # one of several variables may be a constant (its differential is 0)
-        # ... or an expression of the query's variable, whose differential _chained() looks up
+        if value.op != E.SYM or value.value != wrt:
+            if len(variables) == 1:
+                return None      # one of several variables may be a constant (its differential is 0)
+            # ... or an expression of the query's variable, whose differential _chained() looks up
+            if not ctx.chains and wrt in ctx.norm.names(value):
+                return None      # (only where the caller chains: see unify)
     elif wrt is not None and wrt in ctx.norm.names(value):
         return None                                   # wildcards are constant
     old = b.values.get(name)
@@ -318,7 +325,8 @@ def _bind(ctx, name, value, b, fit=None):
     return out
 
 
-def unify(pattern, target, norm, wrt=None, *, flexible=frozenset(), binding=None, budget=None):
+def unify(pattern, target, norm, wrt=None, *, flexible=frozenset(), binding=None, budget=None,
+          chains=True):
     """Bindings that make ``pattern.expr`` equal to normal-form ``target``.
 
     ``norm`` is the target's :class:`~matident.normal.Normalizer`; ``wrt``
@@ -327,12 +335,15 @@ def unify(pattern, target, norm, wrt=None, *, flexible=frozenset(), binding=None
     target's dimension names that may be equated (sizes nobody declared).
     Yields :class:`Binding` objects; each step spends one of ``budget`` (a
     :class:`Budget`; default: unlimited) and raises :class:`BudgetExhausted`
-    when it runs out.
+    when it runs out.  ``chains=False``: the variables of a differential in
+    several variables bind only ``wrt`` itself or constants (where
+    :func:`_chained` would drop a binding of one to an expression of ``wrt``,
+    the search does not make it).
     """
     if pattern.variables and wrt is None:
         raise UsageError("a derivative or differential pattern needs the variable (wrt)")
     ctx = _Context(pattern, norm, wrt if pattern.variables else None, flexible,
-                   _UNLIMITED if budget is None else budget)
+                   _UNLIMITED if budget is None else budget, chains)
     if pattern.expr.op == E.MUL:
         found = _product(ctx, pattern.expr, target, binding or _EMPTY, root=True)
     else:
@@ -887,6 +898,8 @@ class Query:
         out.typed = Typed(_present(value), self.norm.shape(value), self.decls)
         out._vars, out._norms, out._atomic, out._facts = self._vars, self._norms, {}, {}
         out.decls, out.norm = self.decls, self.norm
+        if "_decls_key" in self.__dict__:
+            out._decls_key = self._decls_key
         out.structure = Structure(self.norm)
         out.normal = self.norm.normal(out.typed.expr)
         out.flexible = frozenset()            # every size is declared (as for a Typed query)
@@ -1141,7 +1154,8 @@ class Match:
         norm = self.query.norm if not extra and rec.kind != "differential" else self._result_norm()
         mapping = {**free, **self.binding.values}
         if rec.kind == "differential":        # d<variable bound to a constant> = 0
-            mapping.update({f"d{v}": E.sym(f"d{self.wrt}") if mapping[v] == E.sym(self.wrt)
+            var, query = self.query.var(self.wrt), self.query     # (shared trees: memo hits)
+            mapping.update({f"d{v}": query.var(f"d{self.wrt}") if mapping[v] == var
                             else E.mul(E.num(0), mapping[v]) for v in rec.wrts
                             if f"d{v}" not in mapping})   # (a chained differential is bound)
         tree = norm.substituted(rec.rhs_expr, mapping, self.dims)
@@ -1245,6 +1259,8 @@ def _present(e):
     args = [_present(a) for a in e.args]
     if e.op == E.ADD:
         args.sort(key=lambda t: split_coeff(t)[0] < 0)
+    if all(a is b for a, b in zip(args, e.args)):
+        return e                              # nothing moved: the tree itself (memo hits by identity)
     return E.Expr(e.op, args, e.value)
 
 
@@ -1415,13 +1431,16 @@ def _matches(group, query, target, scale, wrt, position, budget):
     projected = var is None                  # the projection is the same for every binding
     # a single variable that occurs binds only to the query's
     check = len(rep.variables) >= 2 or 0 in rep.counts
+    binders = _binders(rep)
+    # where _chained() drops every binding of a variable to an expression of wrt, none is made
+    chains = position == 0 and getattr(query, "chain", False)
     for b in unify(rep, target, query.norm, wrt if rep.variables else None, flexible=query.flexible,
-                   budget=budget):
+                   budget=budget, chains=chains):
         if check and not any(_is_sym(b.values.get(v), wrt) for v in rep.variables) and (
                 len(rep.variables) < 2 or not any(v in b.values and wrt in query.norm.names(b.values[v])
                                                   for v in rep.variables)):
             continue                     # (several variables: one at least depends on wrt)
-        if not _respects_binders(rep, b):
+        if binders and not _respects_binders(rep, b):
             continue
         if check and len(rep.variables) >= 2:
             chained = _chained(rep, query, b, wrt, budget, position)
@@ -1569,6 +1588,17 @@ def _differential_of(query, value, wrt, budget):
     if value in memo:
         return memo[value]
     memo[value] = None                   # guards against a rule that needs itself
+    # The work below reads only the index, the value, wrt and the declarations (its sub-query
+    # has memo tables of its own), so the index keeps its answer and the steps it counted:
+    # a lookup that finds it there spends those steps, and the same query counts the same
+    # steps (and stops at the same place) whatever was looked up before.
+    known, key = _known_differentials(query.index), (value, wrt, _decls_key(query))
+    entry = known.get(key) if key[2] is not None else None
+    if entry is not None:
+        budget.spend(entry[1])
+        memo[value] = entry[0]
+        return entry[0]
+    before = budget.left
     inner = query.part(value)
     inner.index, inner.chain = query.index, True     # only the whole expression is looked up
     # only differential records can answer (ranking differential matches among themselves
@@ -1577,7 +1607,33 @@ def _differential_of(query, value, wrt, budget):
     best = next((m for m in _ranked(found, True) if m.identity.kind == "differential"
                  and not m.conditions and not m.absent), None)
     memo[value] = None if best is None else best.result_normal
+    if key[2] is not None and budget.size is not None:       # (an unlimited budget counts nothing)
+        if len(known) > 20_000:
+            known.clear()
+        known[key] = (memo[value], before - budget.left)
     return memo[value]
+
+
+def _known_differentials(index):
+    """The index's table of :func:`_differential_of` answers: (value, wrt, declarations) ->
+    (differential or None, steps counted to find it)."""
+    known = index.__dict__.get("_differentials")
+    if known is None:
+        known = index._differentials = {}
+    return known
+
+
+def _decls_key(query):
+    """The query's declarations as a dict key (shared by its parts), or None if one is unhashable."""
+    key = query.__dict__.get("_decls_key", False)
+    if key is False:
+        try:
+            key = frozenset(query.decls.items())
+            hash(key)
+        except TypeError:
+            key = None
+        query._decls_key = key
+    return key
 
 
 def _binders(pattern):
@@ -1804,7 +1860,8 @@ def _literal_implicit(index, query):
                 m._literal = (len(b.absent), _compound_bindings(b))
                 key = (alike, scale, core)
                 if key not in says:                  # tr(A @ B) = tr(A @ B) says nothing
-                    says[key] = to_text(m.target_tree) != to_text(m.result_tree)
+                    target, result = m.target_tree, m.result_tree     # (equal trees: equal texts)
+                    says[key] = target != result and to_text(target) != to_text(result)
                 if says[key]:
                     out.append(m)
                 break

@@ -51,6 +51,8 @@ TRANSPOSE_INVARIANT = frozenset({"det", "logdet", "sum", "norm", "diagvec"})
 #: functions linear in their (single) argument: scalar factors move out
 LINEAR = frozenset({"tr", "sum", "vec", "diag", "diagvec"})
 
+#: factors that split_chain flattens, drops or splits (the others it keeps as they are)
+_CHAIN_NESTED = frozenset({E.IDENT, E.MUL, E.MATMUL})
 _OP_RANK = {E.NUM: 0, E.SYM: 1, E.IDENT: 2, E.TRANSPOSE: 10}   # others: 9
 _KEYS = {}
 
@@ -277,8 +279,20 @@ class Normalizer:
         self.__init__(state["decls"])
 
     def extended(self, extra):
-        """A normalizer over these declarations plus ``extra``."""
-        return Normalizer({**self.decls, **extra})
+        """A normalizer over these declarations plus ``extra``.
+
+        Trees over this one's symbols have the same normal forms, shapes, ... over
+        both, so when ``extra`` declares only new names the new one starts with copies
+        of this one's memo tables (copies: the two add different trees later).
+        """
+        out = Normalizer({**self.decls, **extra})
+        if self.decls.keys().isdisjoint(extra):
+            out._normal, out._shape, out._names, out._ops, out._rotations, out._chains = \
+                dict(self._normal), dict(self._shape), dict(self._names), dict(self._ops), \
+                dict(self._rotations), dict(self._chains)
+            out._transposes, out._flips, out._idents = \
+                dict(self._transposes), dict(self._flips), dict(self._idents)
+        return out
 
     def over(self, decls):
         """A normalizer over ``decls``, which must declare exactly this one's symbols, with the
@@ -311,8 +325,10 @@ class Normalizer:
         return out
 
     def is_scalar(self, e):
-        r, c = self.shape(e)
-        return r == 1 and c == 1
+        s = self._shape.get(e)
+        if s is None:
+            s = shape_of(e, self.decls, self._shape)
+        return s[0] == 1 and s[1] == 1
 
     def names(self, e):
         """Frozen set of the symbol names in ``e``."""
@@ -368,7 +384,7 @@ class Normalizer:
             value = mapping.get(e.value)
             return e if value is None else self.normal(value)
         if op == E.IDENT:
-            return self.normal(E.identity(rename_dim(e.value, dims)))
+            return self.normal(self.ident(rename_dim(e.value, dims)))
         if not e.args:
             return e
         return self.combine(op, [self.substituted(a, mapping, dims) for a in e.args])
@@ -407,6 +423,8 @@ class Normalizer:
     def product(self, args):
         """Normal form of the ``*`` product of normal-form ``args``."""
         coeff, out = E.fold_numbers(args)
+        if len(out) == 1 and type(coeff) is int and coeff == 1 and out[0].op != E.MUL:
+            return out[0]                     # what E.mul(E.num(1), f) gives
         idents = [f for f in out if f.op == E.IDENT]
         if len(idents) > 1 and len(set(idents)) == 1:     # I * I = I (Hadamard)
             out = [f for f in out if f.op != E.IDENT] + idents[:1]
@@ -432,6 +450,12 @@ class Normalizer:
         return out
 
     def _chain(self, args, orient):
+        shapes = self._shape
+        for a in args:
+            if a.op in _CHAIN_NESTED or (shapes.get(a) or self.shape(a))[0] == 1:
+                break
+        else:   # no factor to flatten, drop or pull out, none with one row: no 1x1 run, no scalar
+            return args[0] if len(args) == 1 else E.Expr(E.MATMUL, args)
         scalars, mats, ident = split_chain(args, self.is_scalar, self.product)
         rest, runs = scalar_runs(mats, self.shape)
         scalars.extend(self._scalar_chain(run) for run in runs)

@@ -53,6 +53,27 @@ def test_a_tiny_budget_stops_at_the_same_place_every_time(text, wrt):
     assert exact.complete and outcome(exact) == outcome(whole)
 
 
+@pytest.mark.parametrize("text,wrt", [("tr(A @ X @ B @ X)", "X"), ("kron(Z, Z @ B)", "Z"),
+                                      ("b.T @ X.T @ X @ c", "X")])
+def test_what_the_index_remembers_changes_no_count(text, wrt):
+    """The index keeps the differentials product rules chain, with the steps they cost: a lookup
+    with that table empty, full, or filled by other queries counts the same steps, finds the
+    same matches and stops at the same place under every budget."""
+    from matident.catalogue import catalogue
+    from matident.index import Index
+    index = Index(list(catalogue()))
+    whole = lookup(text, wrt, catalogue=index)
+    assert whole.complete and index._differentials, "these queries chain differentials"
+    for budget in sorted({1, 9, whole.steps // 4, whole.steps // 2, whole.steps - 1, whole.steps}):
+        index._differentials.clear()
+        cold = outcome(lookup(text, wrt, catalogue=index, budget=budget))
+        warm = outcome(lookup(text, wrt, catalogue=index, budget=budget))
+        for other, w in (("tr(X.T @ X)", "X"), ("x.T @ A @ x", "x"), ("tr(Z @ B @ Z.T)", "Z")):
+            lookup(other, w, catalogue=index)
+        assert cold == warm == outcome(lookup(text, wrt, catalogue=index, budget=budget))
+        assert cold[2] == budget and cold[1] == (budget == whole.steps)
+
+
 def test_the_budget_is_not_the_clock_in_another_process():
     """Another process (another hash seed, so other set orders) counts the same steps and
     finds the same matches, in the same order, under a budget that cuts the search."""
