@@ -125,3 +125,21 @@ def test_the_docs_search_page_knows_every_reserved_name():
     js = (Path(__file__).resolve().parents[1] / "docs" / "_static" / "matident-search.js").read_text()
     listed = re.search(r"const FUNCTIONS = new Set\(\[(.*?)\]\)", js, re.S).group(1)
     assert set(re.findall(r'"([^"]+)"', listed)) == set(FUNCTIONS) | {"I"}
+
+
+@pytest.mark.parametrize("text, wrt", [
+    ("cos(pi) * X", None), ("pi", None), ("pi * I", None), ("tr(pi * X)", "X"),
+    ("logdet(pi * X)", "X"), ("(2 * pi) ** (-1 / 2) * exp(-(x.T @ x) / 2)", "x"), ("kron(pi * A, X)", None),
+])
+def test_lookup_and_derive_take_pi_anywhere(text, wrt):
+    """The normal form once indexed a constant's (absent) first argument: lookup raised IndexError."""
+    list(matident.lookup(text, wrt))
+    if wrt:
+        assert "pi" in str(matident.derive(text, wrt)).splitlines()[-1]
+
+
+def test_lookup_finds_the_cosine_form_of_the_ortho_skew_power():
+    Q = "W @ kron(block([[0, -1], [1, 0]]), I) @ W.T"
+    found = [m.identity.id for m in matident.lookup(f"matpow({Q}, k)",
+                                                  symbols={"k": "scalar integer", "W": "orthogonal 2*m"})]
+    assert found[0] == "ortho-skew-matrix-power-cosine-form"
