@@ -143,3 +143,9 @@ def test_lookup_finds_the_cosine_form_of_the_ortho_skew_power():
     found = [m.identity.id for m in matident.lookup(f"matpow({Q}, k)",
                                                   symbols={"k": "scalar integer", "W": "orthogonal 2*m"})]
     assert found[0] == "ortho-skew-matrix-power-cosine-form"
+
+
+def test_pi_is_known_to_be_positive():
+    """inv(pi * Q) = adj(pi Q) / det(pi Q) needs pi Q invertible: true, since pi is positive."""
+    first = list(matident.lookup("inv(pi * Q)", symbols={"Q": "orthogonal n"}))[0]
+    assert first.identity.id == "inverse-via-adjugate" and not first.conditions

@@ -1,5 +1,6 @@
-"""Constructed special matrices (identities/special-matrices-constructed.yaml): the verifier
-rejects wrong versions of each new kind of statement, and the printed shapes of Cookbook eqs
+"""Constructed special matrices (identities/special-matrices-constructed.yaml, and the DFT matrix
+of identities/dft-matrix-real-representation.yaml): the verifier rejects wrong versions of each
+new kind of statement, and the printed shapes of Cookbook eqs
 453 and 455 (J^ij n x m) are refused by the shape check."""
 from __future__ import annotations
 
