@@ -38,3 +38,19 @@ def test_printed_rectangular_single_entry_product_is_a_shape_error(rid):
     with pytest.raises(ShapeError):
         infer(parse_expr(record.lhs_text), symbols)
     assert V.check_record(record).status == "passed"                    # the square form holds
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 6])
+def test_dft_construction_is_numpys_dft_matrix(n):
+    """The records' R(W_N^*) = [[C, -S], [S, C]] against numpy's FFT of the identity (an independent
+    path): W_N W_N^* = N I alone would not see an index vector off by one (1..N instead of 0..N-1)."""
+    import numpy as np
+    from matident.evaluate import evaluate
+    record = catalogue()["dft-matrix-conjugate-is-conjugate-transpose-real-representation"]
+    lhs = infer(parse_expr(record.lhs_text), record.symbols).expr
+    y = np.random.default_rng(n).normal(size=(n, 1))
+    got = evaluate(lhs, {"y": y}, {"n": n})
+    w = np.fft.fft(np.eye(n + 1))                       # W_N[k, j] = exp(-2 pi i k j / N), N = n + 1
+    conj = w.conj()
+    expected = np.block([[conj.real, -conj.imag], [conj.imag, conj.real]])
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
