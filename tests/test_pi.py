@@ -149,3 +149,13 @@ def test_pi_is_known_to_be_positive():
     """inv(pi * Q) = adj(pi Q) / det(pi Q) needs pi Q invertible: true, since pi is positive."""
     first = list(matident.lookup("inv(pi * Q)", symbols={"Q": "orthogonal n"}))[0]
     assert first.identity.id == "inverse-via-adjugate" and not first.conditions
+
+
+@pytest.mark.parametrize("rid", ["dft-twiddle-factor-half-period-real-representation",
+                                 "ortho-sym-matrix-power-cosine-form"])
+def test_a_record_with_pi_is_found_by_its_own_lhs(rid):
+    """The index once left a bare constant out of a query's functions while the record's
+    pattern required it, so no record with pi inside a function could be found."""
+    record = matident.catalogue()[rid]
+    symbols = {name: str(decl) for name, decl in record.symbols.items()}
+    assert rid in [m.identity.id for m in matident.lookup(record.lhs_text, symbols=symbols)]

@@ -54,3 +54,14 @@ def test_dft_construction_is_numpys_dft_matrix(n):
     conj = w.conj()
     expected = np.block([[conj.real, -conj.imag], [conj.imag, conj.real]])
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("dim", ["n", "nr", "3"])
+def test_an_identity_of_a_block_size_binds_under_another_dimension_name(dim):
+    """inv(I - L) with L = block([[0 * y.T, 0], [eye(y), 0 * y]]): the identity is (n + 1) x (n + 1).
+    The matcher compared that size literally, so a query with y of length nr (or 3) missed it."""
+    import matident
+    rid = "dft-matrix-times-conjugate-real-representation"
+    record = catalogue()[rid]
+    found = [m.identity.id for m in matident.lookup(record.lhs_text, symbols={"y": f"vector {dim}"})]
+    assert found[0] == rid
