@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from .errors import CatalogueError, MatidentError
-from .parse import parse_expr
+from .parse import check_declared_names, parse_expr
 from .shapes import Decl, Prod, fmt_shape, infer, is_scalar_shape, parse_decl
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -645,6 +645,7 @@ def _build_record(data, marks, file, problems):
     symbols = {}
     for name, text in data["symbols"].items():
         try:
+            check_declared_names({name: text})       # I, pi and function names are reserved
             symbols[name] = parse_decl(text)
         except MatidentError as exc:
             fail(exc.code, exc.message, hint=exc.hint, sub=("symbols", name))

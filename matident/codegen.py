@@ -214,8 +214,10 @@ class _Module:
             return f"({self.emit(e.args[0])} ** {self.emit(e.args[1])})"
         if op == E.TRANSPOSE:
             return f"{self.emit(e.args[0])}.T"
+        if op == "pi":                     # a 0-d array: torch's cos() takes no Python float
+            return f"{m}.pi" if self.backend == "numpy" else f"{m}.asarray({m}.pi{self._dtype()})"
         a = [self.emit(x) for x in e.args]
-        simple = {"log": "log", "exp": "exp", "sqrt": "sqrt", "tanh": "tanh", "abs": "abs"}
+        simple = {"log": "log", "exp": "exp", "sqrt": "sqrt", "tanh": "tanh", "abs": "abs", "cos": "cos", "sin": "sin"}
         if op in simple:
             return f"{m}.{simple[op]}({a[0]})"
         if op == "tr":

@@ -18,6 +18,7 @@ op           meaning                                  ``args`` / ``value``
 ``**``       power of scalars                         args = (base, exponent)
 ``T``        transpose                                args = (a,)
 name         a function from :data:`matident.functions.FUNCTIONS`
+             (``pi``: a constant, with no arguments)  args = its arguments
 ``blockrow`` a row of a ``block`` matrix              args = its blocks
 ===========  ======================================  =========================
 
@@ -313,6 +314,8 @@ def _text(e):
     if op == "block":
         rows = ("[" + ", ".join(_text(c)[0] for c in row.args) + "]" for row in e.args)
         return ("block([" + ", ".join(rows) + "])", P_ATOM)
+    if not e.args:              # a named constant (a function of no arguments): pi
+        return (op, P_ATOM)
     return (f"{op}(" + ", ".join(_text(a)[0] for a in e.args) + ")", P_ATOM)
 
 

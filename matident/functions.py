@@ -4,6 +4,8 @@ Each :class:`Function` says how many arguments it takes, which shape rule
 applies (implemented in :mod:`matident.shapes`), how to evaluate it with numpy
 and how to print it in LaTeX.  Adding a function to the language means adding a
 row here (and, if it is new, a shape rule); nothing else dispatches on names.
+A row of no arguments is a named constant (``pi``): it is written, printed and
+reserved as a bare name, and its tree is a node with no children.
 """
 from __future__ import annotations
 
@@ -39,6 +41,11 @@ class Function:
     latex: str               # format string over the arguments' LaTeX
     doc: str
     elementwise: bool = False
+
+    @property
+    def constant(self):
+        """A function of no arguments is a named constant, written without parentheses (``pi``)."""
+        return self.arity == 0
 
 
 def _scalar(v):
@@ -295,6 +302,9 @@ FUNCTIONS = _rows([
              elementwise=True),
     Function("ones", 1, "elementwise", lambda a: np.ones_like(a),
              r"\mathbf{{1}}", "all-ones matrix of the shape of its argument (a constant)"),
+    Function("pi", 0, "constant", lambda: _scalar(np.pi), r"\pi",
+             "the constant pi = 3.14159... (a scalar, written without parentheses; evaluated as the "
+             "nearest float, so cos(pi) is -1 to rounding)"),
     Function("sum", 1, "scalar_of_any", lambda a: _scalar(np.sum(a)),
              r"\operatorname{{sum}}\left({0}\right)", "sum of all entries"),
     Function("norm", 1, "scalar_of_any", _norm,

@@ -152,6 +152,8 @@ def target_facts(e):
             counts[node.value] = counts.get(node.value, 0) + 1
         else:
             bounded = False
+            if op in FUNCTIONS:            # a constant (pi): Normalizer.ops counts it too
+                ops.add(op)
     return frozenset(ops), max(counts.values()) if bounded else UNBOUNDED, counts
 
 

@@ -125,7 +125,7 @@ from .index import (Group, Index, Pattern, factor_symbol, factor_kinds, head_of,
 from .normal import TRANSPOSE_INVARIANT, Normalizer, factors, same_dim, split_coeff
 from .structure import Structure
 from .printing import latex_name, to_latex, to_text
-from .shapes import Decl, Prod, Typed
+from .shapes import Decl, Prod, Sum, Typed, dim_sum
 
 BUDGET = 100_000           # matching steps per lookup (see "Cost" above)
 MAX_BINDINGS = 16          # bindings of one record to one target compared for the best
@@ -290,11 +290,45 @@ def _bind_dims(ctx, pshape, tshape, b):
                 continue                      # checked when the binding is complete (_settled)
             mapped = Prod(tuple(dims.get(f, f) if isinstance(f, str) else f for f in p.factors))
             equal = equal if same_dim(mapped, t) else None
+        elif isinstance(p, Sum) and p != t:   # the size of a block matrix, n + 1: bind n
+            fit = _fit_sum(p, t, dims)
+            if fit is None:
+                return None
+            if fit is not dims:
+                dims, copied = fit, True
         elif p != t:
             equal = None
         if equal is None:
             return None
     return dims, equal
+
+
+def _fit_sum(p, t, dims):
+    """``dims`` (extended by its one free term) under which the pattern's sum dimension ``p``
+    (``n + 1``) is the target's ``t``, or None.  A sum with several free terms matches only
+    itself."""
+    free = [u for u in p.terms if type(u) is str and u not in dims]
+    known = [dims.get(u, u) if type(u) is str else u for u in p.terms if u not in free]
+    if not free:
+        return dims if dim_sum(known) == t else None
+    if len(free) > 1:
+        return None
+    rest = list(t.terms) if isinstance(t, Sum) else [t]
+    const = sum(u for u in rest if type(u) is int)
+    rest = [u for u in rest if type(u) is not int]
+    for k in (u for part in known for u in (part.terms if isinstance(part, Sum) else (part,))):
+        if type(k) is int:
+            const -= k
+        elif k in rest:
+            rest.remove(k)
+        else:
+            return None
+    if const < 0:
+        return None
+    value = dim_sum(rest + [const])
+    if value == 0:
+        return None
+    return {**dims, free[0]: value}
 
 
 def _bind(ctx, name, value, b, fit=None):

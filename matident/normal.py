@@ -372,7 +372,7 @@ class Normalizer:
         op = e.op
         if op == E.IDENT and e.value == 1:
             return E.num(1)                   # the 1x1 identity
-        if op in (E.SYM, E.NUM, E.IDENT):
+        if op in (E.SYM, E.NUM, E.IDENT) or not e.args:       # not e.args: a constant (pi)
             return e
         return self.combine(op, [self.normal(a) for a in e.args])
 

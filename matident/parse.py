@@ -15,10 +15,12 @@ Grammar (see the docs' "Expression language" page)::
     A.T        transpose                 s ** t   power of scalars only
     f(...)     a function of matident.functions.FUNCTIONS
     I          identity matrix of conforming size
+    pi         the constant pi (a function of no arguments, written bare)
 """
 from __future__ import annotations
 
 import ast
+import cmath
 import math
 import re
 import warnings
@@ -36,6 +38,7 @@ MAX_DIGITS = 30          # digits of a numeric literal
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 RESERVED = set(FUNCTIONS) | {"I"}
+_CALLABLE = sorted(name for name, fn in FUNCTIONS.items() if not fn.constant)   # pi is not called
 
 _BINOPS = {ast.MatMult: "@", ast.Mult: "*", ast.Add: "+", ast.Sub: "-",
            ast.Div: "/", ast.Pow: "**"}
@@ -132,7 +135,7 @@ def _syntax_hint(text, exc):
     m = _JUXTAPOSED.search(text)
     if m and not re.fullmatch(r"and|or|not|in|is|if|else|for|lambda", m.group(2)):
         left, right = m.group(1), "(...)" if m.group(2) == "(" else m.group(2)
-        if left in FUNCTIONS:
+        if left in FUNCTIONS and not FUNCTIONS[left].constant:
             return f"{left} needs parentheses", f"write {left}({right})"
         return ("two operands without an operator between them",
                 f"write {left} @ {right} for the matrix product ({left} * {right} for the elementwise "
@@ -224,7 +227,7 @@ class _Builder:
                       ast.FloorDiv: "//", ast.Mod: "%"}.get(type(node.op), type(node.op).__name__)
             self.fail(node, f"operator '{symbol}' is not part of the expression language",
                       hint="use + - * / @ .T and ** (inv(X) for an inverse)")
-        if op == "/" and _constant_value(right) == 0:
+        if op == "/" and _is_zero(right):
             self.fail(node, "division by zero", code="MI011", hint="divide by a nonzero number or a scalar")
         if op == "**":
             self._check_constant_power(node, left, right)
@@ -280,11 +283,17 @@ class _Builder:
         """
         if any(n.op == E.SYM for n in (*base.walk(), *exponent.walk())):
             return
-        if E.is_number(base, 0) and exponent.op == E.NUM and exponent.value < 0:
+        if (E.is_number(base, 0) or _is_zero(base)) and exponent.op == E.NUM and exponent.value < 0:
             self.fail(node, "division by zero", code="MI011", hint="raise 0 to a positive power only")
         if E.is_number(exponent, -1):
             return
         hint = f"write a number of at most {MAX_DIGITS} digits instead"
+        if any(n.op in FUNCTIONS and FUNCTIONS[n.op].constant for n in (*base.walk(), *exponent.walk())):
+            value = _constant_value(E.power(base, exponent))     # pi ** 2 stays symbolic in SymPy
+            if value is None or not cmath.isfinite(value) or not 10.0 ** -MAX_DIGITS <= abs(value) <= 10.0 ** MAX_DIGITS:
+                self.fail(node, f"the power is not a number of at most {MAX_DIGITS} digits", code="MI011",
+                          hint=hint)
+            return
         if base.op != E.NUM or exponent.op != E.NUM:
             self.fail(node, "a power of constants must be a number raised to a number", code="MI011",
                       hint=hint)
@@ -320,6 +329,8 @@ class _Builder:
                       hint="names are letters, digits and underscores, starting with a letter")
         if name == "I":
             return E.identity()
+        if name in FUNCTIONS and FUNCTIONS[name].constant:
+            return E.call(name)
         if name in FUNCTIONS:
             self.fail(node, f"function '{name}' used without arguments", code="MI004",
                       hint=f"write {name}(...)")
@@ -343,12 +354,12 @@ class _Builder:
                 self.fail(node, f"'{what}' is not part of the expression language",
                           hint=f"write {written}" + (" (drop the module prefix)" if module else ""))
         self.fail(node, "only the language's own functions can be called",
-                  hint="call one of: " + ", ".join(sorted(FUNCTIONS)))
+                  hint="call one of: " + ", ".join(_CALLABLE))
 
     def _Attribute(self, node, depth):
         if node.attr != "T":
             base = ast.get_source_segment(self.text.strip(), node.value) or "X"
-            hint = {"I": f"write inv({base}) for the inverse", "H": f"write {base}.T (matrices are real)",
+            hint = {"I": f"write inv({base}) for the inverse", "pi": "write pi (a constant of the language)", "H": f"write {base}.T (matrices are real)",
                     "t": f"write {base}.T for the transpose"}.get(node.attr, "the only attribute is .T (transpose)")
             self.fail(node, f"attribute '.{node.attr}' is not part of the expression language", hint=hint)
         return E.transpose(self.build(node.value, depth))
@@ -368,9 +379,12 @@ class _Builder:
                 written = f"{name} @ ({', '.join(args)}) for a product: {name} is not a function"
             self.fail(node, f"unknown function '{name}'", code="MI003",
                       hint=f"write {written}" if written else (f"did you mean '{close}'? " if close else "")
-                      + "known functions: " + ", ".join(sorted(FUNCTIONS)))
+                      + "known functions: " + ", ".join(_CALLABLE))
         if name == "block":
             return self._block(node, depth)
+        if fn.constant:
+            self.fail(node, f"'{name}' is a constant, not a function", code="MI004",
+                      hint=f"write {name} without parentheses" + (", and * for a product" if node.args else ""))
         if len(node.args) != fn.arity:
             self.fail(node, f"{name}() takes {fn.arity} argument{'s' if fn.arity != 1 else ''}, "
                             f"got {len(node.args)}", code="MI004",
@@ -395,8 +409,8 @@ class _Builder:
                                  for r in rows.elts))
 
 def check_declared_names(symbols):
-    """Refuse declarations that would be ignored or misread: ``I`` (always the identity), a
-    function's name, a name that is not a name, ``dX`` beside ``X`` (the differential of X)."""
+    """Refuse declarations that would be ignored or misread: ``I`` (always the identity), ``pi``
+    (always the constant), a function's name, a name that is not a name, ``dX`` beside ``X`` (the differential of X)."""
     from .errors import DeclarationError
     if symbols is None:
         return
@@ -410,12 +424,26 @@ def check_declared_names(symbols):
         if name == "I":
             raise DeclarationError("'I' cannot be declared: it is always the identity matrix",
                                    hint="give your matrix another name, e.g. J")
+        if name in FUNCTIONS and FUNCTIONS[name].constant:
+            raise DeclarationError(f"'{name}' cannot be declared: it is always the constant {name}",
+                                   hint=f"give your symbol another name, e.g. {name}_0 or {name.upper()}")
         if name in FUNCTIONS:
             raise DeclarationError(f"'{name}' cannot be declared: it is the function {name}()",
                                    hint="give your symbol another name")
         if name.startswith("d") and name[1:] in symbols:
             raise DeclarationError(f"'{name}' cannot be declared beside '{name[1:]}': it is read as the "
                                    f"differential of {name[1:]}", hint=f"rename one of them, e.g. D{name[1:]}")
+
+
+def _is_zero(e):
+    """True if ``e`` is a constant 0: exactly, or to rounding when it involves a named constant
+    (``sin(pi)`` is 1.2e-16 in floating point, but a division by it is a division by zero)."""
+    value = _constant_value(e)
+    if value is None:
+        return False
+    if any(n.op in FUNCTIONS and FUNCTIONS[n.op].constant for n in e.walk()):
+        return abs(value) < 1e-12
+    return value == 0
 
 
 def _constant_value(e):
@@ -430,7 +458,9 @@ def _constant_value(e):
         return None
     functions = {"log": cmath.log, "exp": cmath.exp, "sqrt": cmath.sqrt, "abs": abs, "tanh": cmath.tanh,
                  "tr": lambda v: v, "det": lambda v: v, "sum": lambda v: v, "logdet": cmath.log,
-                 "inv": lambda v: 1 / v, "norm": abs}
+                 "inv": lambda v: 1 / v, "norm": abs, "cos": cmath.cos, "sin": cmath.sin}
+    if e.op in FUNCTIONS and FUNCTIONS[e.op].constant:
+        return complex(FUNCTIONS[e.op].numpy()[0, 0])
     try:
         if e.op == E.ADD:
             return sum(values)
@@ -482,5 +512,5 @@ def _closest(name):
                "ln": "log", "frobenius": "norm", "kronecker": "kron"}
     if name.lower() in aliases:
         return aliases[name.lower()]
-    match = difflib.get_close_matches(name, list(FUNCTIONS), n=1)
+    match = difflib.get_close_matches(name, _CALLABLE, n=1)
     return match[0] if match else None

@@ -54,7 +54,7 @@ class _Latex:
         if e.op == E.SYM:
             return e.value in GREEK or e.value.rstrip("0123456789") in GREEK
         if e.op in FUNCTIONS:
-            return FUNCTIONS[e.op].shape_rule in ("scalar_of_square", "scalar_of_any")
+            return FUNCTIONS[e.op].shape_rule in ("scalar_of_square", "scalar_of_any", "constant")
         if e.op == E.MUL:
             return all(self.scalar(a) for a in e.args)
         return False

@@ -685,6 +685,7 @@ SHAPE_RULES = {
     "elementwise": lambda inf, node, s: s[0],
     "elementwise_power": lambda inf, node, s: (_need_scalar(inf, node, s[1], "exponent"), s[0])[1],
     "scalar_of_any": lambda inf, node, s: (1, 1),
+    "constant": lambda inf, node, s: (1, 1),
     "vector_to_diagonal": _rule_vector_to_diagonal,
     "diagonal_of": _rule_diagonal_of,
     "kron": lambda inf, node, s: (Prod((s[0][0], s[1][0])), Prod((s[0][1], s[1][1]))),
@@ -805,7 +806,7 @@ def _shape_of(expr, symbols, memo):
     if op == E.TRANSPOSE:
         return (shapes[0][1], shapes[0][0])
     rule = FUNCTIONS[op].shape_rule
-    if rule in ("scalar_of_square", "scalar_of_any"):
+    if rule in ("scalar_of_square", "scalar_of_any", "constant"):
         return (1, 1)
     if rule in ("same_square", "matpow"):
         return (shapes[0][0], shapes[0][0])

@@ -79,7 +79,7 @@ OPERATOR_WORDS = {
 }
 PROPER_NOUNS = {"kronecker": "Kronecker", "hadamard": "Hadamard", "woodbury": "Woodbury",
                 "gaussian": "Gaussian", "jacobian": "Jacobian", "hessian": "Hessian",
-                "cookbook": "Cookbook"}
+                "cookbook": "Cookbook", "dft": "DFT"}
 _SECTION_COMMENT = re.compile(r"#\s*--+\s*(.*?)[\s-]*\Z")
 _RST_SPECIAL = re.compile(r"([\\`*_|\[\]])")
 _LINKABLE = re.compile(r"https?://[^\s<>()]+[^\s<>().,;:]|\b[a-z0-9]+(?:-[a-z0-9]+)+\b")

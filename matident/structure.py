@@ -191,7 +191,7 @@ class Structure:
 
     def _positive(self, e):
         op = e.op
-        if op in ("exp", "sigmoid", "ones"):
+        if op in ("exp", "sigmoid", "ones", "pi"):
             return True
         if op == E.MATMUL and self.n.is_scalar(e) and self._quadratic(e):
             return True

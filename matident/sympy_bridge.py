@@ -19,6 +19,7 @@ translate at that boundary.
   of ``X``.  On the way in, a ``OneMatrix`` becomes ``ones`` of identities of
   its shape and a dimension used as a number (SymPy writes
   ``ones(1, n) ones(n, 1)`` as ``n``) becomes ``tr(I)``.
+* The constant ``pi`` is ``sympy.pi`` both ways (``E`` comes in as ``exp(1)``).
 * Functions SymPy lacks, or gives another meaning (its ``log`` of a matrix
   is the matrix logarithm, ``Adjoint`` the conjugate transpose), are the
   classes of this module: :class:`LogDet`, :class:`SumEntries`,
@@ -35,7 +36,7 @@ import sympy
 from sympy import (Determinant, DiagMatrix, DiagonalOf, HadamardPower, HadamardProduct, Identity,
                    ImmutableMatrix, Inverse, KroneckerProduct, MatAdd, MatMul, MatPow,
                    MatrixSymbol, OneMatrix, Trace, Transpose, ZeroMatrix)
-from sympy.core.numbers import Exp1
+from sympy.core.numbers import Exp1, Pi
 from sympy.core.symbol import Str
 from sympy.matrices import MatrixBase
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
@@ -289,6 +290,7 @@ _SCALAR_FUNCTIONS = {"log": sympy.log, "exp": sympy.exp, "sqrt": sympy.sqrt,
 ELEMENTWISE = frozenset(_SCALAR_FUNCTIONS)     # the functions Elementwise applies
 #: functions of the language that SymPy cannot represent (to_sympy refuses them with a message)
 WITHOUT_SYMPY_FORM = frozenset({"expect", "block"})
+_CONSTANTS = {"pi": sympy.pi}        # the language's named constants (functions of no arguments)
 _MATRIX_FUNCTIONS = {"tr": Trace, "det": Determinant, "logdet": LogDet, "inv": Inverse,
                      "adj": Adjugate, "pinv": PseudoInverse, "sum": SumEntries, "norm": Norm,
                      "diag": DiagMatrix, "diagvec": DiagVec, "vec": Vec,
@@ -410,6 +412,8 @@ class _ToSympy:
             return Unvec(*map(self.matrix, e.args))
         if op in _MATRIX_FUNCTIONS:
             return _MATRIX_FUNCTIONS[op](self.matrix(e.args[0]))
+        if op in _CONSTANTS:
+            return _CONSTANTS[op]
         if op in WITHOUT_SYMPY_FORM:
             raise ParseError(f"{op}() has no SymPy form", code="MI003",
                              hint="keep the expression as text or a matident tree (SymPy has no "
@@ -599,6 +603,9 @@ class _FromSympy:
     def exp1(self, e, depth):
         return E.call("exp", E.num(1))
 
+    def pi(self, e, depth):
+        return E.call("pi")
+
     def identity(self, e, depth):
         rows, _ = self.shape(e)
         return E.num(1) if rows == 1 else E.identity(rows)
@@ -728,6 +735,7 @@ _HANDLERS = {
     sympy.Rational: _FromSympy.rational,
     sympy.Float: _FromSympy.floating,
     Exp1: _FromSympy.exp1,
+    Pi: _FromSympy.pi,
     Identity: _FromSympy.identity,
     ZeroMatrix: _FromSympy.zero_matrix,
     MatrixBase: _FromSympy.explicit_matrix,

@@ -32,6 +32,7 @@ CASES = [(e, w, s, o) for e, w, s, o, _ in EXAMPLES] + [
     ("log(x.T @ A @ x) + tr(inv(A) @ x @ x.T)", "x", {"A": "spd n"}, 1),
     ("norm(A @ x - b) ** 2", "x", None, 2),
     ("sum(log(ones(y) + exp(-y * (A @ w))))", "w", {"y": "vector m", "A": "matrix m n"}, 1),
+    ("pi * x.T @ A @ x + tr(cos(pi) * A) + (2 * pi) ** (-1 / 2) * exp(-(x.T @ x) / 2)", "x", None, 1),
 ]
 CASES += [(e, w, s, o) for e, w, s, o, _, _ in VEC_CASES]     # vec-Jacobians and matrix Hessians
 IDS = [f"{e} d{w} o{o}" for e, w, _, o in CASES]

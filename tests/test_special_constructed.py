@@ -1,5 +1,6 @@
-"""Constructed special matrices (identities/special-matrices-constructed.yaml): the verifier
-rejects wrong versions of each new kind of statement, and the printed shapes of Cookbook eqs
+"""Constructed special matrices (identities/special-matrices-constructed.yaml, and the DFT matrix
+of identities/dft-matrix-real-representation.yaml): the verifier rejects wrong versions of each
+new kind of statement, and the printed shapes of Cookbook eqs
 453 and 455 (J^ij n x m) are refused by the shape check."""
 from __future__ import annotations
 
@@ -37,3 +38,30 @@ def test_printed_rectangular_single_entry_product_is_a_shape_error(rid):
     with pytest.raises(ShapeError):
         infer(parse_expr(record.lhs_text), symbols)
     assert V.check_record(record).status == "passed"                    # the square form holds
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 6])
+def test_dft_construction_is_numpys_dft_matrix(n):
+    """The records' R(W_N^*) = [[C, -S], [S, C]] against numpy's FFT of the identity (an independent
+    path): W_N W_N^* = N I alone would not see an index vector off by one (1..N instead of 0..N-1)."""
+    import numpy as np
+    from matident.evaluate import evaluate
+    record = catalogue()["dft-matrix-conjugate-is-conjugate-transpose-real-representation"]
+    lhs = infer(parse_expr(record.lhs_text), record.symbols).expr
+    y = np.random.default_rng(n).normal(size=(n, 1))
+    got = evaluate(lhs, {"y": y}, {"n": n})
+    w = np.fft.fft(np.eye(n + 1))                       # W_N[k, j] = exp(-2 pi i k j / N), N = n + 1
+    conj = w.conj()
+    expected = np.block([[conj.real, -conj.imag], [conj.imag, conj.real]])
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("dim", ["n", "nr", "3"])
+def test_an_identity_of_a_block_size_binds_under_another_dimension_name(dim):
+    """inv(I - L) with L = block([[0 * y.T, 0], [eye(y), 0 * y]]): the identity is (n + 1) x (n + 1).
+    The matcher compared that size literally, so a query with y of length nr (or 3) missed it."""
+    import matident
+    rid = "dft-matrix-times-conjugate-real-representation"
+    record = catalogue()[rid]
+    found = [m.identity.id for m in matident.lookup(record.lhs_text, symbols={"y": f"vector {dim}"})]
+    assert found[0] == rid

@@ -83,6 +83,8 @@ ROUND_TRIPS = [
     ("det(expm(A + B)) * tr(logm(X @ X.T + I))", None),
     ("sqrtm(X @ X.T + I) @ expm(-A)", None),
     ("cosm(A) @ sinm(B) + cos(X) * sin(Y)", None),
+    ("cos(k * pi / 2) * X + sin(2 * pi * alpha) * I", SCALAR_K),
+    ("(2 * pi) ** (-1 / 2) * exp(-(x.T @ x) / 2)", None),
     ("pinv(A)", None),
     ("matpow(X, k)", SCALAR_K),
     ("inv(A + U @ C @ V)", None),
@@ -327,7 +329,18 @@ def test_sympy_rewrites_are_understood():
     assert converts_to(sympy.sqrt(alpha), "alpha ** (1 / 2)")
     assert converts_to(sympy.Float(0.25) * alpha, "0.25e0 * alpha")
     assert converts_to(sympy.E * alpha, "exp(1) * alpha")
+    assert converts_to(sympy.pi * alpha, "pi * alpha")
+    assert converts_to(sympy.cos(sympy.pi * alpha / 2), "cos(pi * alpha / 2)")
     assert converts_to(Identity(n) + X, "I + X")
+
+
+def test_pi_is_sympy_pi_both_ways():
+    t = typed("cos(k * pi / 2) * X", {**DECLS, **SCALAR_K})
+    k = sympy.Symbol("k", real=True, integer=True)
+    assert to_sympy(t.expr, t.symbols) == sympy.cos(sympy.pi * k / 2) * X
+    assert convert("cos(pi) * X") == -X and convert("sin(pi) * alpha") == 0     # exact in SymPy
+    tree, decls = from_sympy(sympy.pi)
+    assert (tree, decls) == (E.call("pi"), {}) and to_text(tree) == "pi"
 
 
 def test_matrix_elements_of_one_by_one_matrices():
@@ -421,7 +434,7 @@ UNSUPPORTED = [
     sympy.Eq(alpha, 1),
     sympy.Piecewise((alpha, alpha > 0), (0, True)),
     sympy.Tuple(alpha),
-    sympy.pi, sympy.I, sympy.oo, sympy.zoo, sympy.nan,
+    sympy.I, sympy.oo, sympy.zoo, sympy.nan, sympy.EulerGamma, sympy.GoldenRatio,
     sympy.tan(MatrixElement(x.T * x, 0, 0)),
     sympy.sin(X),
     sympy.log(X),                      # SymPy's matrix logarithm, not elementwise

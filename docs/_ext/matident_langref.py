@@ -40,6 +40,7 @@ SHAPE_RULES = {
     "elementwise": (["A"], "any shape → the same shape, entry by entry"),
     "elementwise_power": (["A", "p"], "any shape, scalar → the same shape, entry by entry"),
     "scalar_of_any": (["A"], "any shape → scalar"),
+    "constant": ([], "a scalar (a named constant, written without parentheses)"),
     "vector_to_diagonal": (["x"], "n-vector → n×n"),
     "diagonal_of": (["A"], "n×n → n-vector"),
     "kron": (["A", "B"], "m×n, p×q → (mp)×(nq)"),
@@ -90,7 +91,7 @@ class FunctionsTable(_Table):
                 args, shapes = rule
             if len(args) != fn.arity:
                 args = [chr(ord("A") + i) for i in range(fn.arity)]
-            call = f"``{name}({', '.join(args)})``"
+            call = f"``{name}``" if fn.constant else f"``{name}({', '.join(args)})``"
             typeset = f":math:`{fn.latex.format(*args)}`"
             rows.append([call, typeset, shapes, fn.doc])
         return _list_table(["Call", "Typeset", "Shapes", "Meaning"], rows, [18, 16, 30, 36])

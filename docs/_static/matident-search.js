@@ -37,7 +37,8 @@ const MatidentSearch = (() => {
   const STOP = new Set(["of", "the", "a", "an", "and", "or", "for", "with", "by", "to", "in", "on", "is",
     "as", "at", "its", "wrt", "respect", "what", "how", "do", "i", "be", "are", "from", "into"]);
   const FUNCTIONS = new Set(["tr", "det", "logdet", "inv", "adj", "pinv", "matpow", "hpow", "kron", "vec",
-    "unvec", "norm", "diag", "diagvec", "sum", "exp", "log", "sqrt", "tanh", "sigmoid", "abs", "ones", "I"]);
+    "unvec", "norm", "diag", "diagvec", "sum", "exp", "log", "sqrt", "tanh", "sigmoid", "abs", "ones", "I", "pi",
+    "expm", "logm", "sqrtm", "cosm", "sinm", "cos", "sin", "commutation", "eye", "block", "expect"]);
 
   const stem = (w) => {
     let s = w.replace(/'s$/, "").replace(/'/g, "");
