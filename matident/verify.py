@@ -26,7 +26,11 @@ Draws are chosen to expose wrong records: matrices have condition number at
 most :data:`COND_LIMIT` and must honour every declared word (else the draw is
 refused); the second trial reverses the order of the sizes (a tall matrix
 becomes wide, unless it is declared ``tall``: sizes always honour the declared
-relations); a psd matrix is singular, of rank n - 1 in the first trial; an
+relations); the third trial (and every third after it, :data:`SQUARE_EVERY`)
+gives the dimensions a ``tall`` or ``wide`` declaration relates one size, so
+such a matrix is drawn square, the case its declaration admits beside the
+strictly tall or wide one of the other trials (and, if ``full-rank``,
+invertible: well conditioned like every drawn matrix); a psd matrix is singular, of rank n - 1 in the first trial; an
 integer scalar is 2 or 3 in the first trial, 1..4 later; unit vectors of one size
 are different in the first trial and equal in the second (both cases of a delta).  Instances where an
 inverse is near-singular or the finite differences do not settle (see
@@ -49,6 +53,7 @@ FD_STEP = 1e-4             # finite-difference step, relative to max(1, ||X||_F)
 MAX_REDRAWS = 25           # attempts to draw a valid instance per trial
 DIRECTIONS = 2             # random directions per trial for derivatives
 SIZE_RANGE = (2, 6)        # sizes drawn for dimension names, inclusive
+SQUARE_EVERY = 3           # trials 3, 6, 9, ... (the third of every three) draw tall and wide matrices square
 COND_LIMIT = 1e2           # redraw matrices with a larger condition number
 FD_SETTLE = DERIVATIVE_TOL / 10  # finite differences must agree this well at steps h and h/2
 MAX_VALUE_ENTRIES = 4_096   # largest random value drawn (64 x 64): larger draws and checks take seconds
@@ -163,9 +168,13 @@ def _dim_names(symbols):
     return sorted(names)
 
 
-def draw_sizes(symbols, rng):
+def draw_sizes(symbols, rng, square=False):
     """Sizes for the dimension names: distinct where the range allows, and honouring the
-    declared relations (the rows of a ``tall`` matrix are at least its columns)."""
+    declared relations (the rows of a ``tall`` matrix are at least its columns).
+
+    With ``square``, the dimensions that relations join get one size, so every ``tall`` and
+    ``wide`` matrix is square (the boundary case the declaration admits); the same random
+    numbers are drawn either way."""
     names = _dim_names(symbols)
     low, high = SIZE_RANGE
     pool = np.arange(low, high + 1)
@@ -173,7 +182,41 @@ def draw_sizes(symbols, rng):
         values = rng.choice(pool, size=len(names), replace=False)
     else:
         values = rng.choice(pool, size=len(names), replace=True)
-    return honour_relations({n: int(v) for n, v in zip(names, values)}, symbols)
+    sizes = {n: int(v) for n, v in zip(names, values)}
+    if square:
+        sizes = _equal_related(sizes, symbols)
+    return honour_relations(sizes, symbols)
+
+
+def _equal_related(sizes, symbols):
+    """``sizes`` with the dimensions joined by a relation (directly or through others) set to
+    one size: the fixed size among them if there is one, else the size of the first name in
+    alphabetical order.  A group with two different fixed sizes cannot be square; it is left
+    to :func:`honour_relations`."""
+    group = {}
+
+    def root(d):
+        while group.get(d, d) != d:
+            d = group[d]
+        return d
+
+    for big, small in sorted({p for d in symbols.values() for p in d.relations()}, key=str):
+        a, b = root(big), root(small)
+        if a != b:
+            group[max(a, b, key=str)] = min(a, b, key=str)
+    members = {}
+    for d in set(group) | set(group.values()):
+        members.setdefault(root(d), []).append(d)
+    sizes = dict(sizes)
+    for dims in members.values():
+        fixed = {d for d in dims if isinstance(d, int)}
+        if len(fixed) > 1:
+            continue
+        names = sorted(d for d in dims if isinstance(d, str))
+        size = fixed.pop() if fixed else sizes[names[0]]
+        for name in names:
+            sizes[name] = size
+    return sizes
 
 
 def honour_relations(sizes, symbols):
@@ -478,7 +521,7 @@ def _check_trials(record, rhs, trials, seed):
         for attempt in range(MAX_REDRAWS):
             sizes = {}
             try:
-                sizes = draw_sizes(variables, rng)
+                sizes = draw_sizes(variables, rng, square=trial % SQUARE_EVERY == SQUARE_EVERY - 1)
                 if trial == 1 and attempt == 0 and first:
                     sizes = honour_relations(_reversed_order(first), variables)
                 values = {n: draw_value(d, sizes, rng, trial) for n, d in variables.items()}
