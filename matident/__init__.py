@@ -9,9 +9,9 @@
 """
 from __future__ import annotations
 
-# Load the derive module now: importing it later (as derive() or autodoc does) would
-# replace the function matident.derive below with the module of the same name.
-from . import derive as _derive_module  # noqa: F401
+import sys as _sys
+import types as _types
+
 from .catalogue import Catalogue, Record, catalogue, load
 from .errors import (CatalogueError, DeclarationError, DeriveError, MatidentError, ParseError,
                      ShapeError, UsageError)
@@ -98,6 +98,20 @@ def derive(expr, wrt, *, symbols=None, order=1, check=True):
     """
     from .derive import derive as _derive
     return _derive(expr, wrt, symbols=symbols, order=order, check=check)
+
+
+class _Package(_types.ModuleType):
+    """The package's module type: loading the submodule matident.derive (as derive() or
+    autodoc does, on first use: verify does not need it) binds it in sys.modules only, so
+    matident.derive stays the function below, not the module of the same name."""
+
+    def __setattr__(self, name, value):
+        if name == "derive" and isinstance(value, _types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package
 
 
 def check(expr, wrt, claim, *, symbols=None):

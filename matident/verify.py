@@ -295,29 +295,41 @@ def draw_value(decl, sizes, rng, trial=0):
 
 
 def honours(structure, m, tol=1e-10):
-    """True if the matrix ``m`` has every property in ``structure``."""
+    """True if the matrix ``m`` has every property in ``structure`` (checked in the order of
+    :data:`_HONOURS`; most draws have no structure word at all, and then nothing is computed)."""
+    words = [word for word in _HONOURS if word in structure]
+    if not words:
+        return True
     scale = tol * max(1.0, float(np.abs(m).max()))
-    square = m.shape[0] == m.shape[1]
-    checks = {
-        "square": lambda: square,
-        "symmetric": lambda: np.abs(m - m.T).max() <= scale,
-        "skew": lambda: np.abs(m + m.T).max() <= scale,
-        "diagonal": lambda: np.abs(m - np.diag(np.diag(m))).max() <= scale,
-        "lower": lambda: np.abs(np.triu(m, 1)).max(initial=0.0) <= scale,
-        "upper": lambda: np.abs(np.tril(m, -1)).max(initial=0.0) <= scale,
-        "orthogonal": lambda: np.abs(m.T @ m - np.eye(m.shape[0])).max() <= 1e3 * tol,
-        "psd": lambda: np.linalg.eigvalsh((m + m.T) / 2).min() >= -scale,
-        "spd": lambda: np.linalg.eigvalsh((m + m.T) / 2).min() > scale,
-        "invertible": lambda: _well_conditioned(m),
-        "positive": lambda: bool(np.all((np.diag(m) if "diagonal" in structure else m) > 0)),
-        "tall": lambda: m.shape[0] >= m.shape[1],
-        "wide": lambda: m.shape[0] <= m.shape[1],
-        "full-rank": lambda: _well_conditioned(m),
-        "permutation": lambda: bool(np.all((m == 0) | (m == 1))) and bool(np.all(m.sum(axis=0) == 1))
-        and bool(np.all(m.sum(axis=1) == 1)),
-        "unit": lambda: m.shape[1] == 1 and np.count_nonzero(m) == 1 and float(m.sum()) == 1.0,
-    }
-    return all(check() for word, check in checks.items() if word in structure)
+    eigenvalues = []        # the least eigenvalue of the symmetric part, for psd and spd: once
+
+    def least_eigenvalue():
+        if not eigenvalues:
+            eigenvalues.append(np.linalg.eigvalsh((m + m.T) / 2).min())
+        return eigenvalues[0]
+    return all(_HONOURS[word](m, structure, scale, tol, least_eigenvalue) for word in words)
+
+
+_HONOURS = {     # word -> check(m, structure, scale, tol, least_eigenvalue)
+    "square": lambda m, s, scale, tol, eig: m.shape[0] == m.shape[1],
+    "symmetric": lambda m, s, scale, tol, eig: np.abs(m - m.T).max() <= scale,
+    "skew": lambda m, s, scale, tol, eig: np.abs(m + m.T).max() <= scale,
+    "diagonal": lambda m, s, scale, tol, eig: np.abs(m - np.diag(np.diag(m))).max() <= scale,
+    "lower": lambda m, s, scale, tol, eig: np.abs(np.triu(m, 1)).max(initial=0.0) <= scale,
+    "upper": lambda m, s, scale, tol, eig: np.abs(np.tril(m, -1)).max(initial=0.0) <= scale,
+    "orthogonal": lambda m, s, scale, tol, eig: np.abs(m.T @ m - np.eye(m.shape[0])).max() <= 1e3 * tol,
+    "psd": lambda m, s, scale, tol, eig: eig() >= -scale,
+    "spd": lambda m, s, scale, tol, eig: eig() > scale,
+    "invertible": lambda m, s, scale, tol, eig: _well_conditioned(m),
+    "positive": lambda m, s, scale, tol, eig: bool(np.all((np.diag(m) if "diagonal" in s else m) > 0)),
+    "tall": lambda m, s, scale, tol, eig: m.shape[0] >= m.shape[1],
+    "wide": lambda m, s, scale, tol, eig: m.shape[0] <= m.shape[1],
+    "full-rank": lambda m, s, scale, tol, eig: _well_conditioned(m),
+    "permutation": lambda m, s, scale, tol, eig: bool(np.all((m == 0) | (m == 1)))
+    and bool(np.all(m.sum(axis=0) == 1)) and bool(np.all(m.sum(axis=1) == 1)),
+    "unit": lambda m, s, scale, tol, eig: m.shape[1] == 1 and np.count_nonzero(m) == 1
+    and float(m.sum()) == 1.0,
+}
 
 
 def _draw_matrix(s, r, c, rng, trial):
@@ -552,7 +564,6 @@ def _too_large(record, rhs):
     would need gigabytes and minutes.
     """
     from . import expr as E
-    from .printing import to_text
     from .shapes import shape_of
     sizes = {n: SIZE_RANGE[1] for n in _dim_names(record.symbols)}
     # each distinct sub-tree once, its shape from its children's (a long product repeats factors)
@@ -565,6 +576,7 @@ def _too_large(record, rhs):
             continue
         limit = MAX_VALUE_ENTRIES if node.op == E.SYM else MAX_ENTRIES
         if r * c > limit:
+            from .printing import to_text
             return (f"too large to check numerically: '{to_text(node)[:40]}' would have "
                     f"{r:,} x {c:,} entries (the limit is {limit:,})")
     return ""
@@ -613,12 +625,6 @@ def _check_instance(record, rhs, values, sizes, rng):
     decl = record.symbols[wrt]
     x0 = values[wrt]
     f0 = evaluate(lhs, values, sizes)
-
-    moved = along(lhs, values, sizes, (wrt,))     # only the parts of lhs that contain wrt move
-
-    def f(x):
-        return moved({wrt: x})
-
     worst = 0.0
     if record.kind == "differential":
         # all variables move together: X_i + t V_i, and d<X_i> = V_i
@@ -642,6 +648,11 @@ def _check_instance(record, rhs, values, sizes, rng):
                                       f"is {fd.shape[0]}x{fd.shape[1]}")
             worst = max(worst, relative_error(pred, fd, 1e-8 * max(1.0, _norm(f0))))
         return worst, ""
+    moved = along(lhs, values, sizes, (wrt,))     # only the parts of lhs that contain wrt move
+
+    def f(x):
+        return moved({wrt: x})
+
     grad = evaluate(rhs, values, sizes)
     scalar_lhs, scalar_wrt = is_scalar_shape(record.lhs_shape), x0.shape == (1, 1)
     expected = (x0.shape if scalar_lhs else f0.shape if scalar_wrt
