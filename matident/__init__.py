@@ -101,12 +101,13 @@ def derive(expr, wrt, *, symbols=None, order=1, check=True):
 
 
 class _Package(_types.ModuleType):
-    """The package's module type: loading the submodule matident.derive (as derive() or
-    autodoc does, on first use: verify does not need it) binds it in sys.modules only, so
-    matident.derive stays the function below, not the module of the same name."""
+    """The package's module type: the functions parse and derive share their names with the
+    submodules matident.parse and matident.derive, which are loaded on first use (verify
+    needs neither).  The import system then binds the submodule in sys.modules only: the
+    package's attribute stays the function."""
 
     def __setattr__(self, name, value):
-        if name == "derive" and isinstance(value, _types.ModuleType):
+        if isinstance(value, _types.ModuleType) and isinstance(self.__dict__.get(name), _types.FunctionType):
             return
         super().__setattr__(name, value)
 

@@ -53,7 +53,8 @@ def test_the_term_tree_imports_nothing_of_the_package():
 
 def test_verify_loads_no_derive_module_and_matident_derive_stays_the_function():
     """``import matident`` does not load matident.derive (verify, the CI job, does not need it);
-    loading it later, as derive() or autodoc do, leaves ``matident.derive`` the function."""
+    loading it later, as derive() or autodoc do, leaves ``matident.derive`` the function, and
+    likewise ``matident.parse`` (its module is loaded when YAML is read)."""
     import subprocess
     import sys
     code = ("import importlib, sys, matident\n"
@@ -64,7 +65,9 @@ def test_verify_loads_no_derive_module_and_matident_derive_stays_the_function():
             "import matident.derive\n"
             "print(type(matident.derive).__name__, matident.derive is not module, callable(module.derive))\n"
             "from matident import derive\n"
-            "print(derive('tr(X)', 'X').text)\n")
+            "print(derive('tr(X)', 'X').text)\n"
+            "module = importlib.import_module('matident.parse')\n"
+            "print(type(matident.parse).__name__, matident.parse('tr(X)'), module.parse_expr('X').op)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=PACKAGE.parent, timeout=300).stdout.split("\n")
-    assert out[:3] == ["False", "function True True", "eye(X)"]
+    assert out[:4] == ["False", "function True True", "eye(X)", "function Trace(X) sym"]
