@@ -9,9 +9,9 @@
 """
 from __future__ import annotations
 
-# Load the derive module now: importing it later (as derive() or autodoc does) would
-# replace the function matident.derive below with the module of the same name.
-from . import derive as _derive_module  # noqa: F401
+import sys as _sys
+import types as _types
+
 from .catalogue import Catalogue, Record, catalogue, load
 from .errors import (CatalogueError, DeclarationError, DeriveError, MatidentError, ParseError,
                      ShapeError, UsageError)
@@ -98,6 +98,21 @@ def derive(expr, wrt, *, symbols=None, order=1, check=True):
     """
     from .derive import derive as _derive
     return _derive(expr, wrt, symbols=symbols, order=order, check=check)
+
+
+class _Package(_types.ModuleType):
+    """The package's module type: the functions parse and derive share their names with the
+    submodules matident.parse and matident.derive, which are loaded on first use (verify
+    needs neither).  The import system then binds the submodule in sys.modules only: the
+    package's attribute stays the function."""
+
+    def __setattr__(self, name, value):
+        if isinstance(value, _types.ModuleType) and isinstance(self.__dict__.get(name), _types.FunctionType):
+            return
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package
 
 
 def check(expr, wrt, claim, *, symbols=None):

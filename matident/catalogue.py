@@ -17,7 +17,6 @@ import re
 from pathlib import Path
 
 from .errors import CatalogueError, MatidentError
-from .parse import check_declared_names, parse_expr
 from .shapes import Decl, Prod, fmt_shape, infer, is_scalar_shape, parse_decl
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -642,6 +641,7 @@ def _build_record(data, marks, file, problems):
             line, col = marks[()].line + 1, marks[()].column + 1
         problems.add(code, message, file, record=rid, hint=hint, line=line, column=col)
 
+    from .parse import check_declared_names     # here: a catalogue read from the cache parses nothing
     symbols = {}
     for name, text in data["symbols"].items():
         try:
@@ -671,6 +671,7 @@ def _build_record(data, marks, file, problems):
     wrt = wrts[0] if wrts else None
     if len(problems.items) > n_before:
         return None
+    from .parse import parse_expr       # here: a catalogue read from the cache parses nothing
     sides = {}
     for key in ("lhs", "rhs"):
         try:

@@ -87,6 +87,7 @@ def _eval(e, values, sizes):
 # evaluates many different trees starts over rather than growing without limit.
 _COMPILED = {}
 MAX_COMPILED = 4096
+_SHARED = {}        # _shared(e) by tree for along(), bounded as _COMPILED
 
 
 def _compile(e):
@@ -233,7 +234,11 @@ def along(e, values, sizes, moving):
     :func:`evaluate` returns.  Raises :class:`EvaluationError` as :func:`evaluate` does.
     """
     moving = frozenset(moving)
-    shared = _shared(e)
+    shared = _SHARED.get(e)
+    if shared is None:          # a record's lhs moves once per trial: its repeated parts, once
+        if len(_SHARED) >= MAX_COMPILED:
+            _SHARED.clear()
+        shared = _SHARED[e] = _shared(e)
     slots = len(shared)
     with np.errstate(all="ignore"):
         try:

@@ -26,7 +26,11 @@ Draws are chosen to expose wrong records: matrices have condition number at
 most :data:`COND_LIMIT` and must honour every declared word (else the draw is
 refused); the second trial reverses the order of the sizes (a tall matrix
 becomes wide, unless it is declared ``tall``: sizes always honour the declared
-relations); a psd matrix is singular, of rank n - 1 in the first trial; an
+relations); the third trial (and every third after it, :data:`SQUARE_EVERY`)
+gives the dimensions a ``tall`` or ``wide`` declaration relates one size, so
+such a matrix is drawn square, the case its declaration admits beside the
+strictly tall or wide one of the other trials (and, if ``full-rank``,
+invertible: well conditioned like every drawn matrix); a psd matrix is singular, of rank n - 1 in the first trial; an
 integer scalar is 2 or 3 in the first trial, 1..4 later; unit vectors of one size
 are different in the first trial and equal in the second (both cases of a delta).  Instances where an
 inverse is near-singular or the finite differences do not settle (see
@@ -49,6 +53,7 @@ FD_STEP = 1e-4             # finite-difference step, relative to max(1, ||X||_F)
 MAX_REDRAWS = 25           # attempts to draw a valid instance per trial
 DIRECTIONS = 2             # random directions per trial for derivatives
 SIZE_RANGE = (2, 6)        # sizes drawn for dimension names, inclusive
+SQUARE_EVERY = 3           # trials 3, 6, 9, ... (the third of every three) draw tall and wide matrices square
 COND_LIMIT = 1e2           # redraw matrices with a larger condition number
 FD_SETTLE = DERIVATIVE_TOL / 10  # finite differences must agree this well at steps h and h/2
 MAX_VALUE_ENTRIES = 4_096   # largest random value drawn (64 x 64): larger draws and checks take seconds
@@ -163,9 +168,13 @@ def _dim_names(symbols):
     return sorted(names)
 
 
-def draw_sizes(symbols, rng):
+def draw_sizes(symbols, rng, square=False):
     """Sizes for the dimension names: distinct where the range allows, and honouring the
-    declared relations (the rows of a ``tall`` matrix are at least its columns)."""
+    declared relations (the rows of a ``tall`` matrix are at least its columns).
+
+    With ``square``, the dimensions that relations join get one size, so every ``tall`` and
+    ``wide`` matrix is square (the boundary case the declaration admits); the same random
+    numbers are drawn either way."""
     names = _dim_names(symbols)
     low, high = SIZE_RANGE
     pool = np.arange(low, high + 1)
@@ -173,7 +182,41 @@ def draw_sizes(symbols, rng):
         values = rng.choice(pool, size=len(names), replace=False)
     else:
         values = rng.choice(pool, size=len(names), replace=True)
-    return honour_relations({n: int(v) for n, v in zip(names, values)}, symbols)
+    sizes = {n: int(v) for n, v in zip(names, values)}
+    if square:
+        sizes = _equal_related(sizes, symbols)
+    return honour_relations(sizes, symbols)
+
+
+def _equal_related(sizes, symbols):
+    """``sizes`` with the dimensions joined by a relation (directly or through others) set to
+    one size: the fixed size among them if there is one, else the size of the first name in
+    alphabetical order.  A group with two different fixed sizes cannot be square; it is left
+    to :func:`honour_relations`."""
+    group = {}
+
+    def root(d):
+        while group.get(d, d) != d:
+            d = group[d]
+        return d
+
+    for big, small in sorted({p for d in symbols.values() for p in d.relations()}, key=str):
+        a, b = root(big), root(small)
+        if a != b:
+            group[max(a, b, key=str)] = min(a, b, key=str)
+    members = {}
+    for d in set(group) | set(group.values()):
+        members.setdefault(root(d), []).append(d)
+    sizes = dict(sizes)
+    for dims in members.values():
+        fixed = {d for d in dims if isinstance(d, int)}
+        if len(fixed) > 1:
+            continue
+        names = sorted(d for d in dims if isinstance(d, str))
+        size = fixed.pop() if fixed else sizes[names[0]]
+        for name in names:
+            sizes[name] = size
+    return sizes
 
 
 def honour_relations(sizes, symbols):
@@ -252,29 +295,41 @@ def draw_value(decl, sizes, rng, trial=0):
 
 
 def honours(structure, m, tol=1e-10):
-    """True if the matrix ``m`` has every property in ``structure``."""
+    """True if the matrix ``m`` has every property in ``structure`` (checked in the order of
+    :data:`_HONOURS`; most draws have no structure word at all, and then nothing is computed)."""
+    words = [word for word in _HONOURS if word in structure]
+    if not words:
+        return True
     scale = tol * max(1.0, float(np.abs(m).max()))
-    square = m.shape[0] == m.shape[1]
-    checks = {
-        "square": lambda: square,
-        "symmetric": lambda: np.abs(m - m.T).max() <= scale,
-        "skew": lambda: np.abs(m + m.T).max() <= scale,
-        "diagonal": lambda: np.abs(m - np.diag(np.diag(m))).max() <= scale,
-        "lower": lambda: np.abs(np.triu(m, 1)).max(initial=0.0) <= scale,
-        "upper": lambda: np.abs(np.tril(m, -1)).max(initial=0.0) <= scale,
-        "orthogonal": lambda: np.abs(m.T @ m - np.eye(m.shape[0])).max() <= 1e3 * tol,
-        "psd": lambda: np.linalg.eigvalsh((m + m.T) / 2).min() >= -scale,
-        "spd": lambda: np.linalg.eigvalsh((m + m.T) / 2).min() > scale,
-        "invertible": lambda: _well_conditioned(m),
-        "positive": lambda: bool(np.all((np.diag(m) if "diagonal" in structure else m) > 0)),
-        "tall": lambda: m.shape[0] >= m.shape[1],
-        "wide": lambda: m.shape[0] <= m.shape[1],
-        "full-rank": lambda: _well_conditioned(m),
-        "permutation": lambda: bool(np.all((m == 0) | (m == 1))) and bool(np.all(m.sum(axis=0) == 1))
-        and bool(np.all(m.sum(axis=1) == 1)),
-        "unit": lambda: m.shape[1] == 1 and np.count_nonzero(m) == 1 and float(m.sum()) == 1.0,
-    }
-    return all(check() for word, check in checks.items() if word in structure)
+    eigenvalues = []        # the least eigenvalue of the symmetric part, for psd and spd: once
+
+    def least_eigenvalue():
+        if not eigenvalues:
+            eigenvalues.append(np.linalg.eigvalsh((m + m.T) / 2).min())
+        return eigenvalues[0]
+    return all(_HONOURS[word](m, structure, scale, tol, least_eigenvalue) for word in words)
+
+
+_HONOURS = {     # word -> check(m, structure, scale, tol, least_eigenvalue)
+    "square": lambda m, s, scale, tol, eig: m.shape[0] == m.shape[1],
+    "symmetric": lambda m, s, scale, tol, eig: np.abs(m - m.T).max() <= scale,
+    "skew": lambda m, s, scale, tol, eig: np.abs(m + m.T).max() <= scale,
+    "diagonal": lambda m, s, scale, tol, eig: np.abs(m - np.diag(np.diag(m))).max() <= scale,
+    "lower": lambda m, s, scale, tol, eig: np.abs(np.triu(m, 1)).max(initial=0.0) <= scale,
+    "upper": lambda m, s, scale, tol, eig: np.abs(np.tril(m, -1)).max(initial=0.0) <= scale,
+    "orthogonal": lambda m, s, scale, tol, eig: np.abs(m.T @ m - np.eye(m.shape[0])).max() <= 1e3 * tol,
+    "psd": lambda m, s, scale, tol, eig: eig() >= -scale,
+    "spd": lambda m, s, scale, tol, eig: eig() > scale,
+    "invertible": lambda m, s, scale, tol, eig: _well_conditioned(m),
+    "positive": lambda m, s, scale, tol, eig: bool(np.all((np.diag(m) if "diagonal" in s else m) > 0)),
+    "tall": lambda m, s, scale, tol, eig: m.shape[0] >= m.shape[1],
+    "wide": lambda m, s, scale, tol, eig: m.shape[0] <= m.shape[1],
+    "full-rank": lambda m, s, scale, tol, eig: _well_conditioned(m),
+    "permutation": lambda m, s, scale, tol, eig: bool(np.all((m == 0) | (m == 1)))
+    and bool(np.all(m.sum(axis=0) == 1)) and bool(np.all(m.sum(axis=1) == 1)),
+    "unit": lambda m, s, scale, tol, eig: m.shape[1] == 1 and np.count_nonzero(m) == 1
+    and float(m.sum()) == 1.0,
+}
 
 
 def _draw_matrix(s, r, c, rng, trial):
@@ -478,7 +533,7 @@ def _check_trials(record, rhs, trials, seed):
         for attempt in range(MAX_REDRAWS):
             sizes = {}
             try:
-                sizes = draw_sizes(variables, rng)
+                sizes = draw_sizes(variables, rng, square=trial % SQUARE_EVERY == SQUARE_EVERY - 1)
                 if trial == 1 and attempt == 0 and first:
                     sizes = honour_relations(_reversed_order(first), variables)
                 values = {n: draw_value(d, sizes, rng, trial) for n, d in variables.items()}
@@ -509,7 +564,6 @@ def _too_large(record, rhs):
     would need gigabytes and minutes.
     """
     from . import expr as E
-    from .printing import to_text
     from .shapes import shape_of
     sizes = {n: SIZE_RANGE[1] for n in _dim_names(record.symbols)}
     # each distinct sub-tree once, its shape from its children's (a long product repeats factors)
@@ -522,6 +576,7 @@ def _too_large(record, rhs):
             continue
         limit = MAX_VALUE_ENTRIES if node.op == E.SYM else MAX_ENTRIES
         if r * c > limit:
+            from .printing import to_text
             return (f"too large to check numerically: '{to_text(node)[:40]}' would have "
                     f"{r:,} x {c:,} entries (the limit is {limit:,})")
     return ""
@@ -570,12 +625,6 @@ def _check_instance(record, rhs, values, sizes, rng):
     decl = record.symbols[wrt]
     x0 = values[wrt]
     f0 = evaluate(lhs, values, sizes)
-
-    moved = along(lhs, values, sizes, (wrt,))     # only the parts of lhs that contain wrt move
-
-    def f(x):
-        return moved({wrt: x})
-
     worst = 0.0
     if record.kind == "differential":
         # all variables move together: X_i + t V_i, and d<X_i> = V_i
@@ -599,6 +648,11 @@ def _check_instance(record, rhs, values, sizes, rng):
                                       f"is {fd.shape[0]}x{fd.shape[1]}")
             worst = max(worst, relative_error(pred, fd, 1e-8 * max(1.0, _norm(f0))))
         return worst, ""
+    moved = along(lhs, values, sizes, (wrt,))     # only the parts of lhs that contain wrt move
+
+    def f(x):
+        return moved({wrt: x})
+
     grad = evaluate(rhs, values, sizes)
     scalar_lhs, scalar_wrt = is_scalar_shape(record.lhs_shape), x0.shape == (1, 1)
     expected = (x0.shape if scalar_lhs else f0.shape if scalar_wrt

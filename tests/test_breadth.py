@@ -76,6 +76,35 @@ def test_drawn_sizes_honour_the_relations_in_every_trial(decls):
                 assert b >= c, (decls, s)
 
 
+@pytest.mark.parametrize("decls, groups", [
+    ({"X": "matrix m n tall", "Y": "matrix n k tall"}, [({"m", "n", "k"}, None)]),
+    ({"X": "matrix m n wide", "A": "matrix k p"}, [({"m", "n"}, None)]),
+    ({"C": "matrix n r tall full-rank", "D": "matrix r m wide full-rank"}, [({"n", "r", "m"}, None)]),
+    ({"X": "matrix m 3 tall", "Y": "matrix p q wide"}, [({"m"}, 3), ({"p", "q"}, None)]),
+])
+def test_every_third_trial_draws_tall_and_wide_matrices_square(decls, groups):
+    symbols = {k: parse_decl(v) for k, v in decls.items()}
+    for seed in range(40):
+        square = V.draw_sizes(symbols, np.random.default_rng(seed), square=True)
+        plain = V.draw_sizes(symbols, np.random.default_rng(seed))
+        for names, size in groups:
+            assert {square[d] for d in names} == ({size} if size else {square[min(names)]}), square
+        free = set(plain) - set().union(*(names for names, _ in groups))
+        assert {d: square[d] for d in free} == {d: plain[d] for d in free}   # same random numbers
+
+
+def test_verifier_draws_the_square_case_of_tall_and_wide():
+    """det(X X^+) = 0 holds for every strictly tall X and fails for a square one (X X^+ = I):
+    the verifier must reject it, on a square draw, on every seed (likewise wide)."""
+    wrong = matident.load(WRONG / "breadth.yaml", base=WRONG)
+    for rid in ("wrong-projector-of-tall-matrix-is-singular", "wrong-projector-of-wide-matrix-is-singular"):
+        for seed in range(10):
+            result = V.check_record(wrong[rid], seed=seed)
+            assert result.status == "failed", result.describe()
+            assert result.sizes["m"] == result.sizes["n"], result.describe()
+            assert V.check_record(wrong[rid], seed=seed, trials=V.SQUARE_EVERY - 1).ok   # strictly: true
+
+
 def test_contradicting_relations_are_inconclusive_not_passed(write_yaml):
     path = write_yaml("""
 - id: contradicting-relations

@@ -49,3 +49,25 @@ def test_the_term_tree_imports_nothing_of_the_package():
     graph = imports()
     assert graph["expr"] == set()
     assert "printing" not in graph["shapes"] and "printing" not in graph["simplify"]
+
+
+def test_verify_loads_no_derive_module_and_matident_derive_stays_the_function():
+    """``import matident`` does not load matident.derive (verify, the CI job, does not need it);
+    loading it later, as derive() or autodoc do, leaves ``matident.derive`` the function, and
+    likewise ``matident.parse`` (its module is loaded when YAML is read)."""
+    import subprocess
+    import sys
+    code = ("import importlib, sys, matident\n"
+            "from matident.catalogue import catalogue\n"
+            "matident.verify(list(catalogue())[:20])\n"
+            "print('matident.derive' in sys.modules)\n"
+            "module = importlib.import_module('matident.derive')\n"
+            "import matident.derive\n"
+            "print(type(matident.derive).__name__, matident.derive is not module, callable(module.derive))\n"
+            "from matident import derive\n"
+            "print(derive('tr(X)', 'X').text)\n"
+            "module = importlib.import_module('matident.parse')\n"
+            "print(type(matident.parse).__name__, matident.parse('tr(X)'), module.parse_expr('X').op)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=PACKAGE.parent, timeout=300).stdout.split("\n")
+    assert out[:4] == ["False", "function True True", "eye(X)", "function Trace(X) sym"]
