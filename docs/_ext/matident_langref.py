@@ -179,6 +179,8 @@ VERIFY_CONSTANTS = {
     "MAX_ENTRIES": "most entries of any intermediate result evaluated (a kron of three 6 × 6 is 216 × 216)",
     "MAX_SEED": "largest seed (seeds are whole numbers from 0)",
     "MAX_TRIALS": "most instances per record (at least 1: zero trials would check nothing)",
+    "SQUARE_EVERY": "every this-many-th trial (the 3rd, 6th, ...) draws tall and wide matrices square, "
+                    "as their declaration admits; the other trials draw them strictly tall or wide",
 }
 
 
