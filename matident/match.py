@@ -1026,7 +1026,30 @@ def _scale_split(norm, t, wrt):
 
 # -- matches -------------------------------------------------------------------------
 
-class Match:
+class _SympyForms:
+    """``target`` and ``result`` as SymPy expressions, converted when first read (SymPy stays out
+    of the matcher's loop); a subclass says which declarations size them (``_sympy_decls``)."""
+
+    __slots__ = ()
+
+    def _to_sympy(self, name, tree):
+        if self._memo is None:
+            self._memo = {}
+        if name not in self._memo:
+            from .sympy_bridge import to_sympy
+            self._memo[name] = to_sympy(tree, self._sympy_decls())
+        return self._memo[name]
+
+    @property
+    def target(self):
+        return self._to_sympy("target", self.target_tree)
+
+    @property
+    def result(self):
+        return self._to_sympy("result", self.result_tree)
+
+
+class Match(_SympyForms):
     """One way a record applies to a query (see the module docstring).
 
     Term-tree attributes: ``target_tree``, ``bindings_tree`` (pattern symbol
@@ -1202,21 +1225,8 @@ class Match:
         return norm.product([E.num(_ratio(1, self.pattern.coeff)), *carry, tree])
 
     # -- SymPy ---------------------------------------------------------------
-    def _to_sympy(self, name, tree):
-        if self._memo is None:
-            self._memo = {}
-        if name not in self._memo:
-            from .sympy_bridge import to_sympy
-            self._memo[name] = to_sympy(tree, self._result_norm().decls)
-        return self._memo[name]
-
-    @property
-    def target(self):
-        return self._to_sympy("target", self.target_tree)
-
-    @property
-    def result(self):
-        return self._to_sympy("result", self.result_tree)
+    def _sympy_decls(self):
+        return self._result_norm().decls
 
     @property
     def bindings(self):
@@ -1979,7 +1989,7 @@ def _lookup_target(index, query, target, position, is_run, variables, budget, ki
 
 # -- a whole sum, term by term -------------------------------------------------------
 
-class SumMatch:
+class SumMatch(_SympyForms):
     """The derivative of a whole sum, combined from one derivative match per term by linearity.
 
     ``d(f_1 + ... + f_k) = df_1 + ... + df_k`` (the catalogue's differential of
@@ -2020,19 +2030,8 @@ class SumMatch:
     def result_tree(self):
         return _present(self.result_normal)
 
-    def _to_sympy(self, name, tree):
-        if name not in self._memo:
-            from .sympy_bridge import to_sympy
-            self._memo[name] = to_sympy(tree, self.query.decls)
-        return self._memo[name]
-
-    @property
-    def target(self):
-        return self._to_sympy("target", self.target_tree)
-
-    @property
-    def result(self):
-        return self._to_sympy("result", self.result_tree)
+    def _sympy_decls(self):
+        return self.query.decls
 
     def statement(self):
         return f"d/d{self.wrt} {to_text(self.target_tree)} = {to_text(self.result_tree)}"
