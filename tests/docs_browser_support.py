@@ -76,6 +76,13 @@ def is_local(url):
     return parts.scheme in ("http", "https") and parts.hostname == "127.0.0.1"
 
 
+def _cancelled_by_navigation(request):
+    """A font or image the page was still loading when the test moved on to the next page: the
+    browser aborts it (net::ERR_ABORTED), which says nothing about the site (a missing file is an
+    HTTP error, recorded below; a foreign request is recorded by the route)."""
+    return request.failure == "net::ERR_ABORTED" and request.resource_type in ("font", "image")
+
+
 class Browser:
     """One Chromium page; records every request, failed load and console error."""
 
@@ -86,7 +93,7 @@ class Browser:
         context.route("**/*", self._route)
         context.on("request", lambda r: self.requests.append(r.url))
         context.on("requestfailed", lambda r: self.failures.append(f"failed {r.url}: {r.failure}")
-                   if is_local(r.url) else None)
+                   if is_local(r.url) and not _cancelled_by_navigation(r) else None)
         context.on("response", lambda r: self.failures.append(f"HTTP {r.status} {r.url}")
                    if r.status >= 400 else None)
         context.on("requestfinished", self._count)
