@@ -667,7 +667,7 @@ def _build_record(data, marks, file, problems):
                 base = symbols[wrt]
                 symbols[f"d{wrt}"] = Decl(base.kind, base.rows, base.cols,
                                           tuple(w for w in base.words
-                                                if w in ("symmetric", "diagonal", "skew", "lower", "upper")))
+                                                if w in ("symmetric", "diagonal", "skew", "lower", "upper", "toeplitz")))
     wrt = wrts[0] if wrts else None
     if len(problems.items) > n_before:
         return None

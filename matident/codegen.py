@@ -55,6 +55,15 @@ _HELPERS = {
                     "        for j in range(c):\n"
                     "            {set_one}\n"
                     "    return k\n"),
+    "toeplitz": ("def _toeplitz(a, mean):\n"
+                 "    # each diagonal of the square a replaced by its mean (or its sum)\n"
+                 "    n = a.shape[0]\n"
+                 "    out = 0 * a\n"
+                 "    for k in range(1 - n, n):\n"
+                 "        d = {m}.diagonal(a, k)\n"
+                 "        v = {m}.sum(d) / (n - abs(k)) if mean else {m}.sum(d)\n"
+                 "        out = out + v * {m}.diag({m}.ones_like(d), k)\n"
+                 "    return out\n"),
 }
 
 _SET_ONE = {"numpy": "k[i * c + j, j * r + i] = 1.0",
@@ -251,6 +260,9 @@ class _Module:
             return f"{m}.diag({a[0]}[:, 0])"
         if op == "diagvec":
             return f"{m}.diagonal({a[0]}).reshape(-1, 1)"
+        if op in ("toeplitz_mean", "toeplitz_sum"):
+            self.helpers.add("toeplitz")
+            return f"_toeplitz({a[0]}, {op == 'toeplitz_mean'})"
         if op == "kron":
             if self.backend == "torch":      # torch.kron views its operands: transposes must be copied
                 return f"{m}.kron({a[0]}.contiguous(), {a[1]}.contiguous())"

@@ -14,8 +14,9 @@ The differential method of the lecture notes (section 3.2):
    (``identities/inner-product-rules.yaml``): each reads
    ``tr(W.T @ L(M)) = tr(G.T @ M)`` and moves one linear operation across the
    inner product.  ``G`` is the gradient (shape of the variable, the
-   Cookbook's convention); for a symmetric variable the symmetric part is
-   taken (the documented convention for symmetric gradients).
+   Cookbook's convention); for a structured variable (symmetric, diagonal,
+   skew, Toeplitz) its projection onto that space is taken (the documented
+   convention for structured gradients).
 3. For a vector function of a vector the Jacobian (numerator layout) is read
    from ``d f = J @ dx``; ``order=2`` differentiates the gradient again to
    get the Hessian.
@@ -523,7 +524,8 @@ def _drop_zero(e):
         kept = [a for a in args if a is not ZERO]
         return E.add(*kept) if kept else ZERO
     if any(a is ZERO for a in args):
-        if e.op in (E.MATMUL, E.MUL, E.TRANSPOSE, "tr", "sum", "vec", "diag", "diagvec", "kron"):
+        if e.op in (E.MATMUL, E.MUL, E.TRANSPOSE, "tr", "sum", "vec", "diag", "diagvec", "kron",
+                    "toeplitz_mean", "toeplitz_sum"):
             return ZERO
         raise DeriveError(f"a rule produced a non-linear use of a zero differential in {e.op}()",
                           code="MI040")
@@ -641,7 +643,12 @@ def _first_order(engine, tree, out_shape, x, inner=False):
         g = engine.adjoint(df, E.num(1))
         g = engine.tidy(g, x.shape)
         structure = x.structure
-        if "symmetric" in structure and not engine.simp.is_symmetric(g):
+        if "toeplitz" in structure:        # the projections onto symmetric and Toeplitz matrices commute
+            if "symmetric" in structure and not engine.simp.is_symmetric(g):
+                g = engine.tidy(E.mul(E.num(Fraction(1, 2)), E.add(g, E.transpose(g))), x.shape)
+            if not engine.simp.holds("toeplitz", g):
+                g = engine.tidy(E.call("toeplitz_mean", g), x.shape)
+        elif "symmetric" in structure and not engine.simp.is_symmetric(g):
             g = engine.tidy(E.mul(E.num(Fraction(1, 2)), E.add(g, E.transpose(g))), x.shape)
         elif "diagonal" in structure:
             g = engine.tidy(E.call("diag", E.call("diagvec", g)), x.shape)

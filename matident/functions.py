@@ -133,6 +133,17 @@ def _diagvec(a):
     return np.diag(a).reshape(-1, 1).copy()
 
 
+def _toeplitz_of(a, mean):
+    """A with each diagonal replaced by its sum, or by its mean (the orthogonal projection
+    onto Toeplitz matrices): entry (i, j) lies on diagonal j - i."""
+    n = a.shape[0]
+    offset = np.subtract.outer(np.arange(n), np.arange(n)).T + (n - 1)    # j - i + n - 1
+    totals = np.bincount(offset.ravel(), weights=np.asarray(a, dtype=float).ravel(), minlength=2 * n - 1)
+    if mean:
+        totals = totals / (n - np.abs(np.arange(1 - n, n)))
+    return totals[offset]
+
+
 def _commutation(a):
     # K @ vec(M) = vec(M.T) for an r x c matrix M: vec(M) holds M[i, j] at j*r + i, vec(M.T) at i*c + j
     r, c = a.shape
@@ -313,6 +324,14 @@ FUNCTIONS = _rows([
              r"\operatorname{{diag}}\left({0}\right)", "diagonal matrix with the vector on its diagonal"),
     Function("diagvec", 1, "diagonal_of", _diagvec,
              r"\operatorname{{diagvec}}\left({0}\right)", "the diagonal of a square matrix, as a column vector"),
+    Function("toeplitz_mean", 1, "same_square", lambda a: _toeplitz_of(a, True),
+             r"\operatorname{{toeplitz}}_{{\mathrm{{mean}}}}\left({0}\right)",
+             "each diagonal of a square matrix replaced by its mean: the orthogonal projection onto "
+             "Toeplitz matrices, the gradient with respect to a Toeplitz variable"),
+    Function("toeplitz_sum", 1, "same_square", lambda a: _toeplitz_of(a, False),
+             r"\operatorname{{toeplitz}}_{{\mathrm{{sum}}}}\left({0}\right)",
+             "each diagonal of a square matrix replaced by its sum: toeplitz_sum(A.T) is the "
+             "Cookbook's alpha(A) (eq. 143), the partial derivatives by the diagonals' parameters"),
     Function("kron", 2, "kron", lambda a, b: np.kron(a, b),
              r"{0} \otimes {1}", "Kronecker product"),
     Function("vec", 1, "vec", _vec,

@@ -41,7 +41,7 @@ ANY = "?"                       # head of a pattern that is a lone wildcard
 UNBOUNDED = 1 << 30             # target_facts repeats of a target with a symbol-free part
 #: structure words the identity matrix has (a wildcard declared with others cannot be I)
 IDENTITY_WORDS = frozenset({"square", "symmetric", "spd", "psd", "invertible", "orthogonal", "permutation",
-                            "diagonal", "lower", "upper"})
+                            "diagonal", "lower", "upper", "toeplitz"})
 CACHE_FORMAT = "matident-index-1"
 _PICKLED_MODULES = ("expr.py", "shapes.py", "functions.py", "parse.py", "catalogue.py",
                     "normal.py", "index.py")

@@ -1328,6 +1328,8 @@ def _tangent(decl):
 @functools.lru_cache(maxsize=None)
 def _tangent_of(words):
     structure = Decl("matrix", 1, 1, words).structure
+    if "toeplitz" in structure:
+        return "symmetric toeplitz" if "symmetric" in structure else "toeplitz"
     return next((w for w in _TANGENT if w in structure), None)
 
 
@@ -1339,7 +1341,7 @@ def _projection(record, query, var_name, wrt):
     have = _tangent(record.symbols[var_name])
     if have == want or (have == "diagonal" and want == "symmetric"):
         return None, None
-    if have is None or (have == "symmetric" and want == "diagonal"):
+    if have is None or (have == "symmetric" and want == "diagonal") or want.endswith("toeplitz"):
         if want in ("lower", "upper"):
             return None, (f"the gradient with respect to the {want}-triangular {wrt} is the {want} "
                           f"triangular part of this result")
@@ -1352,6 +1354,8 @@ def _project(norm, g, how):
         return g
     if how == "diagonal":
         return norm.normal(E.call("diag", E.call("diagvec", g)))
+    if how.endswith("toeplitz"):         # the projections onto Toeplitz and symmetric matrices commute
+        return norm.normal(E.call("toeplitz_mean", _project(norm, g, how.split()[0]) if " " in how else g))
     sign = E.num(1 if how == "symmetric" else -1)
     return norm.product([E.num(Fraction(1, 2)), norm.sum([g, norm.product([sign, norm.transpose(g)])])])
 

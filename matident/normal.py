@@ -11,7 +11,7 @@ expressions that the matcher must not tell apart become equal trees:
 * ``@`` is flattened, identity factors are dropped, scalar factors (numbers,
   scalars and 1x1 sub-products such as ``x^T y``) are pulled out of products
   and out of the linear functions ``tr``, ``sum``, ``vec``, ``diag``,
-  ``diagvec`` and ``kron``;
+  ``diagvec``, ``toeplitz_mean``, ``toeplitz_sum`` and ``kron``;
 * ``*`` and ``+`` are flattened and sorted, numbers folded into one leading
   coefficient, like terms of a sum combined;
 * a 1x1 product takes the smaller of its two orientations (``a^T b = b^T a``);
@@ -49,7 +49,7 @@ THROUGH_TRANSPOSE = INSIDE_TRANSPOSE | {"ones"} | {n for n, f in FUNCTIONS.items
 #: functions with f(A^T) = f(A)
 TRANSPOSE_INVARIANT = frozenset({"det", "logdet", "sum", "norm", "diagvec"})
 #: functions linear in their (single) argument: scalar factors move out
-LINEAR = frozenset({"tr", "sum", "vec", "diag", "diagvec"})
+LINEAR = frozenset({"tr", "sum", "vec", "diag", "diagvec", "toeplitz_mean", "toeplitz_sum"})
 
 #: factors that split_chain flattens, drops or splits (the others it keeps as they are)
 _CHAIN_NESTED = frozenset({E.IDENT, E.MUL, E.MATMUL})

@@ -7,7 +7,7 @@ A declaration is the mini-language used in YAML records, the API and the CLI::
     "matrix m n"            "matrix n n symmetric invertible"
     "spd n"                 shorthand for "matrix n n spd" (likewise symmetric,
                             orthogonal, diagonal, square, invertible, lower,
-                            upper, skew, psd)
+                            upper, skew, psd, toeplitz)
 
 Dimension names are symbolic (two different names are two different sizes);
 integers are allowed.  Shape inference unifies dimensions across an
@@ -41,6 +41,7 @@ STRUCTURES = {
     "lower": {"square", "lower"},
     "upper": {"square", "upper"},
     "skew": {"square", "skew"},
+    "toeplitz": {"square", "toeplitz"},
     "tall": {"tall"},
     "wide": {"wide"},
     "full-rank": {"full-rank"},
@@ -52,6 +53,8 @@ STRUCTURES = {
 SCALAR_WORDS = {"positive", "nonzero", "integer"}
 VECTOR_WORDS = {"positive", "nonzero", "unit"}
 CONFLICTS = [("symmetric", "skew"), ("spd", "skew"), ("lower", "upper"), ("tall", "wide")]
+#: the words a Toeplitz matrix may be declared with (the verifier draws these combinations)
+TOEPLITZ_WORDS = {"toeplitz", "square", "symmetric", "spd", "invertible"}
 #: words that relate a matrix's dimensions: rows >= columns (tall) or rows <= columns (wide)
 RELATION_WORDS = {"tall", "wide"}
 
@@ -222,6 +225,11 @@ def parse_decl(text):
             raise DeclarationError(f"{text!r} is both {a} and {b}",
                                    hint="a matrix both tall and wide is square: write 'matrix n n'"
                                    if {a, b} == RELATION_WORDS else f"keep one of {a} and {b}")
+    if "toeplitz" in decl.words and not set(decl.words) <= TOEPLITZ_WORDS:
+        other = sorted(set(decl.words) - TOEPLITZ_WORDS)[0]
+        raise DeclarationError(f"{text!r}: 'toeplitz' does not combine with '{other}'",
+                               hint="a Toeplitz matrix may also be declared "
+                                    + ", ".join(sorted(TOEPLITZ_WORDS - {"toeplitz"})))
     _check_relations(text, decl)
     return decl
 

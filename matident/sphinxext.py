@@ -822,7 +822,7 @@ def convention_nodes(record):
     if x.kind == "scalar":
         return [f"derivative with respect to the scalar {record.wrt}, entry by entry: the shape of "
                 "the left-hand side (", _ref("scalar-gradients", "conventions"), ")."]
-    structured = sorted(x.structure & {"symmetric", "diagonal", "lower", "upper", "skew"})
+    structured = sorted(x.structure & {"symmetric", "diagonal", "lower", "upper", "skew", "toeplitz"})
     if structured:
         return [f"gradient with respect to a {', '.join(structured)} {record.wrt}: it lies in that "
                 "space, the projection of the unconstrained gradient (",

@@ -33,7 +33,7 @@ class Structure:
 
     def _check(self, word, e):
         n = self.n
-        if word in ("square", "symmetric", "diagonal", "lower", "upper") and n.is_scalar(e):
+        if word in ("square", "symmetric", "diagonal", "lower", "upper", "toeplitz") and n.is_scalar(e):
             return True
         if word in ("tall", "wide", "full-rank"):
             return self._rank(word, e)
@@ -188,6 +188,18 @@ class Structure:
 
     def _upper(self, e):
         return self._triangular(e, "upper", "lower")
+
+    def _toeplitz(self, e):
+        """I, toeplitz_mean/toeplitz_sum of anything, and transposes, sums and scalar multiples
+        (or Hadamard products) of Toeplitz matrices."""
+        op = e.op
+        if op in (E.IDENT, "toeplitz_mean", "toeplitz_sum"):
+            return True
+        if op == E.TRANSPOSE:
+            return self.holds("toeplitz", e.args[0])
+        if op in (E.ADD, E.MUL):
+            return self._all("toeplitz", e.args)
+        return False
 
     def _positive(self, e):
         op = e.op

@@ -289,7 +289,7 @@ _SCALAR_FUNCTIONS = {"log": sympy.log, "exp": sympy.exp, "sqrt": sympy.sqrt,
                      "tanh": sympy.tanh, "sigmoid": sigmoid, "abs": sympy.Abs}
 ELEMENTWISE = frozenset(_SCALAR_FUNCTIONS)     # the functions Elementwise applies
 #: functions of the language that SymPy cannot represent (to_sympy refuses them with a message)
-WITHOUT_SYMPY_FORM = frozenset({"expect", "block"})
+WITHOUT_SYMPY_FORM = frozenset({"expect", "block", "toeplitz_mean", "toeplitz_sum"})
 _CONSTANTS = {"pi": sympy.pi}        # the language's named constants (functions of no arguments)
 _MATRIX_FUNCTIONS = {"tr": Trace, "det": Determinant, "logdet": LogDet, "inv": Inverse,
                      "adj": Adjugate, "pinv": PseudoInverse, "sum": SumEntries, "norm": Norm,
@@ -415,10 +415,11 @@ class _ToSympy:
         if op in _CONSTANTS:
             return _CONSTANTS[op]
         if op in WITHOUT_SYMPY_FORM:
+            why = ("SymPy has no projection onto Toeplitz matrices" if op.startswith("toeplitz")
+                   else "SymPy has no Gaussian expectation over a bound variable, and its BlockMatrix "
+                        "is not bridged")
             raise ParseError(f"{op}() has no SymPy form", code="MI003",
-                             hint="keep the expression as text or a matident tree (SymPy has no "
-                                  "Gaussian expectation over a bound variable, and its BlockMatrix "
-                                  "is not bridged)")
+                             hint=f"keep the expression as text or a matident tree ({why})")
         raise ParseError(f"unknown operation '{op}'", code="MI003")
 
     def symbol(self, name):

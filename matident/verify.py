@@ -8,7 +8,7 @@ well-conditioned value honouring its declared structure.  Then:
 * ``derivative``: ``<rhs, V>`` (or ``rhs @ v`` for a Jacobian) is compared with
   a central finite difference of lhs along random directions ``V`` drawn
   inside the variable's structure; for a structured variable (symmetric,
-  diagonal, triangular, skew) the gradient must itself lie in that space
+  diagonal, triangular, skew, Toeplitz) the gradient must itself lie in that space
   (the convention: the gradient with respect to a symmetric X is the unique
   symmetric G with ``<G, V> = Df[V]`` for all symmetric V);
 * ``differential``: rhs evaluated at ``d<wrt> = V`` is compared with the
@@ -45,6 +45,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .evaluate import EvaluationError, along, evaluate
+from .functions import FUNCTIONS
 from .shapes import Prod, dim_size, is_scalar_shape
 
 IDENTITY_TOL = 1e-9        # relative error allowed between the two sides
@@ -314,6 +315,7 @@ _HONOURS = {     # word -> check(m, structure, scale, tol, least_eigenvalue)
     "square": lambda m, s, scale, tol, eig: m.shape[0] == m.shape[1],
     "symmetric": lambda m, s, scale, tol, eig: np.abs(m - m.T).max() <= scale,
     "skew": lambda m, s, scale, tol, eig: np.abs(m + m.T).max() <= scale,
+    "toeplitz": lambda m, s, scale, tol, eig: np.abs(m[1:, 1:] - m[:-1, :-1]).max(initial=0.0) <= scale,
     "diagonal": lambda m, s, scale, tol, eig: np.abs(m - np.diag(np.diag(m))).max() <= scale,
     "lower": lambda m, s, scale, tol, eig: np.abs(np.triu(m, 1)).max(initial=0.0) <= scale,
     "upper": lambda m, s, scale, tol, eig: np.abs(np.tril(m, -1)).max(initial=0.0) <= scale,
@@ -339,6 +341,8 @@ def _draw_matrix(s, r, c, rng, trial):
     if "orthogonal" in s:
         q, rr = np.linalg.qr(rng.standard_normal((n, n)))
         return q * np.sign(np.diag(rr))
+    if "toeplitz" in s:
+        return _draw_toeplitz(s, n, rng)
     if "diagonal" in s:
         d = _magnitudes(rng, n)
         if not s & {"positive", "psd"}:
@@ -366,6 +370,17 @@ def _draw_matrix(s, r, c, rng, trial):
     return m
 
 
+def _draw_toeplitz(s, n, rng):
+    """A Toeplitz matrix with random diagonals t_k (k = j - i); symmetric: t_-k = t_k; spd:
+    symmetric with t_0 above the sum of |t_k| over the other diagonals (diagonally dominant)."""
+    t = rng.standard_normal(2 * n - 1)                   # t[k + n - 1] is diagonal k
+    if s & {"symmetric", "spd"}:
+        t = (t + t[::-1]) / 2
+    if "spd" in s:
+        t[n - 1] = np.abs(t).sum() - np.abs(t[n - 1]) + _magnitudes(rng, 1)[0]
+    return t[np.subtract.outer(np.arange(n), np.arange(n)).T + (n - 1)]
+
+
 def _coordinate_units(variables, values, rng, trial):
     """Set the indices of the unit vectors so that both cases of every delta_ij occur:
     in the first trial unit vectors of one size point in different directions (where the
@@ -389,6 +404,9 @@ def _coordinate_units(variables, values, rng, trial):
 
 def project(structure, m):
     """Orthogonal projection of ``m`` onto the tangent space of a structure."""
+    if "toeplitz" in structure:      # the projections onto Toeplitz and onto symmetric matrices commute
+        t = FUNCTIONS["toeplitz_mean"].numpy(m)
+        return (t + t.T) / 2 if "symmetric" in structure else t
     if "diagonal" in structure:
         return np.diag(np.diag(m))
     if "symmetric" in structure:

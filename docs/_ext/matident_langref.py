@@ -109,6 +109,7 @@ STRUCTURE_MEANINGS = {
     "lower": "lower triangular",
     "upper": "upper triangular",
     "skew": "skew-symmetric, :math:`X^{T} = -X`",
+    "toeplitz": "constant along every diagonal, :math:`X_{ij} = t_{j-i}`",
     "positive": "a positive scalar; a vector or matrix with positive entries",
     "nonzero": "not zero",
     "integer": "a whole number",
@@ -122,10 +123,12 @@ STRUCTURE_MEANINGS = {
 
 class StructuresTable(_Table):
     def table(self):
-        from matident.shapes import CONFLICTS, SCALAR_WORDS, STRUCTURES, VECTOR_WORDS
+        from matident.shapes import CONFLICTS, SCALAR_WORDS, STRUCTURES, TOEPLITZ_WORDS, VECTOR_WORDS
 
         def clash(a, b):
             both = STRUCTURES[a] | STRUCTURES[b]
+            if "toeplitz" in (a, b) and not {a, b} <= TOEPLITZ_WORDS:
+                return True
             return any(x in both and y in both for x, y in CONFLICTS)
 
         rows = []
