@@ -76,6 +76,7 @@ OPERATOR_WORDS = {
     "diag": ("diagonal",), "diagvec": ("diagonal",), "sum": ("sum",),
     "exp": ("exponential",), "log": ("logarithm",), "sqrt": ("square root",),
     "tanh": ("tanh",), "sigmoid": ("sigmoid",), "abs": ("absolute value",),
+    "toeplitz_mean": ("toeplitz",), "toeplitz_sum": ("toeplitz",),
 }
 PROPER_NOUNS = {"kronecker": "Kronecker", "hadamard": "Hadamard", "woodbury": "Woodbury",
                 "gaussian": "Gaussian", "jacobian": "Jacobian", "hessian": "Hessian",

@@ -51,6 +51,10 @@ EXPECTED = {
     "wrong-quadratic-form-needs-symmetry": "tolerance",
     "wrong-inverse-is-transpose": "tolerance",
     "wrong-diagonal-gradient-full": STRUCTURE.format("diagonal, square, symmetric"),
+    "wrong-toeplitz-gradient-unconstrained": STRUCTURE.format("square, toeplitz"),
+    "wrong-symmetric-toeplitz-gradient-not-symmetric": STRUCTURE.format("square, symmetric, toeplitz"),
+    "wrong-toeplitz-gradient-symmetric-projection": STRUCTURE.format("square, symmetric, toeplitz"),
+    "wrong-toeplitz-sum-self-inverse": "tolerance",
     "wrong-xtx-gradient-factor": "tolerance",
     "wrong-determinant-scaling": "tolerance",
     "wrong-square-differential-commuted": "tolerance",
@@ -211,7 +215,8 @@ def test_results_do_not_depend_on_the_order_of_records(shipped):
 DECLARATIONS = ["matrix n n", "matrix n m", "vector n", "vector n positive", "scalar positive",
                 "spd n", "psd n", "symmetric n", "skew n", "orthogonal n", "diagonal n",
                 "matrix n n diagonal positive", "matrix n n spd diagonal", "lower n", "upper n",
-                "matrix n n lower invertible", "matrix n n invertible symmetric", "matrix n m positive"]
+                "matrix n n lower invertible", "matrix n n invertible symmetric", "matrix n m positive",
+                "toeplitz n", "matrix n n toeplitz symmetric", "toeplitz n spd", "toeplitz n invertible"]
 
 
 @pytest.mark.parametrize("text", DECLARATIONS)
