@@ -1355,7 +1355,8 @@ def _project(norm, g, how):
     if how == "diagonal":
         return norm.normal(E.call("diag", E.call("diagvec", g)))
     if how.endswith("toeplitz"):         # the projections onto Toeplitz and symmetric matrices commute
-        return norm.normal(E.call("toeplitz_mean", _project(norm, g, how.split()[0]) if " " in how else g))
+        g = _project(norm, g, "symmetric") if how == "symmetric toeplitz" else g
+        return g if Structure(norm).holds("toeplitz", g) else norm.normal(E.call("toeplitz_mean", g))
     sign = E.num(1 if how == "symmetric" else -1)
     return norm.product([E.num(Fraction(1, 2)), norm.sum([g, norm.product([sign, norm.transpose(g)])])])
 
