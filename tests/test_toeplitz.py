@@ -278,3 +278,18 @@ def test_generated_numpy_code_projects():
     value, gradient = namespace["value_and_grad"](A=a, T=t)
     assert abs(value - np.trace(a @ t @ a)) < 1e-12
     np.testing.assert_allclose(gradient, mean((a @ a).T), rtol=0, atol=1e-12)
+
+
+def test_lookup_finds_the_cookbook_144_record_among_equal_answers():
+    matches = list(matident.lookup("tr(A @ T)", wrt="T", symbols=SYMMETRIC))
+    answers = {m.identity.id: to_text(m.result_tree) for m in matches if not m.conditions}
+    assert answers["trace-at-symmetric-toeplitz-derivative"] == "toeplitz_mean(A + A.T) / 2"
+    assert answers["trace-ax-symmetric-derivative"] == "toeplitz_mean(A + A.T) / 2"
+
+
+def test_lookup_of_logdet_of_an_spd_toeplitz():
+    """The spd record's inv(T), projected, and the Toeplitz record agree."""
+    matches = list(matident.lookup("logdet(T)", wrt="T", symbols={"T": "toeplitz n spd"}))
+    answers = {m.identity.id: to_text(m.result_tree) for m in matches if not m.conditions}
+    assert answers["logdet-spd-toeplitz-derivative"] == answers["logdet-spd-derivative"] \
+        == to_text(matches[0].result_tree) == "toeplitz_mean(inv(T))"
