@@ -53,7 +53,7 @@ _DESCRIBE = {
     ast.ListComp: ("comprehensions", None), ast.SetComp: ("comprehensions", None),
     ast.DictComp: ("comprehensions", None), ast.GeneratorExp: ("comprehensions", None),
     ast.JoinedStr: ("f-strings", None), ast.FormattedValue: ("f-strings", None),
-    ast.Compare: ("comparisons", "state identities as lhs and rhs instead"),
+    ast.Compare: ("comparisons", "state identities as lhs and rhs, and bounds as inequality records with a relation"),
     ast.BoolOp: ("boolean operators", None), ast.IfExp: ("conditional expressions", None),
     ast.List: ("lists", None), ast.Tuple: ("tuples", None), ast.Dict: ("dicts", None),
     ast.Set: ("sets", None), ast.Starred: ("starred arguments", None),
