@@ -76,6 +76,8 @@ OPERATOR_WORDS = {
     "diag": ("diagonal",), "diagvec": ("diagonal",), "sum": ("sum",),
     "exp": ("exponential",), "log": ("logarithm",), "sqrt": ("square root",),
     "tanh": ("tanh",), "sigmoid": ("sigmoid",), "abs": ("absolute value",),
+    "norm1": ("norm",), "norm2": ("norm", "spectral norm"), "norminf": ("norm",), "pnorm": ("norm",),
+    "max": ("maximum",), "min": ("minimum",), "eigvalsh": ("eigenvalue",),
 }
 PROPER_NOUNS = {"kronecker": "Kronecker", "hadamard": "Hadamard", "woodbury": "Woodbury",
                 "gaussian": "Gaussian", "jacobian": "Jacobian", "hessian": "Hessian",
