@@ -337,3 +337,14 @@ def test_norm_equivalence_table_is_complete():
     ids = {r.id for r in catalogue() if 544 in r.cookbook}
     names = ["max", "one", "inf", "two", "frobenius", "ky-fan"]
     assert ids == {f"norm-equivalence-{a}-by-{b}" for a, b in itertools.permutations(names, 2)}
+
+
+def test_the_norm_records_have_latex_and_refuse_sympy_with_a_message():
+    records = [r for r in catalogue() if r.file.endswith("norms.yaml")]
+    assert len(records) >= 60
+    for record in records:
+        assert record.latex()
+        if any(n.op in E.WRITTEN or n.op in ("max", "min", "eigvalsh")
+               for side in (record.lhs_expr, record.rhs_expr) for n in side.walk()):
+            with pytest.raises(ParseError, match="has no SymPy form"):
+                record.lhs, record.rhs
