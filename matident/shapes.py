@@ -677,6 +677,20 @@ def _rule_expectation(inf, node, shapes):
     return (fr, fc)
 
 
+def _rule_vector_p_norm(inf, node, shapes):
+    (r, c), p = shapes
+    if not inf.dims.unify(c, 1):
+        raise ShapeError(f"norm(x, {to_text(node.args[1])}) is the p-norm of a column vector but "
+                         f"'{_short(to_text(node.args[0]))}' is {inf.show((r, c))}", code="MI008",
+                         hint="a matrix has the norms norm(X, 1), norm(X, 2), norm(X, inf) and norm(X)")
+    return (1, 1)
+
+
+def _rule_eigenvalues(inf, node, shapes):
+    n = _need_square(inf, node, shapes[0])
+    return (n, 1)
+
+
 SHAPE_RULES = {
     "scalar_of_square": lambda inf, node, s: (_need_square(inf, node, s[0]), (1, 1))[1],
     "same_square": lambda inf, node, s: (lambda n: (n, n))(_need_square(inf, node, s[0])),
@@ -694,6 +708,8 @@ SHAPE_RULES = {
     "commutation": lambda inf, node, s: (Prod((s[0][0], s[0][1])), Prod((s[0][0], s[0][1]))),
     "identity_of_rows": lambda inf, node, s: (s[0][0], s[0][0]),
     "expectation": _rule_expectation,
+    "vector_p_norm": _rule_vector_p_norm,
+    "eigenvalues": _rule_eigenvalues,
 }
 
 
@@ -806,8 +822,10 @@ def _shape_of(expr, symbols, memo):
     if op == E.TRANSPOSE:
         return (shapes[0][1], shapes[0][0])
     rule = FUNCTIONS[op].shape_rule
-    if rule in ("scalar_of_square", "scalar_of_any", "constant"):
+    if rule in ("scalar_of_square", "scalar_of_any", "constant", "vector_p_norm"):
         return (1, 1)
+    if rule == "eigenvalues":
+        return (shapes[0][0], 1)
     if rule in ("same_square", "matpow"):
         return (shapes[0][0], shapes[0][0])
     if rule == "transposed":

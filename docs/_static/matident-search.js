@@ -38,7 +38,8 @@ const MatidentSearch = (() => {
     "as", "at", "its", "wrt", "respect", "what", "how", "do", "i", "be", "are", "from", "into"]);
   const FUNCTIONS = new Set(["tr", "det", "logdet", "inv", "adj", "pinv", "matpow", "hpow", "kron", "vec",
     "unvec", "norm", "diag", "diagvec", "sum", "exp", "log", "sqrt", "tanh", "sigmoid", "abs", "ones", "I", "pi",
-    "expm", "logm", "sqrtm", "cosm", "sinm", "cos", "sin", "commutation", "eye", "block", "expect"]);
+    "expm", "logm", "sqrtm", "cosm", "sinm", "cos", "sin", "commutation", "eye", "block", "expect",
+    "max", "min", "eigvalsh", "inf"]);
 
   const stem = (w) => {
     let s = w.replace(/'s$/, "").replace(/'/g, "");
