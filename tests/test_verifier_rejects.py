@@ -35,6 +35,7 @@ SEEDS = range(10)
 STRUCTURE = ("the gradient with respect to the structured variable X must lie in its "
              "structure ({}); it is off by ")
 EXPECTED = {
+    "wrong-condition-number-frobenius-as-singular-value-ratio": "tolerance",
     "wrong-gaussian-whitening-mean-uncentred": "tolerance",
     "wrong-gaussian-entropy-without-dimension-term": "tolerance",
     "wrong-trace-axb-transpose-flipped": "tolerance",
