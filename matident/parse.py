@@ -427,13 +427,14 @@ class _Builder:
             if order.value in NORM_ORDS:
                 return E.call(NORM_ORDS[order.value], self.build(arg, depth))
             return E.call("pnorm", self.build(arg, depth), E.num(order.value))
-        hints = {"fro": f"norm({shown}) is already the Frobenius norm",
+        hints = {"fro": f"norm({shown}) without an order is already the Frobenius norm",
                  "nuc": f"the nuclear norm is tr(sqrtm({shown}.T @ {shown})) (the Ky Fan norm)"}
         word = order.value if isinstance(order, ast.Constant) and isinstance(order.value, str) else None
         self.fail(order, f"norm() takes the order 1, 2, inf or a whole number >= 3 as a literal, not "
                          f"{written[:30]!s}", code="MI004",
                   hint=hints.get(word) or f"write norm({shown}, 1), norm({shown}, 2), norm({shown}, inf) "
-                       f"or norm({shown}, 3); norm({shown}) is already the Frobenius norm")
+                       f"or norm({shown}, 3); norm({shown}) without an order is the Euclidean norm of a "
+                       "vector, the Frobenius norm of a matrix")
 
     def _block(self, node, depth):
         """``block([[A, B], [C, D]])``: a list of block rows, each a list of blocks."""

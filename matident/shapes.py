@@ -781,6 +781,28 @@ def infer(expr, symbols=None, *, implicit=False, shape=None):
     return Typed(fill(annotated), (final(shape[0]), final(shape[1])), used)
 
 
+def euclidean_vector_norms(typed):
+    """``norm(v, 2)`` of a vector is its Euclidean norm ``norm(v)``: one form for one value.
+
+    numpy users write both; the 2-norm of a matrix (its largest singular value) is not
+    differentiable everywhere and derive refuses it, while the Euclidean norm of a vector
+    is differentiable away from 0 and has its rules.  Returns ``typed`` rewritten.
+    """
+    if not any(n.op == "norm2" for n in typed.expr.walk()):
+        return typed
+    memo = {}
+
+    def go(node):
+        if not node.args:
+            return node
+        args = [go(a) for a in node.args]
+        if node.op == "norm2" and 1 in shape_of(args[0], typed.symbols, memo):
+            return E.call("norm", args[0])
+        return node if all(a is b for a, b in zip(args, node.args)) else E.rebuild(node, args)
+
+    return Typed(go(typed.expr), typed.shape, typed.symbols)
+
+
 def shape_of(expr, symbols, memo=None):
     """Shape of a typed expression (identity sizes filled in) without checks.
 
