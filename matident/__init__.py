@@ -32,12 +32,13 @@ def _typed(expr, symbols=None):
     """A typed term tree from text, a SymPy expression or a term tree."""
     from .expr import Expr
     from .parse import check_declared_names, parse_expr
-    from .shapes import infer
+    from .shapes import euclidean_vector_norms, infer
+    from .structure import require_symmetric_arguments
     check_declared_names(symbols)
     if isinstance(expr, str):
-        return infer(parse_expr(expr), symbols, implicit=True)
+        return euclidean_vector_norms(require_symmetric_arguments(infer(parse_expr(expr), symbols, implicit=True)))
     if isinstance(expr, Expr):
-        return infer(expr, symbols, implicit=True)
+        return euclidean_vector_norms(require_symmetric_arguments(infer(expr, symbols, implicit=True)))
     from .sympy_bridge import from_sympy
     tree, decls = from_sympy(expr)
     merged = {**decls, **(symbols or {})}

@@ -52,7 +52,7 @@ def _validator():
 class Record:
     """One identity record: its fields as attributes, parsed sides, source."""
 
-    __slots__ = ("id", "title", "kind", "symbols", "wrt", "layout", "lhs_text", "rhs_text",
+    __slots__ = ("id", "title", "kind", "relation", "symbols", "wrt", "layout", "lhs_text", "rhs_text",
                  "lhs_expr", "rhs_expr", "lhs_shape", "wrts", "conditions", "cookbook", "refs", "tags",
                  "notes", "erratum", "file", "line", "data", "_sympy")
 
@@ -61,6 +61,7 @@ class Record:
         self.id = data["id"]
         self.title = data["title"]
         self.kind = data["kind"]
+        self.relation = data.get("relation", "=")     # "<=", ">=", "<", ">" for an inequality
         self.symbols = symbols
         wrt = data.get("wrt")
         self.wrts = tuple(wrt) if isinstance(wrt, list) else ((wrt,) if wrt else ())
@@ -119,6 +120,8 @@ class Record:
         rhs = to_latex(self.rhs_expr, self.symbols)
         if self.kind == "identity":
             return f"{lhs} = {rhs}"
+        if self.kind == "inequality":
+            return f"{lhs} {RELATION_LATEX[self.relation]} {rhs}"
         wrt = ", ".join(latex_name(w) for w in self.wrts)
         if self.kind == "derivative":
             if self.lhs_shape != (1, 1) and self.symbols[self.wrt].kind == "vector":
@@ -132,11 +135,15 @@ class Record:
         return f"<Record {self.id} ({self.kind}) at {self.location}>"
 
     def __str__(self):
-        if self.kind == "identity":
-            return f"{self.id}: {self.lhs_text} = {self.rhs_text}"
+        if self.kind in ("identity", "inequality"):
+            return f"{self.id}: {self.lhs_text} {self.relation} {self.rhs_text}"
         if self.kind == "derivative":
             return f"{self.id}: d/d{self.wrt} [{self.lhs_text}] = {self.rhs_text}"
         return f"{self.id}: d({self.lhs_text}) = {self.rhs_text}"
+
+
+#: LaTeX of an inequality record's relation
+RELATION_LATEX = {"<=": r"\le", ">=": r"\ge", "<": "<", ">": ">", "=": "="}
 
 
 def _group(text):
@@ -587,6 +594,11 @@ def _schema_problems(data, marks, file, problems, rid):
             message = f"{where}: {err.instance!r} is not a declaration"
             hint = "write 'scalar', 'vector n', 'matrix m n' or a shorthand such as 'spd n', " \
                 "followed by structure words"
+        elif err.validator == "not" and not path and "relation" in err.instance \
+                and err.instance.get("kind") != "inequality":
+            message = "'relation' belongs only to inequality records"
+            hint = "remove it, or write kind: inequality"
+            mark = marks.get(("relation", "__key__")) or mark
         elif err.validator == "not" and not path:
             message = "'wrt' and 'layout' belong only to derivative and differential records"
             hint = "remove them, or change the kind"
@@ -672,13 +684,14 @@ def _build_record(data, marks, file, problems):
     if len(problems.items) > n_before:
         return None
     from .parse import parse_expr       # here: a catalogue read from the cache parses nothing
+    from .structure import require_symmetric_arguments
     sides = {}
     for key in ("lhs", "rhs"):
         try:
             tree = parse_expr(data[key])
             expect = _expected_shape(kind, sides["lhs"].shape, symbols, wrt, data) \
                 if key == "rhs" and "lhs" in sides else None
-            sides[key] = infer(tree, symbols, shape=expect)
+            sides[key] = require_symmetric_arguments(infer(tree, symbols, shape=expect))
         except MatidentError as exc:
             fail(exc.code, f"{key}: {exc.message}", key, hint=exc.hint, column=exc.column)
     if len(sides) < 2:
@@ -690,7 +703,13 @@ def _build_record(data, marks, file, problems):
             fail("MI028", f"symbol '{name}' is declared but used in neither side",
                  sub=("symbols", name), hint="remove it or fix the spelling in lhs/rhs")
     zero_rhs = rhs.expr.op == "num" and rhs.expr.value == 0     # lhs = 0: a zero of any shape
-    if kind == "identity" and not zero_rhs and not _same_shape(lhs.shape, rhs.shape):
+    if kind == "inequality":
+        for key, side in (("lhs", lhs), ("rhs", rhs)):
+            if not is_scalar_shape(side.shape):
+                fail("MI027", f"{key} of an inequality is {fmt_shape(side.shape)}, not a scalar", key,
+                     hint="both sides of an inequality are scalars: compare norms, traces, "
+                          "determinants or entries such as max(X)")
+    elif kind == "identity" and not zero_rhs and not _same_shape(lhs.shape, rhs.shape):
         fail("MI027", f"lhs is {fmt_shape(lhs.shape)} but rhs is {fmt_shape(rhs.shape)}", "rhs",
              hint="both sides of an identity have one shape; check transposes and declarations")
     elif kind in ("derivative", "differential") and all(w in symbols for w in wrts):
@@ -837,7 +856,8 @@ def _display_path(path, base):
     return str(path)
 
 
-_CACHED_MODULES = ("catalogue.py", "expr.py", "shapes.py", "functions.py", "parse.py", "errors.py")
+_CACHED_MODULES = ("catalogue.py", "expr.py", "shapes.py", "functions.py", "parse.py", "errors.py",
+                   "normal.py", "structure.py")   # the last two: eigvalsh's symmetry check
 
 
 @functools.lru_cache(maxsize=1)

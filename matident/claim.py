@@ -23,6 +23,7 @@ import numpy as np
 
 from . import expr as E
 from .errors import DeriveError, MatidentError, ParseError
+from .functions import kink_message, not_differentiable
 from .printing import to_text
 from .shapes import Decl, fmt_shape, infer, is_scalar_shape
 
@@ -97,6 +98,10 @@ def check(expr, wrt, claim, *, symbols=None, seed=0, trials=3):
     if wrt not in typed.symbols:
         raise ParseError(f"the variable '{wrt}' does not occur in the expression", code="MI007",
                          hint="check with respect to one of: " + ", ".join(sorted(typed.symbols)))
+    kink = not_differentiable(typed.expr, wrt)
+    if kink is not None:
+        message, hint = kink_message(kink, to_text(kink))
+        raise DeriveError(message, code="MI040", hint=hint)
     decls = dict(typed.symbols)
     claim_tree = _claim_tree(claim, decls)
     correct = _derive(typed.expr, wrt, decls)

@@ -256,6 +256,16 @@ class _Module:
             return f"{m}.sum({a[0]}).reshape(1, 1)"
         if op == "norm":
             return f"{m}.sqrt({m}.sum({a[0]} * {a[0]})).reshape(1, 1)"
+        if op in ("norm1", "norm2", "norminf"):      # np.linalg.norm(A, 2): numpy's meaning on 2-D arrays
+            order = {"norm1": "1", "norm2": "2", "norminf": "float('inf')" if self.backend == "torch"
+                     else f"{m}.inf"}[op]
+            return f"{la}.norm({a[0]}, {order}).reshape(1, 1)"
+        if op == "pnorm":
+            return f"{la}.norm({a[0]}[:, 0], {int(e.args[1].value)}).reshape(1, 1)"
+        if op in ("max", "min"):
+            return f"{m}.{op}({a[0]}).reshape(1, 1)"
+        if op == "eigvalsh":
+            return f"{la}.eigvalsh({a[0]}).reshape(-1, 1)"
         if op == "diag":
             return f"{m}.diag({a[0]}[:, 0])"
         if op == "diagvec":

@@ -34,6 +34,7 @@ from fractions import Fraction
 
 from . import expr as E
 from .errors import DeriveError, MatidentError, ParseError
+from .functions import kink_message, not_differentiable
 from .printing import _negated, latex_name, to_latex, to_text
 from .normal import same_dim
 from .shapes import Decl, Prod, infer, is_scalar_shape, shape_of
@@ -576,6 +577,10 @@ def derive(expr, wrt, *, symbols=None, order=1, check=True, catalogue=None):
     if f"d{wrt}" in typed.symbols:
         raise ParseError(f"'d{wrt}' in the expression would be read as the differential of {wrt}",
                          code="MI007", hint=f"rename the symbol d{wrt}, e.g. D{wrt}")
+    kink = not_differentiable(typed.expr, wrt)
+    if kink is not None:
+        message, hint = kink_message(kink, to_text(kink))
+        raise DeriveError(message, code="MI040", hint=hint)
     decls = dict(typed.symbols)
     x = decls[wrt]
     dx = Decl(x.kind, x.rows, x.cols, tuple(w for w in x.words if w in ("symmetric", "diagonal", "skew")))

@@ -35,6 +35,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+#: functions written as another function's call (functions.Function.written): norm2 -> norm(X, 2)
+WRITTEN = {"norm1": "norm({0}, 1)", "norm2": "norm({0}, 2)", "norminf": "norm({0}, inf)",
+           "pnorm": "norm({0}, {1})"}
+
 SYM, NUM, IDENT, MATMUL, MUL, ADD, POW, TRANSPOSE = "sym", "num", "I", "@", "*", "+", "**", "T"
 BLOCKROW = "blockrow"    # one row of blocks: the arguments of a ``block`` node
 
@@ -316,6 +320,8 @@ def _text(e):
         return ("block([" + ", ".join(rows) + "])", P_ATOM)
     if not e.args:              # a named constant (a function of no arguments): pi
         return (op, P_ATOM)
+    if op in WRITTEN:           # norm2(A) is written norm(A, 2)
+        return (WRITTEN[op].format(*(_text(a)[0] for a in e.args)), P_ATOM)
     return (f"{op}(" + ", ".join(_text(a)[0] for a in e.args) + ")", P_ATOM)
 
 

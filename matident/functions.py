@@ -41,6 +41,12 @@ class Function:
     latex: str               # format string over the arguments' LaTeX
     doc: str
     elementwise: bool = False
+    #: how the text writes a call when the row is one form of another function
+    #: (``norm({0}, 2)``); such a row is never called by its own name
+    written: str | None = None
+    #: False for a function that is not differentiable everywhere (a maximum, an induced
+    #: norm, the eigenvalues): derive and lookup's derivatives refuse it
+    differentiable: bool = True
 
     @property
     def constant(self):
@@ -95,6 +101,24 @@ def _matpow(a, k):
 
 def _norm(a):
     return _scalar(np.sqrt(np.sum(a * a)))
+
+
+def _induced(order):
+    """An induced matrix norm as numpy computes it for a 2-D array (np.linalg.norm(A, order))."""
+    return lambda a: _scalar(np.linalg.norm(a, np.inf if order == "inf" else order))
+
+
+def _pnorm(x, p):
+    """numpy's vector p-norm (sum |x_i|^p)^(1/p); NaN unless p is a positive whole number."""
+    p = p[0, 0]
+    if p != np.round(p) or p < 1:
+        return np.full((1, 1), np.nan)
+    return _scalar(np.linalg.norm(x[:, 0], int(np.round(p))))
+
+
+def _eigvalsh(a):
+    """The eigenvalues of a symmetric matrix, ascending, as a column (np.linalg.eigvalsh)."""
+    return np.linalg.eigvalsh((a + a.T) / 2).reshape(-1, 1)
 
 
 def _log(a):
@@ -254,6 +278,33 @@ def _rows(fs):
     return {f.name: f for f in fs}
 
 
+def not_differentiable(tree, wrt):
+    """The first sub-tree of ``tree`` that applies a function that is not differentiable everywhere
+    (``differentiable=False``: max, min, the induced and p-norms, eigvalsh) to an expression of the
+    symbol ``wrt``, or None.  derive, check and lookup's derivatives refuse such a tree rather than
+    give an answer that is wrong at the kinks."""
+    for node in tree.walk():
+        fn = FUNCTIONS.get(node.op)
+        if fn is not None and not fn.differentiable and node.has(wrt):
+            return node
+    return None
+
+
+def kink_message(node, text):
+    """(message, hint) for :func:`not_differentiable`'s ``node``, printed as ``text``."""
+    where = {"max": "where two entries tie for the largest", "min": "where two entries tie for the smallest",
+             "eigvalsh": "at repeated eigenvalues",
+             "norm2": "where the largest singular value is repeated, and at 0"}.get(
+        node.op, "where an entry is 0 or two of the largest sums tie")
+    return (f"{text} is not differentiable everywhere ({where}): matident does not differentiate it",
+            "differentiate a smooth form instead, e.g. norm(x) ** 2 = x.T @ x, or derive the rest "
+            "of the expression without it")
+
+
+#: the rows ``norm(X, ord)`` is read as, by its literal ``ord`` (``pnorm`` for a whole number >= 3)
+NORM_ORDS = {1: "norm1", 2: "norm2", "inf": "norminf"}
+
+
 FUNCTIONS = _rows([
     Function("tr", 1, "scalar_of_square", lambda a: _scalar(np.trace(a)),
              r"\operatorname{{tr}}\left({0}\right)", "trace of a square matrix"),
@@ -320,6 +371,34 @@ FUNCTIONS = _rows([
              r"\operatorname{{sum}}\left({0}\right)", "sum of all entries"),
     Function("norm", 1, "scalar_of_any", _norm,
              r"\left\lVert {0} \right\rVert", "Euclidean norm of a vector, Frobenius norm of a matrix"),
+    Function("norm1", 1, "scalar_of_any", _induced(1),
+             r"\left\lVert {0} \right\rVert_{{1}}",
+             "the 1-norm np.linalg.norm(X, 1): the largest column sum of abs(X) (of a column "
+             "vector, the sum of abs(x))", written="norm({0}, 1)", differentiable=False),
+    Function("norm2", 1, "scalar_of_any", _induced(2),
+             r"\left\lVert {0} \right\rVert_{{2}}",
+             "the 2-norm np.linalg.norm(X, 2): the largest singular value (of a vector, the "
+             "Euclidean norm; norm(X) is the Frobenius norm)", written="norm({0}, 2)",
+             differentiable=False),
+    Function("norminf", 1, "scalar_of_any", _induced("inf"),
+             r"\left\lVert {0} \right\rVert_{{\infty}}",
+             "the infinity-norm np.linalg.norm(X, inf): the largest row sum of abs(X) (of a column "
+             "vector, the largest abs(x_i))", written="norm({0}, inf)", differentiable=False),
+    Function("pnorm", 2, "vector_p_norm", _pnorm,
+             r"\left\lVert {0} \right\rVert_{{{1}}}",
+             "the vector p-norm np.linalg.norm(x, p) = sum(abs(x) ** p) ** (1 / p) of a column x, "
+             "for a whole number p >= 3 written as a literal (p = 1, 2: the rows above)",
+             written="norm({0}, {1})", differentiable=False),
+    Function("max", 1, "scalar_of_any", lambda a: _scalar(np.max(a)),
+             r"\max\left({0}\right)", "the largest entry (np.max); max(abs(X)) is the max-norm",
+             differentiable=False),
+    Function("min", 1, "scalar_of_any", lambda a: _scalar(np.min(a)),
+             r"\min\left({0}\right)", "the smallest entry (np.min)", differentiable=False),
+    Function("eigvalsh", 1, "eigenvalues", _eigvalsh,
+             r"\operatorname{{eig}}\left({0}\right)",
+             "the eigenvalues of a symmetric matrix as a column, ascending (np.linalg.eigvalsh); "
+             "the argument must be provably symmetric: declared so, or built so (A.T @ A, "
+             "(A + A.T) / 2)", differentiable=False),
     Function("diag", 1, "vector_to_diagonal", _diag,
              r"\operatorname{{diag}}\left({0}\right)", "diagonal matrix with the vector on its diagonal"),
     Function("diagvec", 1, "diagonal_of", _diagvec,

@@ -358,7 +358,9 @@ class Index:
     """Groups of compiled patterns keyed by ``(head, occurrences of the variable)``."""
 
     def __init__(self, records):
-        self.records = list(records)
+        # inequality records are never matched: a bound is no rewrite and no derivative, and a
+        # scalar factor the matcher carries into a result could be negative and reverse it
+        self.records = [r for r in records if r.kind != "inequality"]
         self.buckets = {}
         self.trivial = []        # patterns of identities applied implicitly (found only as written)
         groups, maps = {}, {}

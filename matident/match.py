@@ -119,7 +119,8 @@ import time
 from fractions import Fraction
 
 from . import expr as E
-from .errors import UsageError
+from .errors import DeriveError, UsageError
+from .functions import kink_message, not_differentiable
 from .index import (Group, Index, Pattern, factor_symbol, factor_kinds, head_of, shipped_index,
                     target_facts, target_size)
 from .normal import TRANSPOSE_INVARIANT, Normalizer, factors, same_dim, split_coeff
@@ -1858,6 +1859,10 @@ def lookup(expr, wrt=None, *, symbols=None, limit=None, catalogue=None, budget=B
         raise UsageError(f"wrt '{wrt}' does not occur in the expression",
                          hint=("name one of its symbols: " + ", ".join(sorted(query.decls)))
                          if query.decls else "the expression has no symbols; leave out wrt")
+    kink = not_differentiable(query.typed.expr, wrt) if wrt is not None else None
+    if kink is not None:
+        message, hint = kink_message(kink, to_text(kink))
+        raise DeriveError(message, code="MI040", hint=hint)
     variables = [wrt] if wrt is not None else sorted(query.decls)
     found, complete = [], True
     try:

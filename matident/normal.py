@@ -47,7 +47,7 @@ INSIDE_TRANSPOSE = frozenset({"inv", "pinv", "adj", "matpow", "hpow"})
 #: functions f with f(A^T) = f(A)^T (the transpose moves inside, in the normal form)
 THROUGH_TRANSPOSE = INSIDE_TRANSPOSE | {"ones"} | {n for n, f in FUNCTIONS.items() if f.elementwise}
 #: functions with f(A^T) = f(A)
-TRANSPOSE_INVARIANT = frozenset({"det", "logdet", "sum", "norm", "diagvec"})
+TRANSPOSE_INVARIANT = frozenset({"det", "logdet", "sum", "norm", "diagvec", "norm2", "max", "min"})
 #: functions linear in their (single) argument: scalar factors move out
 LINEAR = frozenset({"tr", "sum", "vec", "diag", "diagvec", "toeplitz_mean", "toeplitz_sum"})
 

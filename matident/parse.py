@@ -28,7 +28,7 @@ from fractions import Fraction
 
 from . import expr as E
 from .errors import ParseError
-from .functions import FUNCTIONS
+from .functions import FUNCTIONS, NORM_ORDS
 
 MAX_LENGTH = 10_000      # characters
 MAX_DEPTH = 64           # nesting of operations and parentheses
@@ -38,7 +38,8 @@ MAX_DIGITS = 30          # digits of a numeric literal
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 RESERVED = set(FUNCTIONS) | {"I"}
-_CALLABLE = sorted(name for name, fn in FUNCTIONS.items() if not fn.constant)   # pi is not called
+_CALLABLE = sorted(name for name, fn in FUNCTIONS.items()      # pi is not called, norm2 is written norm(X, 2)
+                   if not fn.constant and fn.written is None)
 
 _BINOPS = {ast.MatMult: "@", ast.Mult: "*", ast.Add: "+", ast.Sub: "-",
            ast.Div: "/", ast.Pow: "**"}
@@ -52,7 +53,7 @@ _DESCRIBE = {
     ast.ListComp: ("comprehensions", None), ast.SetComp: ("comprehensions", None),
     ast.DictComp: ("comprehensions", None), ast.GeneratorExp: ("comprehensions", None),
     ast.JoinedStr: ("f-strings", None), ast.FormattedValue: ("f-strings", None),
-    ast.Compare: ("comparisons", "state identities as lhs and rhs instead"),
+    ast.Compare: ("comparisons", "state identities as lhs and rhs, and bounds as inequality records with a relation"),
     ast.BoolOp: ("boolean operators", None), ast.IfExp: ("conditional expressions", None),
     ast.List: ("lists", None), ast.Tuple: ("tuples", None), ast.Dict: ("dicts", None),
     ast.Set: ("sets", None), ast.Starred: ("starred arguments", None),
@@ -344,6 +345,8 @@ class _Builder:
         """``np.linalg.inv(X)``, ``np.trace(X)``, ``x.dot(y)``, ``X.transpose()``: say what to write."""
         func = node.func
         args = [ast.get_source_segment(self.text.strip(), a) or "X" for a in node.args]
+        args += [ast.get_source_segment(self.text.strip(), k.value) or "ord" for k in node.keywords
+                 if k.arg == "ord"]       # np.linalg.norm(x, ord=1)
         if isinstance(func, ast.Attribute):
             owner = ast.get_source_segment(self.text.strip(), func.value) or ""
             module = re.fullmatch(r"(np|numpy|jnp|torch|tf|scipy|sp|la|linalg|math|sympy)(\.[a-z_]+)*", owner)
@@ -369,7 +372,11 @@ class _Builder:
             self._method_call(node)
         name = node.func.id
         if node.keywords:
-            self.fail(node, f"{name}() takes no keyword arguments", code="MI004")
+            order = next((k.value for k in node.keywords if k.arg == "ord"), None)
+            written = ast.get_source_segment(self.text.strip(), order) if order is not None else None
+            args = [ast.get_source_segment(self.text.strip(), a) or "X" for a in node.args]
+            self.fail(node, f"{name}() takes no keyword arguments", code="MI004",
+                      hint=f"write {name}({', '.join([*args, written])})" if written else None)
         fn = FUNCTIONS.get(name)
         if fn is None:
             args = [ast.get_source_segment(self.text.strip(), a) or "X" for a in node.args]
@@ -382,6 +389,17 @@ class _Builder:
                       + "known functions: " + ", ".join(_CALLABLE))
         if name == "block":
             return self._block(node, depth)
+        if fn.written is not None:
+            shown = [ast.get_source_segment(self.text.strip(), a) or "X" for a in node.args] or ["X"]
+            self.fail(node, f"unknown function '{name}'", code="MI003",
+                      hint="write " + fn.written.format(*shown, *["p"] * 2))
+        if name == "norm" and len(node.args) == 2:
+            return self._norm(node, depth)
+        if name in ("max", "min") and len(node.args) == 2:
+            self.fail(node, f"{name}() takes 1 argument (the {'largest' if name == 'max' else 'smallest'} "
+                            "entry of one array), got 2", code="MI004",
+                      hint=f"{name}(a, b) of two values is not in the language: state a bound on each "
+                           f"as an inequality, or write (a + b {'+' if name == 'max' else '-'} abs(a - b)) / 2")
         if fn.constant:
             self.fail(node, f"'{name}' is a constant, not a function", code="MI004",
                       hint=f"write {name} without parentheses" + (", and * for a product" if node.args else ""))
@@ -391,6 +409,32 @@ class _Builder:
                       hint=f"write {name}({', '.join('XYZ'[:fn.arity]) if fn.arity <= 3 else '...'})")
         return E.call(name, *(self.build(a, depth) for a in node.args))
 
+
+    def _norm(self, node, depth):
+        """``norm(X, ord)``: numpy's ``np.linalg.norm`` with a literal ord (1, 2, inf; a whole
+        number >= 3 for the p-norm of a vector)."""
+        arg, order = node.args
+        shown = ast.get_source_segment(self.text.strip(), arg) or "X"
+        written = ast.get_source_segment(self.text.strip(), order) or "ord"
+        if (isinstance(order, ast.Name) and order.id == "inf") or (
+                isinstance(order, ast.Attribute) and order.attr == "inf" and isinstance(order.value, ast.Name)
+                and order.value.id in ("np", "numpy", "math")):
+            return E.call(NORM_ORDS["inf"], self.build(arg, depth))
+        if isinstance(order, ast.Constant) and type(order.value) is int and order.value >= 1:
+            if not _small_number(order.value):
+                self.fail(order, f"norm order {written[:20]} is too large", code="MI011",
+                          hint="write a whole number of at most 30 digits")
+            if order.value in NORM_ORDS:
+                return E.call(NORM_ORDS[order.value], self.build(arg, depth))
+            return E.call("pnorm", self.build(arg, depth), E.num(order.value))
+        hints = {"fro": f"norm({shown}) without an order is already the Frobenius norm",
+                 "nuc": f"the nuclear norm is tr(sqrtm({shown}.T @ {shown})) (the Ky Fan norm)"}
+        word = order.value if isinstance(order, ast.Constant) and isinstance(order.value, str) else None
+        self.fail(order, f"norm() takes the order 1, 2, inf or a whole number >= 3 as a literal, not "
+                         f"{written[:30]!s}", code="MI004",
+                  hint=hints.get(word) or f"write norm({shown}, 1), norm({shown}, 2), norm({shown}, inf) "
+                       f"or norm({shown}, 3); norm({shown}) without an order is the Euclidean norm of a "
+                       "vector, the Frobenius norm of a matrix")
 
     def _block(self, node, depth):
         """``block([[A, B], [C, D]])``: a list of block rows, each a list of blocks."""
@@ -428,7 +472,9 @@ def check_declared_names(symbols):
             raise DeclarationError(f"'{name}' cannot be declared: it is always the constant {name}",
                                    hint=f"give your symbol another name, e.g. {name}_0 or {name.upper()}")
         if name in FUNCTIONS:
-            raise DeclarationError(f"'{name}' cannot be declared: it is the function {name}()",
+            what = FUNCTIONS[name].written
+            raise DeclarationError(f"'{name}' cannot be declared: it is the function "
+                                   + (what.format("X", "p") if what else f"{name}()"),
                                    hint="give your symbol another name")
         if name.startswith("d") and name[1:] in symbols:
             raise DeclarationError(f"'{name}' cannot be declared beside '{name[1:]}': it is read as the "
@@ -486,8 +532,12 @@ def _small_number(value):
     return max(abs(value.numerator), value.denominator) < 10 ** MAX_DIGITS
 
 
+_MODULE_PREFIX = re.compile(r"\b(?:np|numpy|jnp|torch|scipy|math)(?:\.linalg)?\.(?=[a-z])")
+
+
 def _written_as(name, args):
     """How the language writes function ``name`` of other tools applied to ``args``, or None."""
+    args = [_MODULE_PREFIX.sub("", a) for a in args]
     a = args[0] if args else "X"
     b = args[1] if len(args) > 1 else "y"
     if name in FUNCTIONS and name.islower():
@@ -501,6 +551,7 @@ def _written_as(name, args):
         "dot": f"{a}.T @ {b} for two vectors, {a} @ {b} for a matrix and a vector",
         "matmul": f"{a} @ {b}", "multiply": f"{a} * {b}", "inner": f"{a}.T @ {b}",
         "outer": f"{a} @ {b}.T", "kronecker": f"kron({a}, {b})", "diagonal": f"diagvec({a})",
+        "amax": f"max({a})", "amin": f"min({a})", "absolute": f"abs({a})", "fabs": f"abs({a})",
         "pinverse": f"pinv({a})", "frobenius": f"norm({a})", "exp": f"exp({a})", "sigmoid": f"sigmoid({a})",
     }
     return table.get(name) or table.get(name.lower())

@@ -52,7 +52,7 @@ def _decl_type(decl):
 
 def _signature(record):
     types = sorted(repr(_decl_type(d)) for d in record.variables.values())
-    return (record.kind, record.layout, tuple(types), len(record.wrts))
+    return (record.kind, record.relation, record.layout, tuple(types), len(record.wrts))
 
 
 def _renamings(r1, r2):

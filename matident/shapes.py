@@ -685,6 +685,20 @@ def _rule_expectation(inf, node, shapes):
     return (fr, fc)
 
 
+def _rule_vector_p_norm(inf, node, shapes):
+    (r, c), p = shapes
+    if not inf.dims.unify(c, 1):
+        raise ShapeError(f"norm(x, {to_text(node.args[1])}) is the p-norm of a column vector but "
+                         f"'{_short(to_text(node.args[0]))}' is {inf.show((r, c))}", code="MI008",
+                         hint="a matrix has the norms norm(X, 1), norm(X, 2), norm(X, inf) and norm(X)")
+    return (1, 1)
+
+
+def _rule_eigenvalues(inf, node, shapes):
+    n = _need_square(inf, node, shapes[0])
+    return (n, 1)
+
+
 SHAPE_RULES = {
     "scalar_of_square": lambda inf, node, s: (_need_square(inf, node, s[0]), (1, 1))[1],
     "same_square": lambda inf, node, s: (lambda n: (n, n))(_need_square(inf, node, s[0])),
@@ -702,6 +716,8 @@ SHAPE_RULES = {
     "commutation": lambda inf, node, s: (Prod((s[0][0], s[0][1])), Prod((s[0][0], s[0][1]))),
     "identity_of_rows": lambda inf, node, s: (s[0][0], s[0][0]),
     "expectation": _rule_expectation,
+    "vector_p_norm": _rule_vector_p_norm,
+    "eigenvalues": _rule_eigenvalues,
 }
 
 
@@ -773,6 +789,28 @@ def infer(expr, symbols=None, *, implicit=False, shape=None):
     return Typed(fill(annotated), (final(shape[0]), final(shape[1])), used)
 
 
+def euclidean_vector_norms(typed):
+    """``norm(v, 2)`` of a vector is its Euclidean norm ``norm(v)``: one form for one value.
+
+    numpy users write both; the 2-norm of a matrix (its largest singular value) is not
+    differentiable everywhere and derive refuses it, while the Euclidean norm of a vector
+    is differentiable away from 0 and has its rules.  Returns ``typed`` rewritten.
+    """
+    if not any(n.op == "norm2" for n in typed.expr.walk()):
+        return typed
+    memo = {}
+
+    def go(node):
+        if not node.args:
+            return node
+        args = [go(a) for a in node.args]
+        if node.op == "norm2" and 1 in shape_of(args[0], typed.symbols, memo):
+            return E.call("norm", args[0])
+        return node if all(a is b for a, b in zip(args, node.args)) else E.rebuild(node, args)
+
+    return Typed(go(typed.expr), typed.shape, typed.symbols)
+
+
 def shape_of(expr, symbols, memo=None):
     """Shape of a typed expression (identity sizes filled in) without checks.
 
@@ -814,8 +852,10 @@ def _shape_of(expr, symbols, memo):
     if op == E.TRANSPOSE:
         return (shapes[0][1], shapes[0][0])
     rule = FUNCTIONS[op].shape_rule
-    if rule in ("scalar_of_square", "scalar_of_any", "constant"):
+    if rule in ("scalar_of_square", "scalar_of_any", "constant", "vector_p_norm"):
         return (1, 1)
+    if rule == "eigenvalues":
+        return (shapes[0][0], 1)
     if rule in ("same_square", "matpow"):
         return (shapes[0][0], shapes[0][0])
     if rule == "transposed":

@@ -76,6 +76,8 @@ OPERATOR_WORDS = {
     "diag": ("diagonal",), "diagvec": ("diagonal",), "sum": ("sum",),
     "exp": ("exponential",), "log": ("logarithm",), "sqrt": ("square root",),
     "tanh": ("tanh",), "sigmoid": ("sigmoid",), "abs": ("absolute value",),
+    "norm1": ("norm",), "norm2": ("norm", "spectral norm"), "norminf": ("norm",), "pnorm": ("norm",),
+    "max": ("maximum",), "min": ("minimum",), "eigvalsh": ("eigenvalue",),
     "toeplitz_mean": ("toeplitz",), "toeplitz_sum": ("toeplitz",),
 }
 PROPER_NOUNS = {"kronecker": "Kronecker", "hadamard": "Hadamard", "woodbury": "Woodbury",
@@ -474,8 +476,9 @@ def describe_result(result, kind, trials):
     """The details of a verification outcome, to follow its status."""
     sizes = ", ".join(f"{k} = {v}" for k, v in sorted(result.sizes.items())) or "none"
     if result.status == "passed":
-        tol = IDENTITY_TOL if kind == "identity" else DERIVATIVE_TOL
-        return (f"worst relative error {result.error:.1e} on {trials} random instances "
+        tol = IDENTITY_TOL if kind in ("identity", "inequality") else DERIVATIVE_TOL
+        what = "violation" if kind == "inequality" else "error"
+        return (f"worst relative {what} {result.error:.1e} on {trials} random instances "
                 f"(seed {result.seed}; sizes {sizes}); tolerance {tol:.0e}")
     return f"{result.message} (seed {result.seed}; sizes {sizes})"
 
@@ -759,13 +762,19 @@ class IdentityDirective(_Directive):
         result = b.results[record.id]
         fields += _field("Verified", _para(_status(result), " ",
                                            describe_result(result, record.kind, b.trials)))
-        fields += _field("Text", _code(f"lhs: {record.lhs_text}\nrhs: {record.rhs_text}", "yaml"))
+        relation = f"relation: '{record.relation}'\n" if record.kind == "inequality" else ""
+        fields += _field("Text", _code(f"lhs: {record.lhs_text}\n{relation}rhs: {record.rhs_text}", "yaml"))
         fields += _field("Lookup", *self.lookup(record))
         fields += _field("Source", _para(*source_links(record, self.config)))
         return fields
 
     def lookup(self, record):
         """The lookup call and what it returns, checked now."""
+        if record.kind == "inequality":
+            return [_para("Not returned by ", nodes.literal("matident.lookup", "matident.lookup"),
+                          ": lookup rewrites expressions with identities and derivatives; a bound is "
+                          "neither, so inequalities are listed in the catalogue but never matched.",
+                          classes=["mi-note"])]
         try:
             outcome = lookup_outcome(record)
         except MatidentError as exc:
@@ -812,6 +821,12 @@ def convention_nodes(record):
     """Which convention the statement follows, with a link to where it is explained."""
     if record.kind == "identity":
         return []
+    if record.kind == "inequality":
+        strict = record.relation in ("<", ">")
+        return [f"inequality ({record.relation}) between two scalars, for every value of the symbols; "
+                "verified up to the identity tolerance relative to the values"
+                + (", with a margin above it (it is strict)" if strict else "") + " (",
+                _ref("verification", "verification"), ")."]
     if record.kind == "differential":
         wrts = ", ".join(f"d{w}" for w in record.wrts)
         return [f"differential: the right-hand side is linear in {wrts}, directions of the same "
@@ -918,7 +933,7 @@ class CatalogueTable(_Directive):
                               record.lhs_text, record.rhs_text, result.status,
                               *(["cookbook"] if record.cookbook else []),
                               *(f"eq{n}" for n in record.cookbook)])
-            text = f"{record.lhs_text} = {record.rhs_text}"
+            text = f"{record.lhs_text} {record.relation} {record.rhs_text}"
             math = nodes.raw("", f'<span class="mi-lazy-math" data-latex="{_attr(statement(record))}">'
                              f'<code>{_attr(text)}</code></span>', format="html")
             title = _xref("mi", "identity", record.id, *lazy_prose(record.title))

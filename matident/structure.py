@@ -12,7 +12,8 @@ invertible.
 from __future__ import annotations
 
 from . import expr as E
-from .normal import same_dim, split_coeff, split_scalars
+from .errors import ShapeError
+from .normal import Normalizer, same_dim, split_coeff, split_scalars
 
 
 class Structure:
@@ -219,7 +220,7 @@ class Structure:
             return self.n.is_scalar(e) and self.holds("nonzero", e.args[0])
         if op in ("det", "tr"):
             return self.holds("spd", e.args[0])
-        if op == "norm":
+        if op in ("norm", "norm1", "norm2", "norminf", "pnorm"):
             return self.holds("nonzero", e.args[0])
         if op == "sum":
             return self.holds("positive", e.args[0])
@@ -256,3 +257,21 @@ class Structure:
 
     def _integer(self, e):
         return e.op in (E.ADD, E.MUL) and self._all("integer", e.args)
+
+
+def require_symmetric_arguments(typed):
+    """Refuse ``eigvalsh(M)`` in a typed tree unless M is provably symmetric (declared, or built
+    so as ``A.T @ A``): numpy's eigvalsh reads one triangle of any matrix, an answer that would
+    be silently wrong.  Returns ``typed``."""
+    if not any(n.op == "eigvalsh" for n in typed.expr.walk()):
+        return typed
+    norm = Normalizer(typed.symbols)
+    structure = Structure(norm)
+    for node in typed.expr.walk():
+        if node.op == "eigvalsh" and not structure.holds("symmetric", norm.normal(node.args[0])):
+            arg = E.to_text(node.args[0])
+            arg = arg if node.args[0].op == E.SYM else f"({arg[:40]})"
+            raise ShapeError(f"eigvalsh() needs a symmetric matrix, and '{arg}' is not known to be one",
+                             code="MI008", hint=f"eigvalsh needs a symmetric matrix, e.g. ({arg} + {arg}.T) / 2, "
+                             "or declare it symmetric")
+    return typed

@@ -289,7 +289,8 @@ _SCALAR_FUNCTIONS = {"log": sympy.log, "exp": sympy.exp, "sqrt": sympy.sqrt,
                      "tanh": sympy.tanh, "sigmoid": sigmoid, "abs": sympy.Abs}
 ELEMENTWISE = frozenset(_SCALAR_FUNCTIONS)     # the functions Elementwise applies
 #: functions of the language that SymPy cannot represent (to_sympy refuses them with a message)
-WITHOUT_SYMPY_FORM = frozenset({"expect", "block", "toeplitz_mean", "toeplitz_sum"})
+WITHOUT_SYMPY_FORM = frozenset({"expect", "block", "norm1", "norm2", "norminf", "pnorm", "max", "min",
+                                "eigvalsh", "toeplitz_mean", "toeplitz_sum"})
 _CONSTANTS = {"pi": sympy.pi}        # the language's named constants (functions of no arguments)
 _MATRIX_FUNCTIONS = {"tr": Trace, "det": Determinant, "logdet": LogDet, "inv": Inverse,
                      "adj": Adjugate, "pinv": PseudoInverse, "sum": SumEntries, "norm": Norm,
@@ -414,6 +415,10 @@ class _ToSympy:
             return _MATRIX_FUNCTIONS[op](self.matrix(e.args[0]))
         if op in _CONSTANTS:
             return _CONSTANTS[op]
+        if op in E.WRITTEN or op in ("max", "min", "eigvalsh"):
+            raise ParseError(f"{E.to_text(e)[:40]} has no SymPy form", code="MI003",
+                             hint="keep the expression as text or a matident tree (SymPy's matrix "
+                                  "expressions have no induced norms, entry maxima or eigenvalue vectors)")
         if op in WITHOUT_SYMPY_FORM:
             why = ("SymPy has no projection onto Toeplitz matrices" if op.startswith("toeplitz")
                    else "SymPy has no Gaussian expectation over a bound variable, and its BlockMatrix "

@@ -5,6 +5,8 @@ different names different where possible) and every symbol gets a random,
 well-conditioned value honouring its declared structure.  Then:
 
 * ``identity``: lhs and rhs are evaluated and compared;
+* ``inequality``: lhs and rhs (scalars) are evaluated and the relation checked, a
+  non-strict one up to the identity tolerance, a strict one with a margin above it;
 * ``derivative``: ``<rhs, V>`` (or ``rhs @ v`` for a Jacobian) is compared with
   a central finite difference of lhs along random directions ``V`` drawn
   inside the variable's structure; for a structured variable (symmetric,
@@ -567,7 +569,7 @@ def _check_trials(record, rhs, trials, seed):
         first = first or sizes
         if err >= worst:
             worst, sizes_seen = err, sizes
-        tol = IDENTITY_TOL if record.kind == "identity" else DERIVATIVE_TOL
+        tol = IDENTITY_TOL if record.kind in ("identity", "inequality") else DERIVATIVE_TOL
         if message or err > tol:
             msg = message or f"relative error {err:.2e} exceeds the tolerance {tol:.0e}"
             return Result(record.id, "failed", record.file, record.line, err, msg, seed, sizes)
@@ -639,6 +641,8 @@ def _check_instance(record, rhs, values, sizes, rng):
         if err > IDENTITY_TOL:      # a result far smaller than the values it is computed from
             err = relative_error(a, b, CANCELLATION * _largest_part(lhs, rhs, values, sizes))
         return err, ""
+    if record.kind == "inequality":
+        return _check_inequality(record, rhs, values, sizes)
     wrt = record.wrt
     decl = record.symbols[wrt]
     x0 = values[wrt]
@@ -701,6 +705,38 @@ def _check_instance(record, rhs, values, sizes, rng):
             pred = grad @ v
         worst = max(worst, relative_error(pred, fd, 1e-8 * max(1.0, _norm(f0))))
     return worst, ""
+
+
+def _check_inequality(record, rhs, values, sizes):
+    """(relative violation, failure message or '') of ``lhs <relation> rhs`` on one instance.
+
+    The violation is measured as an identity's error: relative to the larger side (or, when
+    that is far smaller than the values it is computed from, to CANCELLATION times the
+    largest of them).  A non-strict relation passes with a violation of at most IDENTITY_TOL,
+    so an inequality that holds with equality passes; a strict one needs a margin above
+    IDENTITY_TOL measured the same way (the larger unit: a smaller margin), so an equality
+    stated as a strict inequality fails."""
+    lhs = record.lhs_expr
+    a, b = evaluate(lhs, values, sizes), evaluate(rhs, values, sizes)
+    small, large = (a, b) if record.relation in ("<=", "<") else (b, a)
+    gap = float(large[0, 0] - small[0, 0])          # >= 0 when the relation holds
+    unit = max(abs(float(a[0, 0])), abs(float(b[0, 0])))
+    shown = f"lhs = {float(a[0, 0]):.12g}, rhs = {float(b[0, 0]):.12g}"
+    if record.relation in ("<=", ">="):
+        err = max(0.0, -gap) / unit if unit else 0.0
+        if err > IDENTITY_TOL:
+            floor = CANCELLATION * _largest_part(lhs, rhs, values, sizes)
+            err = max(0.0, -gap) / max(unit, floor)
+        if err > IDENTITY_TOL:
+            return err, (f"lhs {record.relation} rhs fails by {err:.2e} relative to the values "
+                         f"(tolerance {IDENTITY_TOL:.0e}): {shown}")
+        return err, ""
+    unit = max(unit, CANCELLATION * _largest_part(lhs, rhs, values, sizes))
+    margin = gap / unit if unit else 0.0
+    if not margin > IDENTITY_TOL:
+        return float("inf"), (f"lhs {record.relation} rhs fails: the margin {margin:.2e} relative to the "
+                              f"values is not above the tolerance {IDENTITY_TOL:.0e}: {shown}")
+    return 0.0, ""
 
 
 def verify(records=None, *, trials=3, seed=0, progress=None):

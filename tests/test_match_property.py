@@ -223,6 +223,8 @@ def _agree(record, rw, got, want, rng):
 def test_every_record_is_found_under_rewriting(cat, index):
     failures, checked, inconclusive = [], 0, []
     for record in cat:
+        if record.kind == "inequality":       # never matched, by design (tests/test_norms.py)
+            continue
         pattern = Pattern(record)
         for round_ in range(ROUNDS):
             rng = random.Random(zlib.crc32(f"{record.id}/{round_}".encode()))

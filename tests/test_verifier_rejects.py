@@ -35,6 +35,7 @@ SEEDS = range(10)
 STRUCTURE = ("the gradient with respect to the structured variable X must lie in its "
              "structure ({}); it is off by ")
 EXPECTED = {
+    "wrong-condition-number-frobenius-as-singular-value-ratio": "tolerance",
     "wrong-gaussian-whitening-mean-uncentred": "tolerance",
     "wrong-gaussian-entropy-without-dimension-term": "tolerance",
     "wrong-trace-axb-transpose-flipped": "tolerance",
@@ -98,6 +99,15 @@ EXPECTED = {
     "wrong-laplace-expansion-with-cofactor-matrix-transposed": "tolerance",
     "wrong-projector-of-tall-matrix-is-singular": "tolerance",
     "wrong-projector-of-wide-matrix-is-singular": "tolerance",
+    "wrong-one-norm-as-largest-row-sum": "tolerance",
+    "wrong-infinity-norm-as-largest-column-sum": "tolerance",
+    "wrong-three-norm-without-root": "tolerance",
+    # inequalities: a non-strict one fails by its relative violation, a strict one by its margin
+    "wrong-triangle-inequality-reversed": "lhs >= rhs fails by ",
+    "wrong-submultiplicativity-reversed": "lhs >= rhs fails by ",
+    "wrong-two-norm-at-least-frobenius": "lhs >= rhs fails by ",
+    "wrong-trace-of-spd-negative": "lhs < rhs fails: the margin ",
+    "wrong-strict-inequality-that-is-an-equality": "lhs < rhs fails: the margin ",
 }
 INCONCLUSIVE = {"wrong-log-of-negative"}
 
@@ -119,7 +129,7 @@ def test_fixtures_cover_every_record(wrong):
 @pytest.mark.parametrize("rid", sorted(EXPECTED))
 def test_wrong_record_fails_with_its_message(wrong, rid):
     record = wrong[rid]
-    tol = V.IDENTITY_TOL if record.kind == "identity" else V.DERIVATIVE_TOL
+    tol = V.IDENTITY_TOL if record.kind in ("identity", "inequality") else V.DERIVATIVE_TOL
     for seed in SEEDS:
         result = V.check_record(record, seed=seed)
         assert (result.status, result.id, result.seed) == ("failed", rid, seed)
@@ -128,6 +138,10 @@ def test_wrong_record_fails_with_its_message(wrong, rid):
         assert result.error > 10 * tol, result.describe()
         if EXPECTED[rid] == "tolerance":
             assert result.message == f"relative error {result.error:.2e} exceeds the tolerance {tol:.0e}"
+        elif record.kind == "inequality":
+            assert result.message.startswith(EXPECTED[rid]), result.message
+            assert f"(tolerance {tol:.0e})" in result.message or f"the tolerance {tol:.0e}" in result.message
+            assert ", rhs = " in result.message, result.message      # the two values
         else:
             assert result.message == EXPECTED[rid] + f"{result.error:.1e}"
 
@@ -169,13 +183,18 @@ def shipped():
     return catalogue()
 
 
+COMPLEMENT = {"<=": ">", ">=": "<", "<": ">=", ">": "<="}      # the negation of each relation
+
+
 @pytest.mark.parametrize("change", ["-({})", "2 * ({})"], ids=["negated", "doubled"])
 def test_changed_copy_of_the_catalogue_fails_record_by_record(tmp_path, shipped, change):
     files, root = [], data_dir("identities").parent
     for name in shipped.files:
         records = yaml.safe_load((root / name).read_text(encoding="utf-8"))
         for rec in records:
-            if not _is_zero(rec["rhs"]):
+            if rec["kind"] == "inequality":     # a doubled upper bound still holds: state the negation
+                rec["relation"] = COMPLEMENT[rec["relation"]]
+            elif not _is_zero(rec["rhs"]):
                 rec["rhs"] = change.format(rec["rhs"])
         target = tmp_path / name.replace("/", "__")
         target.write_text(yaml.safe_dump(records, sort_keys=False, allow_unicode=True), encoding="utf-8")

@@ -51,6 +51,8 @@ SHAPE_RULES = {
     "block": (["[[A, B], [C, D]]"], "blocks of equal heights along a row and equal widths down a "
                                     "column → (sum of heights)×(sum of widths)"),
     "expectation": (["f", "x", "m", "S"], "f of any shape, n-vectors x and m, n×n S → the shape of f"),
+    "vector_p_norm": (["x", "p"], "n-vector, a whole number p >= 3 written as a literal → scalar"),
+    "eigenvalues": (["S"], "n×n, provably symmetric → n-vector"),
 }
 
 
@@ -79,7 +81,7 @@ class FunctionsTable(_Table):
     def table(self):
         from matident.functions import FUNCTIONS
         rows = []
-        for name in sorted(FUNCTIONS):
+        for name in sorted(FUNCTIONS, key=lambda n: FUNCTIONS[n].written or n):   # norm(A, 2) by norm
             fn = FUNCTIONS[name]
             rule = SHAPE_RULES.get(fn.shape_rule)
             if rule is None:
@@ -92,6 +94,8 @@ class FunctionsTable(_Table):
             if len(args) != fn.arity:
                 args = [chr(ord("A") + i) for i in range(fn.arity)]
             call = f"``{name}``" if fn.constant else f"``{name}({', '.join(args)})``"
+            if fn.written:                  # norm2 is written norm(A, 2)
+                call = f"``{fn.written.format(*args)}``"
             typeset = f":math:`{fn.latex.format(*args)}`"
             rows.append([call, typeset, shapes, fn.doc])
         return _list_table(["Call", "Typeset", "Shapes", "Meaning"], rows, [18, 16, 30, 36])

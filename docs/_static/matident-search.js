@@ -39,7 +39,7 @@ const MatidentSearch = (() => {
   const FUNCTIONS = new Set(["tr", "det", "logdet", "inv", "adj", "pinv", "matpow", "hpow", "kron", "vec",
     "unvec", "norm", "diag", "diagvec", "sum", "exp", "log", "sqrt", "tanh", "sigmoid", "abs", "ones", "I", "pi",
     "expm", "logm", "sqrtm", "cosm", "sinm", "cos", "sin", "commutation", "eye", "block", "expect",
-    "toeplitz_mean", "toeplitz_sum"]);
+    "max", "min", "eigvalsh", "inf", "toeplitz_mean", "toeplitz_sum"]);
 
   const stem = (w) => {
     let s = w.replace(/'s$/, "").replace(/'/g, "");
