@@ -929,8 +929,8 @@ class CatalogueTable(_Directive):
         rows = []
         for record in b.catalogue:
             result = b.results[record.id]
-            terms = " ".join([record.id, record.title, record.kind, *search_words(record),
-                              record.lhs_text, record.rhs_text, result.status,
+            # the row shows the id and the statement's text already (the filter reads the whole row)
+            terms = " ".join([record.title, record.kind, *search_words(record), result.status,
                               *(["cookbook"] if record.cookbook else []),
                               *(f"eq{n}" for n in record.cookbook)])
             text = f"{record.lhs_text} {record.relation} {record.rhs_text}"

@@ -2,9 +2,9 @@
  * typeset each statement (its LaTeX in data-latex) when its row scrolls into view.
  *
  * Every word typed must occur in a row's id, title, kind, tags, operator
- * words or text; a word of digits must be one of the row's Cookbook
- * equations.  "?q=words" in the address fills the box.  Pages without the
- * table are left alone.  No dependencies, nothing loaded from elsewhere.
+ * words or text (the row's text, with its hidden .mi-terms); a word of
+ * digits must be one of the row's Cookbook equations.  "?q=words" in the
+ * address fills the box.  Pages without the table are left alone.  No dependencies, nothing loaded from elsewhere.
  */
 document.addEventListener("DOMContentLoaded", () => {
   const table = document.querySelector("table.mi-catalogue");
@@ -13,8 +13,8 @@ document.addEventListener("DOMContentLoaded", () => {
   const input = box.querySelector("input");
   const count = box.querySelector(".mi-filter-count");
   const rows = [...table.tBodies[0].rows].map((row) => {
-    const terms = row.querySelector(".mi-terms");
-    const text = (terms ? terms.textContent : row.textContent).toLowerCase();
+    // the row's text: its id, statement and kind, and the hidden .mi-terms (title, tags, words)
+    const text = row.textContent.toLowerCase();
     const equations = new Set((text.match(/\beq\d+\b/g) || []).map((e) => e.slice(2)));
     return { row, text, equations };
   });
