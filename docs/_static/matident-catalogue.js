@@ -4,7 +4,8 @@
  * Every word typed must occur in a row's id, title, kind, tags, operator
  * words or text (the row's text, with its hidden .mi-terms); a word of
  * digits must be one of the row's Cookbook equations.  "?q=words" in the
- * address fills the box.  Pages without the table are left alone.  No dependencies, nothing loaded from elsewhere.
+ * address fills the box.  Pages without the table are left alone.  No
+ * dependencies, nothing loaded from elsewhere.
  */
 document.addEventListener("DOMContentLoaded", () => {
   const table = document.querySelector("table.mi-catalogue");
