@@ -293,3 +293,20 @@ def test_lookup_of_logdet_of_an_spd_toeplitz():
     answers = {m.identity.id: to_text(m.result_tree) for m in matches if not m.conditions}
     assert answers["logdet-spd-toeplitz-derivative"] == answers["logdet-spd-derivative"] \
         == to_text(matches[0].result_tree) == "toeplitz_mean(inv(T))"
+
+
+@pytest.mark.parametrize("query", ["tr(A @ T)", "x.T @ T @ y", "logdet(T)", "tr(inv(T) @ A)"])
+def test_answers_under_the_condition_t_symmetric_are_the_symmetric_toeplitz_gradient(query):
+    """A symmetric record answers for a (non-symmetric) Toeplitz T under 'T is symmetric': projected
+    onto Toeplitz matrices, its answer must be the gradient among symmetric Toeplitz matrices."""
+    symbols = {"T": "matrix n n toeplitz", "A": "matrix n n", "x": "vector n", "y": "vector n"}
+    where = {**symbols, "T": "matrix n n toeplitz spd" if "inv" in query or "logdet" in query
+             else "matrix n n toeplitz symmetric"}
+    checked = 0
+    for m in matident.lookup(query, wrt="T", symbols=symbols):
+        if m.identity.kind == "derivative" and set(m.conditions) <= {"T is symmetric", "T is spd"} \
+                and m.conditions:
+            report = str(matident.check(query, "T", to_text(m.result_tree), symbols=where))
+            assert "verdict: RIGHT" in report, (m.identity.id, to_text(m.result_tree), report)
+            checked += 1
+    assert checked
