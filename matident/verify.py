@@ -38,7 +38,12 @@ inverse is near-singular or the finite differences do not settle (see
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import pickle
+import signal
+import sys
 import zlib
 from dataclasses import asdict, dataclass, field
 
@@ -685,20 +690,127 @@ def _check_instance(record, rhs, values, sizes, rng):
     return worst, ""
 
 
-def verify(records=None, *, trials=3, seed=0, progress=None):
+def verify(records=None, *, trials=3, seed=0, progress=None, jobs=1):
     """Verify ``records`` (default: the shipped catalogue) and return a :class:`Report`.
 
     ``progress`` is an optional callable ``(done, total, result)`` for a progress display.
+    With ``jobs`` above 1 (on a system with ``fork``), that many processes share the records:
+    this one and ``jobs - 1`` forked workers (fewer for a short list, see
+    :data:`RECORDS_PER_PROCESS`).  Results depend only on the seed and the record, so the
+    report, and the calls of ``progress`` (in the order of the records), are the same for any
+    ``jobs``.
     """
-    trials, seed = check_trials(trials), check_seed(seed)
+    trials, seed, jobs = check_trials(trials), check_seed(seed), check_jobs(jobs)
     if records is None:
         from .catalogue import catalogue
         records = catalogue()
     records = list(records)
+    processes = max(1, min(jobs, len(records) // RECORDS_PER_PROCESS)) if hasattr(os, "fork") else 1
     results = []
-    for i, record in enumerate(records):
-        result = check_record(record, trials=trials, seed=seed)
-        results.append(result)
-        if progress:
-            progress(i + 1, len(records), result)
+    with contextlib.closing(_in_processes(records, trials, seed, processes)) as checked:
+        for i, result in enumerate(checked):
+            results.append(result)
+            if progress:
+                progress(i + 1, len(records), result)
     return Report(results, seed, trials)
+
+
+# -- several processes -------------------------------------------------------------
+
+RECORDS_PER_PROCESS = 8     # fewer records per process than this: fewer processes (a fork costs ~3 ms)
+MAX_JOBS = 64
+
+
+def check_jobs(jobs):
+    """``jobs`` as an int, or :class:`UsageError` unless it is 1..MAX_JOBS."""
+    from .errors import UsageError
+    if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or not 1 <= jobs <= MAX_JOBS:
+        raise UsageError(f"jobs must be a whole number from 1 to {MAX_JOBS}, got {jobs!r}",
+                         hint="e.g. jobs=2 (--jobs 2): the number of processes sharing the records")
+    return int(jobs)
+
+
+def _in_processes(records, trials, seed, processes):
+    """The results of :func:`check_record` for ``records``, in their order: record i is checked
+    by process i % ``processes``, 0 being this one and the others forked workers, each
+    sending its results, in order, down a pipe.  Workers still running when this generator
+    is closed (finished, or left by an exception or Ctrl-C) are ended and waited for."""
+    workers = []           # [pid or None once waited for, pipe of its results], processes 1, 2, ...
+    try:
+        for k in range(1, processes):
+            workers.append(_fork_worker(records[k::processes], trials, seed,
+                                        [pipe.fileno() for _, pipe in workers]))
+        for i, record in enumerate(records):
+            k = i % processes
+            if k == 0:
+                yield check_record(record, trials=trials, seed=seed)
+            else:
+                yield _receive(workers[k - 1])
+    finally:
+        for worker in workers:
+            pid, pipe = worker
+            pipe.close()
+            if pid is not None:      # not yet waited for, so still ours: never another process
+                os.kill(pid, signal.SIGTERM)
+                os.waitpid(pid, 0)
+
+
+def _fork_worker(records, trials, seed, inherited):
+    """Fork a worker checking ``records``; [its pid, the pipe its results come from].
+
+    The worker ignores Ctrl-C (the parent ends it), sends ("result", Result) per record, or
+    ("error", exception) for an exception of :func:`check_record` and stops; it leaves by
+    ``os._exit``, running none of the parent's exit handlers.  ``inherited`` are the parent's
+    pipes from earlier workers, closed in this one."""
+    read, write = os.pipe()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()                      # nothing buffered is written twice
+    pid = os.fork()
+    if pid:
+        os.close(write)
+        return [pid, os.fdopen(read, "rb")]
+    status = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for fd in (read, *inherited):
+            os.close(fd)
+        with os.fdopen(write, "wb") as out:
+            for record in records:
+                try:
+                    message = ("result", check_record(record, trials=trials, seed=seed))
+                except Exception as exc:  # noqa: BLE001 - raised in the parent, as without workers
+                    message = ("error", exc)
+                try:
+                    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+                except Exception:  # noqa: BLE001 - an exception that cannot be pickled: its text
+                    data = pickle.dumps(("error", RuntimeError(f"{type(message[1]).__name__}: "
+                                                                f"{message[1]}")))
+                out.write(data)
+                out.flush()
+                if message[0] == "error":
+                    break
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def _receive(worker):
+    """The next result from ``worker`` ([pid, pipe]); its exception raised here, or RuntimeError
+    if it stopped without sending one (killed, out of memory): it is then waited for (its pid
+    set to None)."""
+    try:
+        kind, value = pickle.load(worker[1])     # our own child's pipe: no one else can write it
+    except EOFError:
+        _, status = os.waitpid(worker[0], 0)
+        worker[0] = None
+        raise RuntimeError(f"a verification worker stopped without a result "
+                           f"({_describe_status(status)})") from None
+    if kind == "error":
+        raise value
+    return value
+
+
+def _describe_status(status):
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"
