@@ -50,7 +50,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .evaluate import EvaluationError, along, evaluate
-from .shapes import Prod, dim_size, is_scalar_shape
+from .shapes import Prod, dim_size, is_scalar_shape, sized_parts
 
 IDENTITY_TOL = 1e-9        # relative error allowed between the two sides
 DERIVATIVE_TOL = 1e-6      # relative error allowed against finite differences
@@ -495,6 +495,10 @@ class _Claim:
         return (self.wrt,)
 
     @property
+    def sized_parts(self):
+        return sized_parts((self.lhs_expr, self.rhs_expr), self.symbols)
+
+    @property
     def variables(self):
         return self.symbols
 
@@ -566,17 +570,17 @@ def _too_large(record, rhs):
     or an intermediate result of more than MAX_ENTRIES entries at the largest drawn sizes), or ''.
 
     Counted before any array is built: ``vector 9999*9999`` or ``matrix 9999 9999``
-    would need gigabytes and minutes.
+    would need gigabytes and minutes.  The shapes are the record's :attr:`sized_parts` (a
+    catalogue record's are computed when the catalogue is built, and kept in its disk cache),
+    or those of its lhs and ``rhs`` when ``rhs`` is another.
     """
     from . import expr as E
-    from .shapes import shape_of
     sizes = {n: SIZE_RANGE[1] for n in _dim_names(record.symbols)}
-    # each distinct sub-tree once, its shape from its children's (a long product repeats factors)
-    nodes = dict.fromkeys(node for side in (record.lhs_expr, rhs) for node in side.walk())
-    memo = {}
-    for node in sorted(nodes, key=lambda n: n.op != E.SYM):       # symbols first: the clearest message
+    parts = record.sized_parts if rhs is record.rhs_expr else sized_parts((record.lhs_expr, rhs),
+                                                                          record.symbols)
+    for node, shape in parts:
         try:
-            r, c = (dim_size(d, sizes) for d in shape_of(node, record.symbols, memo))
+            r, c = (dim_size(d, sizes) for d in shape)
         except (KeyError, TypeError, AssertionError):
             continue
         limit = MAX_VALUE_ENTRIES if node.op == E.SYM else MAX_ENTRIES
