@@ -20,7 +20,8 @@ they are computed from (``tr(A @ B - B @ A) = 0``), to :data:`CANCELLATION`
 times the largest of those values.  A draw outside a function's domain is
 redrawn, and a record with no valid draw after :data:`MAX_REDRAWS` attempts is
 *inconclusive*, never passed.  Results depend only on the seed and the record
-id (not on the order of records).
+id (not on the order of records, nor on how many processes share them: see
+:func:`verify`'s ``jobs``).
 
 Draws are chosen to expose wrong records: matrices have condition number at
 most :data:`COND_LIMIT` and must honour every declared word (else the draw is

@@ -28,13 +28,30 @@ def run(*args, **kwargs):
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def no_children_left():
-    """True if this process has no child process (running or unwaited-for)."""
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
+@pytest.fixture
+def forked(monkeypatch):
+    """The pids of the processes verify forks during the test."""
+    pids, fork = [], os.fork
+
+    def recording():
+        pid = fork()
+        if pid:
+            pids.append(pid)
+        return pid
+    monkeypatch.setattr(os, "fork", recording)
+    return pids
+
+
+def all_waited_for(pids):
+    """True if there were workers and each has ended and been waited for (not one is running
+    or a zombie).  Only these pids are asked: other tests' children are none of our business."""
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue
+        return False
+    return bool(pids)
 
 
 def test_the_catalogue_gives_the_same_json_with_one_and_two_processes():
@@ -53,7 +70,7 @@ def test_failures_and_inconclusive_records_are_reported_alike_by_any_number_of_p
     assert outputs[1] == outputs[2] == outputs[3]       # exit code, JSON, stderr: byte for byte
 
 
-def test_the_api_gives_the_same_results_and_progress_in_any_number_of_processes():
+def test_the_api_gives_the_same_results_and_progress_in_any_number_of_processes(forked):
     records = list(load(WRONG)) + list(catalogue())[:60]
     seen = {}
     reports = {}
@@ -64,7 +81,7 @@ def test_the_api_gives_the_same_results_and_progress_in_any_number_of_processes(
     assert reports[1].to_json() == reports[2].to_json() == reports[4].to_json()
     assert seen[1] == seen[2] == seen[4]
     assert [done for done, _, _ in seen[2]] == list(range(1, len(records) + 1))
-    assert no_children_left()
+    assert len(forked) == 1 + 3 and all_waited_for(forked)
 
 
 def test_a_short_list_is_checked_without_forking(monkeypatch):
@@ -84,7 +101,7 @@ def _in_a_worker_only(monkeypatch, rid, action):
     monkeypatch.setattr(V, "check_record", patched)
 
 
-def test_an_exception_in_a_worker_is_raised_at_its_record_and_the_workers_are_ended(monkeypatch):
+def test_an_exception_in_a_worker_is_raised_at_its_record_and_the_workers_are_ended(monkeypatch, forked):
     records = list(catalogue())[:40]
     target = records[17]                                # 17 % 2 == 1: the worker's record
 
@@ -95,18 +112,18 @@ def test_an_exception_in_a_worker_is_raised_at_its_record_and_the_workers_are_en
     with pytest.raises(ValueError, match="a bug in check_record"):
         matident.verify(records, jobs=2, progress=lambda d, t, r: done.append(r.id))
     assert done == [r.id for r in records[:17]]         # as in one process: every record before it
-    assert no_children_left()
+    assert all_waited_for(forked)
 
 
-def test_a_worker_that_dies_is_an_error_not_a_hang(monkeypatch):
+def test_a_worker_that_dies_is_an_error_not_a_hang(monkeypatch, forked):
     records = list(catalogue())[:40]
     _in_a_worker_only(monkeypatch, records[21].id, lambda: os._exit(7))
     with pytest.raises(RuntimeError, match=r"a verification worker stopped without a result \(exit status 7\)"):
         matident.verify(records, jobs=2)
-    assert no_children_left()
+    assert all_waited_for(forked)
 
 
-def test_an_interruption_in_this_process_ends_the_workers():
+def test_an_interruption_in_this_process_ends_the_workers(forked):
     records = list(catalogue())[:60]
 
     def interrupt(done, total, result):
@@ -114,7 +131,7 @@ def test_an_interruption_in_this_process_ends_the_workers():
             raise KeyboardInterrupt
     with pytest.raises(KeyboardInterrupt):
         matident.verify(records, jobs=3, progress=interrupt)
-    assert no_children_left()
+    assert len(forked) == 2 and all_waited_for(forked)
 
 
 def _children(pid):
