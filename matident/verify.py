@@ -703,7 +703,8 @@ def verify(records=None, *, trials=3, seed=0, progress=None, jobs=1):
     this one and ``jobs - 1`` forked workers (fewer for a short list, see
     :data:`RECORDS_PER_PROCESS`).  Results depend only on the seed and the record, so the
     report, and the calls of ``progress`` (in the order of the records), are the same for any
-    ``jobs``.
+    ``jobs``.  Forking suits a program like the command line; one that runs threads of its
+    own (JAX's, say, which warns at a fork) should keep the default ``jobs=1``.
     """
     trials, seed, jobs = check_trials(trials), check_seed(seed), check_jobs(jobs)
     if records is None:
@@ -769,7 +770,8 @@ def _fork_worker(records, trials, seed, inherited):
     pipes from earlier workers, closed in this one."""
     read, write = os.pipe()
     for stream in (sys.stdout, sys.stderr):
-        stream.flush()                      # nothing buffered is written twice
+        if stream is not None:
+            stream.flush()                  # nothing buffered is written twice
     pid = os.fork()
     if pid:
         os.close(write)
