@@ -743,9 +743,13 @@ def _in_processes(records, trials, seed, processes):
     is closed (finished, or left by an exception or Ctrl-C) are ended and waited for."""
     workers = []           # [pid or None once waited for, pipe of its results], processes 1, 2, ...
     try:
-        for k in range(1, processes):
-            workers.append(_fork_worker(records[k::processes], trials, seed,
-                                        [pipe.fileno() for _, pipe in workers]))
+        try:
+            for k in range(1, processes):
+                workers.append(_fork_worker(records[k::processes], trials, seed,
+                                            [pipe.fileno() for _, pipe in workers]))
+        except OSError:       # no process or pipe to be had (EAGAIN, EMFILE): this one checks all
+            _end(workers)
+            workers, processes = [], 1
         for i, record in enumerate(records):
             k = i % processes
             if k == 0:
@@ -753,12 +757,18 @@ def _in_processes(records, trials, seed, processes):
             else:
                 yield _receive(workers[k - 1])
     finally:
-        for worker in workers:
-            pid, pipe = worker
-            pipe.close()
-            if pid is not None:      # not yet waited for, so still ours: never another process
-                os.kill(pid, signal.SIGTERM)
-                os.waitpid(pid, 0)
+        _end(workers)
+
+
+def _end(workers):
+    """End the workers not yet waited for (each still ours: never another process) and wait for them."""
+    for worker in workers:
+        pid, pipe = worker
+        pipe.close()
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)
+            os.waitpid(pid, 0)
+            worker[0] = None
 
 
 def _fork_worker(records, trials, seed, inherited):

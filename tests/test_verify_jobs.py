@@ -177,3 +177,19 @@ def test_the_default_is_the_usable_cpus_at_most_four(monkeypatch):
     assert cli.default_jobs() == 1
     monkeypatch.setattr(cli.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
     assert cli.default_jobs() == cli.DEFAULT_MAX_JOBS == 4
+
+
+def test_when_no_process_can_be_forked_this_one_checks_every_record(monkeypatch, forked):
+    records = list(catalogue())[:60]
+    expected = matident.verify(records, jobs=1).to_json()
+    calls = []
+    real = os.fork                      # the recording fork of the fixture: the first one works
+
+    def second_fails():
+        calls.append(1)
+        if len(calls) > 1:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        return real()
+    monkeypatch.setattr(os, "fork", second_fails)
+    assert matident.verify(records, jobs=3).to_json() == expected
+    assert len(calls) == 2 and len(forked) == 1 and all_waited_for(forked)
