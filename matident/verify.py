@@ -745,8 +745,9 @@ def _in_processes(records, trials, seed, processes):
     try:
         try:
             for k in range(1, processes):
-                workers.append(_fork_worker(records[k::processes], trials, seed,
-                                            [pipe.fileno() for _, pipe in workers]))
+                with _interruption_held():
+                    workers.append(_fork_worker(records[k::processes], trials, seed,
+                                                [pipe.fileno() for _, pipe in workers]))
         except OSError:       # no process or pipe to be had (EAGAIN, EMFILE): this one checks all
             _end(workers)
             workers, processes = [], 1
@@ -758,6 +759,18 @@ def _in_processes(records, trials, seed, processes):
                 yield _receive(workers[k - 1])
     finally:
         _end(workers)
+
+
+@contextlib.contextmanager
+def _interruption_held():
+    """Ctrl-C (SIGINT) held pending while a worker is forked and recorded: it then interrupts
+    this process with the worker among those :func:`_end` ends, and never reaches a worker
+    before the worker ignores it (the worker would run this process's handler)."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _end(workers):
@@ -774,7 +787,8 @@ def _end(workers):
 def _fork_worker(records, trials, seed, inherited):
     """Fork a worker checking ``records``; [its pid, the pipe its results come from].
 
-    The worker ignores Ctrl-C (the parent ends it), sends ("result", Result) per record, or
+    The worker ignores Ctrl-C (the parent ends it; called within :func:`_interruption_held`, so
+    one sent at the fork is dropped), sends ("result", Result) per record, or
     ("error", exception) for an exception of :func:`check_record` and stops; it leaves by
     ``os._exit``, running none of the parent's exit handlers.  ``inherited`` are the parent's
     pipes from earlier workers, closed in this one."""
