@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from .errors import CatalogueError, MatidentError
-from .shapes import Decl, Prod, fmt_shape, infer, is_scalar_shape, parse_decl
+from .shapes import Decl, Prod, fmt_shape, infer, is_scalar_shape, parse_decl, sized_parts
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -54,7 +54,7 @@ class Record:
 
     __slots__ = ("id", "title", "kind", "relation", "symbols", "wrt", "layout", "lhs_text", "rhs_text",
                  "lhs_expr", "rhs_expr", "lhs_shape", "wrts", "conditions", "cookbook", "refs", "tags",
-                 "notes", "erratum", "file", "line", "data", "_sympy")
+                 "notes", "erratum", "file", "line", "data", "_sized", "_sympy")
 
     def __init__(self, data, symbols, lhs, rhs, lhs_shape, file, line):
         self.data = data
@@ -81,11 +81,21 @@ class Record:
         self.erratum = data.get("erratum")
         self.file = str(file)
         self.line = line
+        self._sized = (lhs, rhs, symbols, sized_parts((lhs, rhs), symbols))   # pickled with the record
         self._sympy = None
 
     @property
     def location(self):
         return f"{self.file}:{self.line}"
+
+    @property
+    def sized_parts(self):
+        """:func:`matident.shapes.sized_parts` of the two sides (what the verifier's size limits
+        read): computed when the record is built, so a catalogue from the disk cache has them."""
+        lhs, rhs, symbols, parts = self._sized
+        if lhs is self.lhs_expr and rhs is self.rhs_expr and symbols is self.symbols:
+            return parts
+        return sized_parts((self.lhs_expr, self.rhs_expr), self.symbols)     # sides set on a copy
 
     @property
     def differentials(self):

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .errors import CatalogueError, MatidentError
+
+DEFAULT_MAX_JOBS = 4     # verify's processes without --jobs: the usable CPUs, at most this many
 
 EXAMPLES = """\
 examples:
@@ -59,8 +62,8 @@ def cmd_verify(args):
         errors = []
     except CatalogueError as exc:
         records, errors = [], exc.errors
-    report = verify(records, trials=args.trials, seed=args.seed, progress=_progress(sys.stderr)) \
-        if records else Report([], args.seed, args.trials)
+    report = verify(records, trials=args.trials, seed=args.seed, progress=_progress(sys.stderr),
+                    jobs=args.jobs or default_jobs()) if records else Report([], args.seed, args.trials)
     report = Report(report.results, report.seed, report.trials, errors)
     for err in errors:
         print(str(err), file=sys.stderr)
@@ -122,6 +125,9 @@ def build_parser():
     p.add_argument("--seed", type=seed_option, default=0, help="random seed (default 0)")
     p.add_argument("--trials", type=_positive, default=3, help="random instances per record (default 3)")
     p.add_argument("--json", action="store_true", help="print one JSON report on stdout")
+    p.add_argument("--jobs", type=jobs_option, default=None,
+                   help=f"processes sharing the records (default: the usable CPUs, at most "
+                   f"{DEFAULT_MAX_JOBS}); the report is the same for any number")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("show", help="show one record, its LaTeX and its verification")
@@ -164,6 +170,34 @@ def seed_option(text):
         return check_seed(int(text))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 2**63-1, got {text!r}") from None
+
+
+def default_jobs():
+    """``--jobs`` when not given: the CPUs this process may run on, at most DEFAULT_MAX_JOBS;
+    1 when this process already runs threads of its own (the command called in-process by a
+    program that started Python threads, JAX or PyTorch), which a fork would copy mid-step."""
+    import sys
+    import threading
+    if threading.active_count() > 1 or any(m in sys.modules for m in ("jax", "torch")):
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:          # no sched_getaffinity (macOS)
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, DEFAULT_MAX_JOBS))
+
+
+def jobs_option(text):
+    """argparse type for ``--jobs``: a whole number from 1 to MAX_JOBS."""
+    from .verify import MAX_JOBS
+    text = text.strip()
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= value <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"expected a number from 1 to {MAX_JOBS}, got {value}")
+    return value
 
 
 def positive_option(text):
@@ -240,7 +274,6 @@ def main(argv=None):
         print("matident: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:              # e.g. `matident lookup ... | head`
-        import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (MemoryError, RecursionError) as exc:
@@ -248,7 +281,6 @@ def main(argv=None):
               file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - a bug: one line, not a traceback (MATIDENT_DEBUG=1 shows it)
-        import os
         if os.environ.get("MATIDENT_DEBUG"):
             raise
         print(f"matident: internal error: {type(exc).__name__}: {str(exc)[:200]} (please report it "

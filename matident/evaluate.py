@@ -215,8 +215,9 @@ def _apply(op, args):
         return np.array([[base ** exp]])
     if op == E.TRANSPOSE:
         return args[0].T
-    if (op == "inv" or (op == "matpow" and args[1][0, 0] < 0)) and \
-            _condition(args[0]) > SINGULAR_COND:
+    if op == "inv":
+        return _inverse(args[0])
+    if op == "matpow" and args[1][0, 0] < 0 and _condition(args[0]) > SINGULAR_COND:
         raise EvaluationError(f"{op}() of a near-singular matrix")
     if op == "pinv" and _pinv_condition(args[0]) > PINV_COND:
         raise EvaluationError("pinv() of an ill-conditioned matrix (its nonzero singular values "
@@ -317,6 +318,31 @@ def _specialise_node(e, values, sizes, moving, memo, shared, built):
         unary = _transpose if op == E.TRANSPOSE else FUNCTIONS[op].numpy
         return lambda new, cache: unary(p(new, cache))
     return lambda new, cache: _apply(op, [p(new, cache) for p in parts])
+
+
+def _inverse(m):
+    """``np.linalg.inv(m)``, or EvaluationError if the condition number of m exceeds SINGULAR_COND.
+
+    The condition number (2-norm) is at most ``|m|_F |inv(m)|_F``: when that product is below
+    half the limit (rounding moves either by far less than a factor 2 at such condition numbers),
+    m is clearly fine and no SVD is needed.  Otherwise (near the limit, singular, not finite)
+    the SVD decides, as it did for every inverse (the same verdicts; about 0.6 % of the inverses
+    of a catalogue run get here, and the others cost under half as much).
+    """
+    try:
+        out = np.linalg.inv(m)
+    except np.linalg.LinAlgError:
+        out = None
+    if out is not None and _frobenius(m) * _frobenius(out) <= SINGULAR_COND / 2:    # NaN: no
+        return out
+    if _condition(m) > SINGULAR_COND:
+        raise EvaluationError("inv() of a near-singular matrix")
+    return np.linalg.inv(m) if out is None else out
+
+
+def _frobenius(m):
+    v = m.ravel()
+    return np.sqrt(v.dot(v))
 
 
 def _condition(m):

@@ -825,6 +825,26 @@ def shape_of(expr, symbols, memo=None):
     return out
 
 
+def sized_parts(trees, symbols):
+    """One sub-tree of ``trees`` per distinct (is a symbol, shape), with that shape: the symbols
+    first, then the other sub-trees, each the first in walk order (sub-trees whose shape cannot be
+    computed are left out).
+
+    What the verifier's size limits read (a value's entries depend only on its shape, and the
+    first part of a shape is the one a message names); records keep theirs, computed once
+    when the catalogue is built.
+    """
+    nodes = dict.fromkeys(node for tree in trees for node in tree.walk())   # each distinct one once
+    memo, parts = {}, {}
+    for node in sorted(nodes, key=lambda n: n.op != E.SYM):
+        try:
+            shape = shape_of(node, symbols, memo)
+        except (KeyError, TypeError, AssertionError):
+            continue
+        parts.setdefault((node.op == E.SYM, shape), node)
+    return tuple((node, shape) for (_, shape), node in parts.items())
+
+
 def _shape_of(expr, symbols, memo):
     op = expr.op
     if op == E.NUM:

@@ -22,7 +22,8 @@ they are computed from (``tr(A @ B - B @ A) = 0``), to :data:`CANCELLATION`
 times the largest of those values.  A draw outside a function's domain is
 redrawn, and a record with no valid draw after :data:`MAX_REDRAWS` attempts is
 *inconclusive*, never passed.  Results depend only on the seed and the record
-id (not on the order of records).
+id (not on the order of records, nor on how many processes share them: see
+:func:`verify`'s ``jobs``).
 
 Draws are chosen to expose wrong records: matrices have condition number at
 most :data:`COND_LIMIT` and must honour every declared word (else the draw is
@@ -40,7 +41,12 @@ inverse is near-singular or the finite differences do not settle (see
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import pickle
+import signal
+import sys
 import zlib
 from dataclasses import asdict, dataclass, field
 
@@ -48,7 +54,7 @@ import numpy as np
 
 from .evaluate import EvaluationError, along, evaluate
 from .functions import FUNCTIONS
-from .shapes import Prod, dim_size, is_scalar_shape
+from .shapes import Prod, dim_size, is_scalar_shape, sized_parts
 
 IDENTITY_TOL = 1e-9        # relative error allowed between the two sides
 DERIVATIVE_TOL = 1e-6      # relative error allowed against finite differences
@@ -510,6 +516,10 @@ class _Claim:
         return (self.wrt,)
 
     @property
+    def sized_parts(self):
+        return sized_parts((self.lhs_expr, self.rhs_expr), self.symbols)
+
+    @property
     def variables(self):
         return self.symbols
 
@@ -581,17 +591,17 @@ def _too_large(record, rhs):
     or an intermediate result of more than MAX_ENTRIES entries at the largest drawn sizes), or ''.
 
     Counted before any array is built: ``vector 9999*9999`` or ``matrix 9999 9999``
-    would need gigabytes and minutes.
+    would need gigabytes and minutes.  The shapes are the record's :attr:`sized_parts` (a
+    catalogue record's are computed when the catalogue is built, and kept in its disk cache),
+    or those of its lhs and ``rhs`` when ``rhs`` is another.
     """
     from . import expr as E
-    from .shapes import shape_of
     sizes = {n: SIZE_RANGE[1] for n in _dim_names(record.symbols)}
-    # each distinct sub-tree once, its shape from its children's (a long product repeats factors)
-    nodes = dict.fromkeys(node for side in (record.lhs_expr, rhs) for node in side.walk())
-    memo = {}
-    for node in sorted(nodes, key=lambda n: n.op != E.SYM):       # symbols first: the clearest message
+    parts = record.sized_parts if rhs is record.rhs_expr else sized_parts((record.lhs_expr, rhs),
+                                                                          record.symbols)
+    for node, shape in parts:
         try:
-            r, c = (dim_size(d, sizes) for d in shape_of(node, record.symbols, memo))
+            r, c = (dim_size(d, sizes) for d in shape)
         except (KeyError, TypeError, AssertionError):
             continue
         limit = MAX_VALUE_ENTRIES if node.op == E.SYM else MAX_ENTRIES
@@ -739,20 +749,153 @@ def _check_inequality(record, rhs, values, sizes):
     return 0.0, ""
 
 
-def verify(records=None, *, trials=3, seed=0, progress=None):
+def verify(records=None, *, trials=3, seed=0, progress=None, jobs=1):
     """Verify ``records`` (default: the shipped catalogue) and return a :class:`Report`.
 
     ``progress`` is an optional callable ``(done, total, result)`` for a progress display.
+    With ``jobs`` above 1 (on a system with ``fork``), that many processes share the records:
+    this one and ``jobs - 1`` forked workers (fewer for a short list, see
+    :data:`RECORDS_PER_PROCESS`).  Results depend only on the seed and the record, so the
+    report, and the calls of ``progress`` (in the order of the records), are the same for any
+    ``jobs``.  Forking suits a program like the command line; one that runs threads of its
+    own (JAX's, say, which warns at a fork) should keep the default ``jobs=1``.
     """
-    trials, seed = check_trials(trials), check_seed(seed)
+    trials, seed, jobs = check_trials(trials), check_seed(seed), check_jobs(jobs)
     if records is None:
         from .catalogue import catalogue
         records = catalogue()
     records = list(records)
+    processes = max(1, min(jobs, len(records) // RECORDS_PER_PROCESS)) if hasattr(os, "fork") else 1
     results = []
-    for i, record in enumerate(records):
-        result = check_record(record, trials=trials, seed=seed)
-        results.append(result)
-        if progress:
-            progress(i + 1, len(records), result)
+    with contextlib.closing(_in_processes(records, trials, seed, processes)) as checked:
+        for i, result in enumerate(checked):
+            results.append(result)
+            if progress:
+                progress(i + 1, len(records), result)
     return Report(results, seed, trials)
+
+
+# -- several processes -------------------------------------------------------------
+
+RECORDS_PER_PROCESS = 8     # fewer records per process than this: fewer processes (a fork costs ~3 ms)
+MAX_JOBS = 64
+
+
+def check_jobs(jobs):
+    """``jobs`` as an int, or :class:`UsageError` unless it is 1..MAX_JOBS."""
+    from .errors import UsageError
+    if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or not 1 <= jobs <= MAX_JOBS:
+        raise UsageError(f"jobs must be a whole number from 1 to {MAX_JOBS}, got {jobs!r}",
+                         hint="e.g. jobs=2 (--jobs 2): the number of processes sharing the records")
+    return int(jobs)
+
+
+def _in_processes(records, trials, seed, processes):
+    """The results of :func:`check_record` for ``records``, in their order: record i is checked
+    by process i % ``processes``, 0 being this one and the others forked workers, each
+    sending its results, in order, down a pipe.  Workers still running when this generator
+    is closed (finished, or left by an exception or Ctrl-C) are ended and waited for."""
+    workers = []           # [pid or None once waited for, pipe of its results], processes 1, 2, ...
+    try:
+        try:
+            for k in range(1, processes):
+                with _interruption_held():
+                    workers.append(_fork_worker(records[k::processes], trials, seed,
+                                                [pipe.fileno() for _, pipe in workers]))
+        except OSError:       # no process or pipe to be had (EAGAIN, EMFILE): this one checks all
+            _end(workers)
+            workers, processes = [], 1
+        for i, record in enumerate(records):
+            k = i % processes
+            if k == 0:
+                yield check_record(record, trials=trials, seed=seed)
+            else:
+                yield _receive(workers[k - 1])
+    finally:
+        _end(workers)
+
+
+@contextlib.contextmanager
+def _interruption_held():
+    """Ctrl-C (SIGINT) held pending while a worker is forked and recorded: it then interrupts
+    this process with the worker among those :func:`_end` ends, and never reaches a worker
+    before the worker ignores it (the worker would run this process's handler)."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def _end(workers):
+    """End the workers not yet waited for (each still ours: never another process) and wait for them."""
+    for worker in workers:
+        pid, pipe = worker
+        pipe.close()
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)
+            os.waitpid(pid, 0)
+            worker[0] = None
+
+
+def _fork_worker(records, trials, seed, inherited):
+    """Fork a worker checking ``records``; [its pid, the pipe its results come from].
+
+    The worker ignores Ctrl-C (the parent ends it; called within :func:`_interruption_held`, so
+    one sent at the fork is dropped), sends ("result", Result) per record, or
+    ("error", exception) for an exception of :func:`check_record` and stops; it leaves by
+    ``os._exit``, running none of the parent's exit handlers.  ``inherited`` are the parent's
+    pipes from earlier workers, closed in this one."""
+    read, write = os.pipe()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()                  # nothing buffered is written twice
+    pid = os.fork()
+    if pid:
+        os.close(write)
+        return [pid, os.fdopen(read, "rb")]
+    status = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for fd in (read, *inherited):
+            os.close(fd)
+        with os.fdopen(write, "wb") as out:
+            for record in records:
+                try:
+                    message = ("result", check_record(record, trials=trials, seed=seed))
+                except Exception as exc:  # noqa: BLE001 - raised in the parent, as without workers
+                    message = ("error", exc)
+                try:
+                    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+                except Exception:  # noqa: BLE001 - an exception that cannot be pickled: its text
+                    data = pickle.dumps(("error", RuntimeError(f"{type(message[1]).__name__}: "
+                                                                f"{message[1]}")))
+                out.write(data)
+                out.flush()
+                if message[0] == "error":
+                    break
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def _receive(worker):
+    """The next result from ``worker`` ([pid, pipe]); its exception raised here, or RuntimeError
+    if it stopped without sending one (killed, out of memory): it is then waited for (its pid
+    set to None)."""
+    try:
+        kind, value = pickle.load(worker[1])     # our own child's pipe: no one else can write it
+    except EOFError:
+        _, status = os.waitpid(worker[0], 0)
+        worker[0] = None
+        raise RuntimeError(f"a verification worker stopped without a result "
+                           f"({_describe_status(status)})") from None
+    if kind == "error":
+        raise value
+    return value
+
+
+def _describe_status(status):
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"

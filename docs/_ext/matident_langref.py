@@ -188,6 +188,10 @@ VERIFY_CONSTANTS = {
     "MAX_TRIALS": "most instances per record (at least 1: zero trials would check nothing)",
     "SQUARE_EVERY": "every this-many-th trial (the 3rd, 6th, ...) draws tall and wide matrices square, "
                     "as their declaration admits; the other trials draw them strictly tall or wide",
+    "MAX_JOBS": "most processes sharing the records of one run (``--jobs``); the report is the same "
+                "for any number",
+    "RECORDS_PER_PROCESS": "fewest records per process: a shorter list is shared by fewer processes "
+                           "(a fork costs about 3 ms)",
 }
 
 
