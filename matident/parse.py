@@ -400,6 +400,9 @@ class _Builder:
                             "entry of one array), got 2", code="MI004",
                       hint=f"{name}(a, b) of two values is not in the language: state a bound on each "
                            f"as an inequality, or write (a + b {'+' if name == 'max' else '-'} abs(a - b)) / 2")
+        if name == "norm" and len(node.args) != 1:
+            self.fail(node, f"norm() takes 1 or 2 arguments, got {len(node.args)}", code="MI004",
+                      hint="write norm(X) (Euclidean / Frobenius) or norm(X, ord) with ord 1, 2 or inf")
         if fn.constant:
             self.fail(node, f"'{name}' is a constant, not a function", code="MI004",
                       hint=f"write {name} without parentheses" + (", and * for a product" if node.args else ""))

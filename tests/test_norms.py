@@ -77,7 +77,7 @@ BAD = [
     ("norm(A, 'fro')", "MI004", "norm(A) without an order is already the Frobenius norm"),
     ("norm(A, 'nuc')", "MI004", "tr(sqrtm(A.T @ A))"),
     ("norm(A, -inf)", "MI004", "norm(A, 1), norm(A, 2), norm(A, inf)"),
-    ("norm(A, 2, 3)", "MI004", "write norm(X)"),
+    ("norm(A, 2, 3)", "MI004", "norm(X, ord) with ord 1, 2 or inf"),
     ("norm(A, ord=2)", "MI004", "write norm(A, 2)"),
     ("norm2(A)", "MI003", "write norm(A, 2)"),
     ("norminf(A)", "MI003", "write norm(A, inf)"),
